@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "emptcp",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "emptcp", targets: ["emptcp"]),
+        .executable(name: "emptcp-bench", targets: ["emptcp-bench"]),
+        .library(name: "EmptcpStore", targets: ["EmptcpStore"]),
+        .library(name: "EmptcpApply", targets: ["EmptcpApply"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // System SQLite (libsqlite3-dev): headers only.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // System libbpf (libbpf-dev) plus the kernel/user ABI header shared with bpf/.
+        .systemLibrary(name: "CLibbpf", path: "Sources/CLibbpf"),
+        .target(
+            name: "EmptcpStore",
+            dependencies: ["CSQLite", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "EmptcpApply",
+            dependencies: ["EmptcpStore", "CLibbpf", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "emptcp",
+            dependencies: [
+                "EmptcpStore", "EmptcpApply",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "emptcp-bench",
+            dependencies: [
+                "EmptcpStore", "EmptcpApply",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EmptcpStoreTests", dependencies: ["EmptcpStore"]),
+        .testTarget(name: "EmptcpApplyTests", dependencies: ["EmptcpApply", "EmptcpStore"]),
+    ]
+)

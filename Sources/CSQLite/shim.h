@@ -1,0 +1,8 @@
+#ifndef EMPTCP_CSQLITE_SHIM_H
+#define EMPTCP_CSQLITE_SHIM_H
+#include <sqlite3.h>
+
+// SQLITE_TRANSIENT is a cast of -1 to a function pointer; Swift cannot import that macro.
+static inline sqlite3_destructor_type emptcp_sqlite_transient(void) { return SQLITE_TRANSIENT; }
+
+#endif

@@ -1,0 +1,59 @@
+/// Binds a flow key of one selector on one hook to a named action chain.
+public struct Binding: Codable, Sendable, Hashable {
+    public var hook: Hook
+    public var selector: SelectorKind
+    public var local: IPAddress?
+    public var localPort: UInt16?
+    public var remote: IPAddress?
+    public var remotePort: UInt16?
+    public var chain: String
+
+    public init(
+        hook: Hook, selector: SelectorKind, local: IPAddress? = nil, localPort: UInt16? = nil,
+        remote: IPAddress? = nil, remotePort: UInt16? = nil, chain: String
+    ) {
+        self.hook = hook
+        self.selector = selector
+        self.local = local
+        self.localPort = localPort
+        self.remote = remote
+        self.remotePort = remotePort
+        self.chain = chain
+    }
+
+    /// What identifies the binding: two bindings with the same key are duplicates.
+    public var key: BindingKey {
+        BindingKey(hook: hook, selector: selector, local: local, localPort: localPort, remote: remote, remotePort: remotePort)
+    }
+}
+
+/// The identity of a binding (everything but its chain).
+public struct BindingKey: Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var hook: Hook
+    public var selector: SelectorKind
+    public var local: IPAddress?
+    public var localPort: UInt16?
+    public var remote: IPAddress?
+    public var remotePort: UInt16?
+
+    public init(hook: Hook, selector: SelectorKind, local: IPAddress?, localPort: UInt16?, remote: IPAddress?, remotePort: UInt16?) {
+        self.hook = hook
+        self.selector = selector
+        self.local = local
+        self.localPort = localPort
+        self.remote = remote
+        self.remotePort = remotePort
+    }
+
+    /// A stable text form, also used as the binding's key column in the store.
+    public var description: String {
+        var parts = ["\(hook.rawValue)", selector.rawValue]
+        if let local { parts.append("local=\(local)") }
+        if let localPort { parts.append("local_port=\(localPort)") }
+        if let remote { parts.append("remote=\(remote)") }
+        if let remotePort { parts.append("remote_port=\(remotePort)") }
+        return parts.joined(separator: " ")
+    }
+
+    public static func < (a: BindingKey, b: BindingKey) -> Bool { a.description < b.description }
+}

@@ -1,0 +1,2 @@
+import ArgumentParser
+@main struct EmptcpBench: ParsableCommand { func run() throws {} }

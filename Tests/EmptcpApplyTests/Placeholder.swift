@@ -1,0 +1,3 @@
+import Testing
+@testable import EmptcpApply
+@Test func placeholder() { #expect(Bool(true)) }

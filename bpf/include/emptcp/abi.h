@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * emptcp ABI: every layout shared by the BPF programs and user space.
+ *
+ * This header is the single source of these layouts: the BPF programs include it, and the Swift
+ * applier imports it through the CLibbpf module, so no struct is copied by hand. Only fixed-width
+ * types, no pointers, explicit padding. Changing a layout means bumping EMPTCP_ABI_VERSION (and
+ * EMPTCP_EVENT_VERSION for ring-buffer records).
+ */
+#ifndef EMPTCP_ABI_H
+#define EMPTCP_ABI_H
+
+#include <linux/types.h>
+
+#define EMPTCP_ABI_VERSION 1
+
+/* Chain limits. The original eMPTCP allowed 4 selectors and 4 actors per chain; we allow 8 each.
+ * A tail-call chain may be at most 33 deep: entry + 8 selectors + 8 actors stays far below. */
+#define EMPTCP_MAX_SELECTORS 8
+#define EMPTCP_MAX_ACTORS 8
+
+/* Program-array sizes per hook. Slots below EMPTCP_FIRST_MODULE_SLOT are the built-in programs;
+ * operator modules (`emptcp module add`) take free slots from EMPTCP_FIRST_MODULE_SLOT upwards. */
+#define EMPTCP_PROG_SLOTS 32
+#define EMPTCP_FIRST_MODULE_SLOT 16
+
+/* Built-in selector slots in the `<hook>_selectors` program array. */
+enum emptcp_selector_slot {
+	EMPTCP_SEL_TCP = 1,  /* every TCP packet: one default chain      */
+	EMPTCP_SEL_TCP2 = 2, /* (local addr, remote addr)                */
+	EMPTCP_SEL_TCP4 = 3, /* (local addr, local port, remote, r port) */
+};
+
+/* Built-in actor slots in the `<hook>_actions` program array. */
+enum emptcp_actor_slot {
+	EMPTCP_ACT_SET_RECV_WIN = 1,
+	EMPTCP_ACT_SET_FLOW_PRIO = 2,
+	EMPTCP_ACT_RM_ADD_ADDR = 3,
+	EMPTCP_ACT_RECOVER_ADD_ADDR = 4,
+	EMPTCP_ACT_RECORD = 5,
+	EMPTCP_ACT_CATCH_MPTCP_EVENTS = 6,
+};
+
+/* Selector operators (design §2): OR = first match wins; AND = must match, else not a target. */
+enum emptcp_selector_op {
+	EMPTCP_OP_OR = 0,
+	EMPTCP_OP_AND = 1,
+};
+
+/* `<hook>_selector_chain` (ARRAY, 1 entry): the hook's selector chain, written as one value so
+ * the kernel never sees a half-updated chain. */
+struct emptcp_selector_step {
+	__u8 slot; /* index into <hook>_selectors */
+	__u8 op;   /* enum emptcp_selector_op */
+};
+
+struct emptcp_selector_chain {
+	__u8 len; /* number of steps in use, 0..EMPTCP_MAX_SELECTORS */
+	__u8 pad;
+	struct emptcp_selector_step steps[EMPTCP_MAX_SELECTORS];
+};
+
+/* Address families as stored in keys. */
+#define EMPTCP_AF_INET 4
+#define EMPTCP_AF_INET6 6
+
+/* `<hook>_tcp2` (HASH) key. Addresses are network byte order; IPv4 uses the first 4 bytes and
+ * zeroes the rest. XDP keys are seen from the receiver (local = destination), TC keys from the
+ * sender (local = source). Value: __u32 action chain id. */
+struct emptcp_tcp2_key {
+	__u8 family; /* EMPTCP_AF_INET or EMPTCP_AF_INET6 */
+	__u8 pad[3];
+	__u8 local[16];
+	__u8 remote[16];
+};
+
+/* `<hook>_tcp4` (HASH) key; ports in network byte order. Value: __u32 action chain id. */
+struct emptcp_tcp4_key {
+	__u8 family;
+	__u8 pad;
+	__be16 local_port;
+	__u8 local[16];
+	__u8 remote[16];
+	__be16 remote_port;
+	__u8 pad2[2];
+};
+
+/* `<hook>_tcp_default` (ARRAY, 1 entry): __u32 action chain id of the `tcp` selector, 0 = none. */
+
+/* One actor call inside an action chain. `param` is the actor's parameter block, 8 bytes, whose
+ * meaning belongs to the actor (see the emptcp_param_* structs). */
+struct emptcp_actor_call {
+	__u8 slot; /* index into <hook>_actions */
+	__u8 pad[7];
+	union {
+		__u64 raw;
+		__u8 bytes[8];
+	} param;
+};
+
+/* `<hook>_action_chains` (HASH): key __u32 chain id (never 0), value: */
+struct emptcp_action_chain {
+	__u8 len; /* number of actors, 1..EMPTCP_MAX_ACTORS */
+	__u8 pad[7];
+	struct emptcp_actor_call actors[EMPTCP_MAX_ACTORS];
+};
+
+/* Parameter blocks of the built-in actors (overlaid on emptcp_actor_call.param). */
+struct emptcp_param_recv_win {
+	__u16 window; /* host byte order */
+};
+
+struct emptcp_param_flow_prio {
+	__u8 backup;      /* B bit */
+	__u8 has_addr_id; /* 1: 4-byte MPTCP v0 form with addr_id */
+	__u8 addr_id;
+};
+
+#define EMPTCP_RECORD_PKT (1u << 0)
+#define EMPTCP_RECORD_FLOW (1u << 1)
+#define EMPTCP_RECORD_RTT (1u << 2)
+struct emptcp_param_record {
+	__u8 flags; /* EMPTCP_RECORD_* */
+};
+
+/* `<hook>_counters` (PERCPU_ARRAY, EMPTCP_CNT_MAX entries of __u64): named error and event
+ * counters; a failure is never a silent PASS. */
+enum emptcp_counter {
+	EMPTCP_CNT_PACKETS = 0,         /* packets seen by the entry program */
+	EMPTCP_CNT_NOT_TCP = 1,         /* not IPv4/IPv6 TCP, passed */
+	EMPTCP_CNT_MALFORMED = 2,       /* truncated or malformed headers, passed unchanged */
+	EMPTCP_CNT_TAIL_CALL_FAIL = 3,  /* a tail call to an empty/invalid slot */
+	EMPTCP_CNT_NO_CHAIN = 4,        /* a binding names a chain id that is not loaded */
+	EMPTCP_CNT_TARGET = 5,          /* packets that matched a selector chain */
+	EMPTCP_CNT_ADD_ADDR_NOPPED = 6, /* ADD_ADDR overwritten with NOPs */
+	EMPTCP_CNT_ADD_ADDR_DROPPED = 7,/* segment dropped: ADD_ADDR was its only MPTCP option */
+	EMPTCP_CNT_RINGBUF_FULL = 8,    /* an event could not be reserved */
+	EMPTCP_CNT_PRIO_NO_ROOM = 9,    /* MP_PRIO skipped: no option room */
+	EMPTCP_CNT_PRIO_PRESENT = 10,   /* MP_PRIO skipped: already present */
+	EMPTCP_CNT_PRIO_ADDED = 11,     /* MP_PRIO inserted */
+	EMPTCP_CNT_RECORD_FULL = 12,    /* record: flow table full */
+	EMPTCP_CNT_WIN_SET = 13,        /* window rewritten */
+	EMPTCP_CNT_MAX = 16,
+};
+
+/* ---- Ring-buffer events (`events` RINGBUF, shared by both hooks) ---- */
+#define EMPTCP_EVENT_VERSION 1
+
+enum emptcp_event_type {
+	EMPTCP_EV_MP_CAPABLE = 1,
+	EMPTCP_EV_MP_JOIN = 2,
+	EMPTCP_EV_FIN = 3,
+	EMPTCP_EV_RST = 4,
+	EMPTCP_EV_RM_ADD_ADDR = 5,      /* the removed ADD_ADDR option bytes */
+	EMPTCP_EV_RECOVER_ADD_ADDR = 6, /* the flow's latest ACK state */
+	EMPTCP_EV_MP_PRIO = 7,
+};
+
+/* The flow a record is about, as seen on the wire (src/dst, not local/remote). */
+struct emptcp_flow {
+	__u8 family;
+	__u8 pad;
+	__be16 sport;
+	__be16 dport;
+	__u8 pad2[2];
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+/* Every record starts with this header. */
+struct emptcp_event_hdr {
+	__u16 version; /* EMPTCP_EVENT_VERSION */
+	__u16 type;    /* enum emptcp_event_type */
+	__u16 len;     /* whole record length in bytes */
+	__u8 hook;     /* 0 xdp, 1 tc */
+	__u8 pad;
+	__u32 ifindex;
+	__u32 pad2;
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	struct emptcp_flow flow;
+};
+
+/* EMPTCP_EV_RM_ADD_ADDR: the removed option, byte for byte, plus the segment's TCP state so
+ * user space can replay it into the stack later. */
+#define EMPTCP_OPT_MAX 40
+struct emptcp_ev_add_addr {
+	struct emptcp_event_hdr hdr;
+	__be32 seq;
+	__be32 ack;
+	__be16 window;
+	__u8 dropped; /* 1: the whole segment was dropped, 0: option NOPed */
+	__u8 opt_len;
+	__u8 opt[EMPTCP_OPT_MAX];
+};
+
+/* EMPTCP_EV_RECOVER_ADD_ADDR: the latest ACK state of a flow. */
+struct emptcp_ev_ack_state {
+	struct emptcp_event_hdr hdr;
+	__be32 seq;
+	__be32 ack;
+	__be16 window;
+	__u8 has_ts;
+	__u8 has_data_ack;
+	__u32 tsval;
+	__u32 tsecr;
+	__u64 data_ack; /* host order; 32-bit acks are zero-extended */
+};
+
+/* EMPTCP_EV_MP_CAPABLE / MP_JOIN / FIN / RST / MP_PRIO. */
+struct emptcp_ev_mptcp {
+	struct emptcp_event_hdr hdr;
+	__u8 subtype_flags; /* raw subtype/version byte of the option */
+	__u8 tcp_flags;
+	__u8 has_local_key;
+	__u8 has_remote_key;
+	__u32 token; /* MP_JOIN: the peer's token, network byte order as on the wire */
+	__u64 local_key;  /* MP_CAPABLE: sender's key, as on the wire (big endian) */
+	__u64 remote_key; /* MP_CAPABLE: receiver's key when present */
+};
+
+/* `xdp_flow_stats` (PERCPU_HASH, LRU-bounded) for the `record` actor: key struct emptcp_flow. */
+struct emptcp_flow_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 rtt_samples;
+	__u64 rtt_sum_us;
+	__u32 rtt_last_us;
+	__u32 rtt_min_us;
+	__u64 last_ts_ns;
+};
+
+#endif /* EMPTCP_ABI_H */
