@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what emptcp needs on a fresh Debian 12 machine (root), then builds the BPF objects and
+# the Swift package. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  clang-14 llvm-14 libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev sqlite3 bpftool
+  iproute2 iperf3 mptcpize tshark ethtool python3-pip
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python side of the kernel tests and benchmarks (packet crafting, plots).
+python3 -c 'import scapy, pytest, matplotlib' 2>/dev/null ||
+  python3 -m pip install -q --disable-pip-version-check scapy pytest matplotlib
+
+CONFIG=${CONFIG:-debug}
+bash bpf/build.sh
+swift build -c "$CONFIG" 2>&1 | tail -n 3
