@@ -1,0 +1,13 @@
+"""The emptcp test lab: namespaces, veth pairs, MPTCP traffic, captures and the emptcp CLI.
+
+See docs/lab.md for the topology and what was measured about the kernel with it.
+"""
+
+from .lab import Lab, LabError, Node, Path_, run
+from .traffic import Capture, MptcpClient, MptcpServer, mptcp_sockets, tcp_subflows
+from .emptcp import Emptcp, require
+
+__all__ = [
+    "Lab", "LabError", "Node", "Path_", "run", "Capture", "MptcpClient", "MptcpServer",
+    "mptcp_sockets", "tcp_subflows", "Emptcp", "require",
+]
