@@ -1,0 +1,389 @@
+import CLibbpf
+import Glibc
+import Synchronization
+
+// Every libbpf call and every bpf/mount/statfs syscall of EmptcpApply passes through this file
+// (swift-system style): each wrapper turns a negative return or NULL into a `KernelError` that
+// names the operation, the object and the errno text. Nothing outside this file calls C.
+
+/// An owned file descriptor, closed exactly once when the last reference goes away.
+final class Descriptor: Sendable {
+    let raw: Int32
+    init(_ raw: Int32) { self.raw = raw }
+    deinit { Glibc.close(raw) }
+}
+
+/// The kernel's BPF_TCX_EGRESS attach type. Debian 12's uapi headers (6.1) predate tcx (6.6),
+/// so the value is written here from the kernel's enum bpf_attach_type.
+let attachTypeTCXEgress = bpf_attach_type(rawValue: 47)
+/// BPF_LINK_TYPE_TCX, for the same reason.
+let linkTypeTCX: UInt32 = 11
+/// The kernel-internal ENOTSUPP (524) that bpf syscalls can return for unsupported batch ops.
+let kernelENOTSUPP: Int32 = 524
+/// statfs magic of a bpffs mount.
+let bpffsMagic: Int = 0xcafe_4a11
+
+enum Sys {
+    static func fail(_ operation: String, _ object: String, _ code: Int32) -> KernelError {
+        KernelError(operation: operation, object: object, code: code)
+    }
+
+    /// libbpf returns -errno (and also sets errno); normalise to a positive errno value.
+    private static func code(_ ret: Int32) -> Int32 { ret < 0 ? -ret : (errno != 0 ? errno : EINVAL) }
+
+    // MARK: - Processes, files, mounts
+
+    static func effectiveUID() -> UInt32 { geteuid() }
+
+    static func fileSystemType(_ path: String) -> Int? {
+        var st = statfs()
+        guard statfs(path, &st) == 0 else { return nil }
+        return Int(st.f_type)
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw fail("mkdir", path, errno) }
+    }
+
+    static func removeDirectory(_ path: String) throws {
+        if rmdir(path) != 0 && errno != ENOENT { throw fail("rmdir", path, errno) }
+    }
+
+    static func unlinkFile(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw fail("unlink", path, errno) }
+    }
+
+    static func listDirectory(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func mountBPFFS(at path: String) throws {
+        if mount("bpf", path, "bpf", 0, nil) != 0 { throw fail("mount bpffs", path, errno) }
+    }
+
+    static func writeFile(_ path: String, _ text: String) throws {
+        guard let file = fopen(path, "w") else { throw fail("open", path, errno) }
+        defer { fclose(file) }
+        if fputs(text, file) < 0 { throw fail("write", path, errno) }
+    }
+
+    static func executablePath() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        buffer[n] = 0
+        return String(cString: buffer)
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    // MARK: - Interfaces
+
+    static func interfaceIndex(_ name: String) -> UInt32? {
+        let index = if_nametoindex(name)
+        return index == 0 ? nil : index
+    }
+
+    static func interfaceName(_ index: UInt32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+        guard if_indextoname(index, &buffer) != nil else { return nil }
+        return String(cString: buffer)
+    }
+
+    static func interfaces() -> [(index: UInt32, name: String)] {
+        guard let list = if_nameindex() else { return [] }
+        defer { if_freenameindex(list) }
+        var result: [(UInt32, String)] = []
+        var cursor = list
+        while cursor.pointee.if_index != 0, let name = cursor.pointee.if_name {
+            result.append((cursor.pointee.if_index, String(cString: name)))
+            cursor += 1
+        }
+        return result
+    }
+
+    // MARK: - Pinned objects
+
+    static func objectGet(_ path: String) throws -> Descriptor {
+        let fd = bpf_obj_get(path)
+        guard fd >= 0 else { throw fail("bpf_obj_get", path, code(fd)) }
+        return Descriptor(fd)
+    }
+
+    static func objectPin(_ fd: Descriptor, _ path: String) throws {
+        let ret = bpf_obj_pin(fd.raw, path)
+        guard ret == 0 else { throw fail("bpf_obj_pin", path, code(ret)) }
+    }
+
+    static func mapInfo(_ fd: Descriptor, _ object: String) throws -> bpf_map_info {
+        var info = bpf_map_info()
+        var length = UInt32(MemoryLayout<bpf_map_info>.size)
+        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
+        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
+        return info
+    }
+
+    static func programInfo(_ fd: Descriptor, _ object: String) throws -> bpf_prog_info {
+        var info = bpf_prog_info()
+        var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
+        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
+        return info
+    }
+
+    /// A link's type, program id and target ifindex. The ifindex sits first in the union for
+    /// both XDP and tcx links (`xdp.ifindex`, `tcx.ifindex`); 0 once the device is gone.
+    static func linkInfo(_ fd: Descriptor, _ object: String) throws -> (type: UInt32, programID: UInt32, ifindex: UInt32) {
+        var info = bpf_link_info()
+        var length = UInt32(MemoryLayout<bpf_link_info>.size)
+        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
+        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
+        return (info.type, info.prog_id, info.xdp.ifindex)
+    }
+
+    // MARK: - Maps
+
+    static func mapLookup(_ fd: Descriptor, _ object: String, key: [UInt8], valueSize: Int) throws -> [UInt8]? {
+        var value = [UInt8](repeating: 0, count: valueSize)
+        let ret = bpf_map_lookup_elem(fd.raw, key, &value)
+        if ret == 0 { return value }
+        if code(ret) == ENOENT { return nil }
+        throw fail("bpf_map_lookup_elem", object, code(ret))
+    }
+
+    static func mapUpdate(_ fd: Descriptor, _ object: String, key: [UInt8], value: [UInt8]) throws {
+        let ret = bpf_map_update_elem(fd.raw, key, value, UInt64(BPF_ANY))
+        guard ret == 0 else { throw fail("bpf_map_update_elem", object, code(ret)) }
+    }
+
+    static func mapDelete(_ fd: Descriptor, _ object: String, key: [UInt8]) throws {
+        let ret = bpf_map_delete_elem(fd.raw, key)
+        guard ret == 0 || code(ret) == ENOENT else { throw fail("bpf_map_delete_elem", object, code(ret)) }
+    }
+
+    static func mapNextKey(_ fd: Descriptor, _ object: String, after key: [UInt8]?, keySize: Int) throws -> [UInt8]? {
+        var next = [UInt8](repeating: 0, count: keySize)
+        let ret: Int32 = if let key { bpf_map_get_next_key(fd.raw, key, &next) } else { bpf_map_get_next_key(fd.raw, nil, &next) }
+        if ret == 0 { return next }
+        if code(ret) == ENOENT { return nil }
+        throw fail("bpf_map_get_next_key", object, code(ret))
+    }
+
+    /// Batch update of `count` packed keys and values. Returns false when the map type has no
+    /// batch support (the caller then writes element by element).
+    static func mapUpdateBatch(_ fd: Descriptor, _ object: String, keys: [UInt8], values: [UInt8], count: Int) throws -> Bool {
+        var opts = bpf_map_batch_opts()
+        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        opts.elem_flags = UInt64(BPF_ANY)
+        var n = UInt32(count)
+        let ret = bpf_map_update_batch(fd.raw, keys, values, &n, &opts)
+        if ret == 0 { return true }
+        if [EINVAL, kernelENOTSUPP, EOPNOTSUPP].contains(code(ret)) && n == 0 { return false }
+        throw fail("bpf_map_update_batch", object, code(ret))
+    }
+
+    static func mapDeleteBatch(_ fd: Descriptor, _ object: String, keys: [UInt8], count: Int) throws -> Bool {
+        var opts = bpf_map_batch_opts()
+        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        var n = UInt32(count)
+        let ret = bpf_map_delete_batch(fd.raw, keys, &n, &opts)
+        if ret == 0 { return true }
+        if [EINVAL, kernelENOTSUPP, EOPNOTSUPP].contains(code(ret)) && n == 0 { return false }
+        throw fail("bpf_map_delete_batch", object, code(ret))
+    }
+
+    /// One step of a batch lookup: fills up to `count` entries, returns how many and whether the
+    /// map is exhausted; nil when the map type has no batch support.
+    static func mapLookupBatch(
+        _ fd: Descriptor, _ object: String, token: inout [UInt8], first: Bool,
+        keys: inout [UInt8], values: inout [UInt8], count: Int
+    ) throws -> (count: Int, done: Bool)? {
+        var opts = bpf_map_batch_opts()
+        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        var n = UInt32(count)
+        var out = [UInt8](repeating: 0, count: token.count)
+        let ret: Int32 = first
+            ? bpf_map_lookup_batch(fd.raw, nil, &out, &keys, &values, &n, &opts)
+            : bpf_map_lookup_batch(fd.raw, &token, &out, &keys, &values, &n, &opts)
+        token = out
+        if ret == 0 { return (Int(n), false) }
+        if code(ret) == ENOENT { return (Int(n), true) }
+        if [EINVAL, kernelENOTSUPP, EOPNOTSUPP].contains(code(ret)) && first && n == 0 { return nil }
+        throw fail("bpf_map_lookup_batch", object, code(ret))
+    }
+
+    static func possibleCPUs() throws -> Int {
+        let n = libbpf_num_possible_cpus()
+        guard n > 0 else { throw fail("libbpf_num_possible_cpus", "/sys/devices/system/cpu/possible", code(n)) }
+        return Int(n)
+    }
+
+    // MARK: - Objects and programs
+
+    /// Captured libbpf messages of the current load, so they go to the verifier log file instead
+    /// of stderr.
+    static func silenceLibbpf() { _ = libbpf_set_print(libbpfPrint) }
+
+    static func openObject(_ path: String, pinRoot: String, logBuffer: UnsafeMutableBufferPointer<CChar>) throws -> OpaquePointer {
+        var opts = bpf_object_open_opts()
+        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        opts.kernel_log_buf = logBuffer.baseAddress
+        opts.kernel_log_size = logBuffer.count
+        let object: OpaquePointer? = pinRoot.withCString { root in
+            opts.pin_root_path = root
+            return bpf_object__open_file(path, &opts)
+        }
+        guard let object else { throw fail("bpf_object__open_file", path, errno) }
+        return object
+    }
+
+    static func loadObject(_ object: OpaquePointer, _ path: String) -> Int32 {
+        let ret = bpf_object__load(object)
+        return ret < 0 ? code(ret) : 0
+    }
+
+    static func closeObject(_ object: OpaquePointer) { bpf_object__close(object) }
+
+    /// The object's programs as (name, fd); the fds belong to the object.
+    static func programs(_ object: OpaquePointer) -> [(name: String, fd: Int32)] {
+        var result: [(String, Int32)] = []
+        var program = bpf_object__next_program(object, nil)
+        while let current = program {
+            result.append((String(cString: bpf_program__name(current)), bpf_program__fd(current)))
+            program = bpf_object__next_program(object, current)
+        }
+        return result
+    }
+
+    /// Pins a program fd owned by an object (borrowed: not closed here).
+    static func pinBorrowed(fd: Int32, _ path: String) throws {
+        let ret = bpf_obj_pin(fd, path)
+        guard ret == 0 else { throw fail("bpf_obj_pin", path, code(ret)) }
+    }
+
+    // MARK: - Links and attach points
+
+    static func linkCreate(program: Descriptor, ifindex: UInt32, type: bpf_attach_type, flags: UInt32, object: String) throws -> Descriptor {
+        var opts = bpf_link_create_opts()
+        opts.sz = MemoryLayout<bpf_link_create_opts>.size
+        opts.flags = flags
+        let fd = bpf_link_create(program.raw, Int32(bitPattern: ifindex), type, &opts)
+        guard fd >= 0 else { throw fail("bpf_link_create", object, code(fd)) }
+        return Descriptor(fd)
+    }
+
+    static func linkDetach(_ fd: Descriptor, _ object: String) throws {
+        let ret = bpf_link_detach(fd.raw)
+        guard ret == 0 || code(ret) == ENOLINK else { throw fail("bpf_link_detach", object, code(ret)) }
+    }
+
+    static func xdpQuery(ifindex: UInt32, _ object: String) throws -> bpf_xdp_query_opts {
+        var opts = bpf_xdp_query_opts()
+        opts.sz = MemoryLayout<bpf_xdp_query_opts>.size
+        let ret = bpf_xdp_query(Int32(bitPattern: ifindex), 0, &opts)
+        guard ret == 0 else { throw fail("bpf_xdp_query", object, code(ret)) }
+        return opts
+    }
+
+    static func testRun(_ program: Descriptor, _ object: String, packet: [UInt8], repeat count: UInt32, outputSize: Int)
+        throws -> (retval: UInt32, durationNs: UInt32, output: [UInt8])
+    {
+        var output = [UInt8](repeating: 0, count: outputSize)
+        var opts = bpf_test_run_opts()
+        opts.sz = MemoryLayout<bpf_test_run_opts>.size
+        opts.data_size_in = UInt32(packet.count)
+        opts.data_size_out = UInt32(outputSize)
+        opts.repeat = Int32(clamping: count)
+        let ret = packet.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { out in
+                opts.data_in = input.baseAddress
+                opts.data_out = out.baseAddress
+                return bpf_prog_test_run_opts(program.raw, &opts)
+            }
+        }
+        guard ret == 0 else { throw fail("bpf_prog_test_run_opts", object, code(ret)) }
+        return (opts.retval, opts.duration, Array(output.prefix(Int(opts.data_size_out))))
+    }
+
+    // MARK: - Commands
+
+    /// Runs a program (used only for `tc` in the clsact fallback) and returns its exit status and
+    /// combined output.
+    static func run(_ argv: [String]) throws -> (status: Int32, output: String) {
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else { throw fail("pipe", argv.joined(separator: " "), errno) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
+        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, argv[0], &actions, nil, &cArgs, environ)
+        Glibc.close(pipeFDs[1])
+        guard spawned == 0 else {
+            Glibc.close(pipeFDs[0])
+            throw fail("posix_spawnp", argv[0], spawned)
+        }
+        var output = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(pipeFDs[0], &chunk, chunk.count)
+            if n <= 0 { break }
+            output += chunk[0..<n]
+        }
+        Glibc.close(pipeFDs[0])
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exit, String(decoding: output, as: UTF8.self))
+    }
+}
+
+/// libbpf's print callback: formats the message and hands it to `LibbpfLog`.
+private let libbpfPrint: libbpf_print_fn_t = { level, format, args in
+    guard let format, let args else { return 0 }
+    var buffer = [CChar](repeating: 0, count: 2048)
+    let n = vsnprintf(&buffer, buffer.count, format, args)
+    if n > 0 { LibbpfLog.shared.append(String(cString: buffer), debug: level == LIBBPF_DEBUG) }
+    return 0
+}
+
+/// The libbpf message buffer (libbpf's print callback is global and takes no context).
+final class LibbpfLog: Sendable {
+    static let shared = LibbpfLog()
+    private let lines = Mutex<[String]>([])
+
+    func append(_ line: String, debug: Bool) {
+        guard !debug else { return }
+        lines.withLock { $0.append(line) }
+    }
+
+    /// Returns and clears what libbpf printed since the last call.
+    func drain() -> String { lines.withLock { lines in
+        defer { lines.removeAll() }
+        return lines.joined()
+    } }
+}

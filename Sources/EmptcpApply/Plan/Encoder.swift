@@ -1,0 +1,232 @@
+import CLibbpf
+import EmptcpStore
+
+typealias Bytes = [UInt8]
+
+/// Slots of operator modules (`emptcp module add`) per hook, by name.
+public struct ModuleSlots: Sendable, Hashable {
+    public var selectors: [Hook: [String: UInt8]]
+    public var actors: [Hook: [String: UInt8]]
+
+    public init(selectors: [Hook: [String: UInt8]] = [:], actors: [Hook: [String: UInt8]] = [:]) {
+        self.selectors = selectors
+        self.actors = actors
+    }
+}
+
+/// What the maps must hold for one policy: per managed map, its entries as raw key/value bytes
+/// in the ABI layouts of abi.h.
+struct DesiredState: Sendable {
+    var maps: [MapID: [Bytes: Bytes]] = [:]
+    /// Chain id → name per hook, to describe entries in reports.
+    var chainNames: [Hook: [UInt32: String]] = [:]
+}
+
+/// Turns a `Policy` into map contents. Pure: no kernel access.
+enum Encoder {
+    static let zeroKey: Bytes = [0, 0, 0, 0]
+
+    /// Stable chain id: FNV-1a 32-bit of "<hook>/<name>".
+    static func chainID(hook: Hook, name: String) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in "\(hook.rawValue)/\(name)".utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return hash
+    }
+
+    static func selectorSlot(_ kind: SelectorKind) -> UInt8 {
+        switch kind {
+        case .tcp: UInt8(EMPTCP_SEL_TCP.rawValue)
+        case .tcp2: UInt8(EMPTCP_SEL_TCP2.rawValue)
+        case .tcp4: UInt8(EMPTCP_SEL_TCP4.rawValue)
+        }
+    }
+
+    static func actorSlot(_ actor: ActorCall) -> UInt8? {
+        switch actor {
+        case .setRecvWin: UInt8(EMPTCP_ACT_SET_RECV_WIN.rawValue)
+        case .setFlowPrio: UInt8(EMPTCP_ACT_SET_FLOW_PRIO.rawValue)
+        case .rmAddAddr: UInt8(EMPTCP_ACT_RM_ADD_ADDR.rawValue)
+        case .recoverAddAddr: UInt8(EMPTCP_ACT_RECOVER_ADD_ADDR.rawValue)
+        case .record: UInt8(EMPTCP_ACT_RECORD.rawValue)
+        case .catchMptcpEvents: UInt8(EMPTCP_ACT_CATCH_MPTCP_EVENTS.rawValue)
+        case .module: nil
+        }
+    }
+
+    static func encode(_ policy: Policy, modules: ModuleSlots = ModuleSlots()) throws -> DesiredState {
+        var state = DesiredState()
+        for hook in Hook.allCases {
+            try encodeHook(hook, policy, modules, into: &state)
+        }
+        return state
+    }
+
+    private static func encodeHook(_ hook: Hook, _ policy: Policy, _ modules: ModuleSlots, into state: inout DesiredState) throws {
+        // Selector chain, one value.
+        let steps = policy.selectors[hook] ?? []
+        guard steps.count <= Int(EMPTCP_MAX_SELECTORS) else {
+            throw ApplyError.tooLong(what: "selector chain of \(hook.rawValue)", count: steps.count, limit: Int(EMPTCP_MAX_SELECTORS))
+        }
+        var slots: [(UInt8, UInt8)] = []
+        for step in steps {
+            let slot: UInt8
+            if let builtin = step.builtin {
+                slot = selectorSlot(builtin)
+            } else if let module = modules.selectors[hook]?[step.name] {
+                slot = module
+            } else {
+                throw ApplyError.unknownSelector(hook: hook.rawValue, name: step.name)
+            }
+            slots.append((slot, step.op == .and ? UInt8(EMPTCP_OP_AND.rawValue) : UInt8(EMPTCP_OP_OR.rawValue)))
+        }
+        state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots)]
+
+        // Action chains referenced by this hook's bindings.
+        let bindings = policy.bindings.filter { $0.hook == hook }
+        var ids: [String: UInt32] = [:]
+        var names: [UInt32: String] = [:]
+        var chains: [Bytes: Bytes] = [:]
+        for name in Set(bindings.map(\.chain)).sorted() {
+            guard let actors = policy.chains[name] else {
+                let binding = bindings.first { $0.chain == name }!
+                throw ApplyError.unknownChain(binding: binding.key.description, chain: name)
+            }
+            let id = chainID(hook: hook, name: name)
+            guard id != 0 else { throw ApplyError.chainIdZero(hook: hook.rawValue, chain: name) }
+            if let other = names[id] {
+                throw ApplyError.chainIdCollision(hook: hook.rawValue, first: other, second: name, id: id)
+            }
+            ids[name] = id
+            names[id] = name
+            chains[u32(id)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
+        }
+        state.maps[MapID(hook: hook, kind: .chains)] = chains
+        state.chainNames[hook] = names
+
+        // Bindings.
+        var tcpDefault: UInt32 = 0
+        var tcp2: [Bytes: Bytes] = [:]
+        var tcp4: [Bytes: Bytes] = [:]
+        for binding in bindings {
+            let id = u32(ids[binding.chain]!)
+            switch binding.selector {
+            case .tcp:
+                tcpDefault = ids[binding.chain]!
+            case .tcp2:
+                tcp2[try tcp2Key(binding)] = id
+            case .tcp4:
+                tcp4[try tcp4Key(binding)] = id
+            }
+        }
+        state.maps[MapID(hook: hook, kind: .tcpDefault)] = [zeroKey: u32(tcpDefault)]
+        state.maps[MapID(hook: hook, kind: .tcp2)] = tcp2
+        state.maps[MapID(hook: hook, kind: .tcp4)] = tcp4
+    }
+
+    // MARK: - Layouts (abi.h)
+
+    static func u32(_ value: UInt32) -> Bytes { withUnsafeBytes(of: value) { Array($0) } }
+
+    static func selectorChainValue(_ steps: [(slot: UInt8, op: UInt8)]) -> Bytes {
+        var chain = emptcp_selector_chain()
+        chain.len = UInt8(steps.count)
+        withUnsafeMutableBytes(of: &chain.steps) { raw in
+            let stride = MemoryLayout<emptcp_selector_step>.stride
+            for (i, step) in steps.enumerated() {
+                raw[i * stride + MemoryLayout<emptcp_selector_step>.offset(of: \.slot)!] = step.slot
+                raw[i * stride + MemoryLayout<emptcp_selector_step>.offset(of: \.op)!] = step.op
+            }
+        }
+        return withUnsafeBytes(of: chain) { Array($0) }
+    }
+
+    static func actionChainValue(_ actors: [ActorCall], hook: Hook, chain: String, modules: ModuleSlots) throws -> Bytes {
+        guard !actors.isEmpty, actors.count <= Int(EMPTCP_MAX_ACTORS) else {
+            throw ApplyError.tooLong(what: "chain \(chain)", count: actors.count, limit: Int(EMPTCP_MAX_ACTORS))
+        }
+        var value = emptcp_action_chain()
+        value.len = UInt8(actors.count)
+        try withUnsafeMutableBytes(of: &value.actors) { raw in
+            let stride = MemoryLayout<emptcp_actor_call>.stride
+            let paramOffset = MemoryLayout<emptcp_actor_call>.offset(of: \.param)!
+            for (i, actor) in actors.enumerated() {
+                let slot: UInt8
+                if let builtin = actorSlot(actor) {
+                    guard actor.builtinHooks?.contains(hook) ?? false else {
+                        throw ApplyError.unknownActor(hook: hook.rawValue, name: actor.name)
+                    }
+                    slot = builtin
+                } else if let module = modules.actors[hook]?[actor.name] {
+                    slot = module
+                } else {
+                    throw ApplyError.unknownActor(hook: hook.rawValue, name: actor.name)
+                }
+                raw[i * stride] = slot
+                let param = parameterBlock(actor)
+                for (j, byte) in param.enumerated() { raw[i * stride + paramOffset + j] = byte }
+            }
+        }
+        return withUnsafeBytes(of: value) { Array($0) }
+    }
+
+    /// The actor's 8-byte parameter block (emptcp_param_* overlaid on emptcp_actor_call.param).
+    static func parameterBlock(_ actor: ActorCall) -> Bytes {
+        var block = Bytes(repeating: 0, count: 8)
+        switch actor {
+        case .setRecvWin(let window):
+            let p = emptcp_param_recv_win(window: window)
+            withUnsafeBytes(of: p) { for (i, b) in $0.enumerated() { block[i] = b } }
+        case .setFlowPrio(let backup, let addrId):
+            let p = emptcp_param_flow_prio(backup: backup ? 1 : 0, has_addr_id: addrId == nil ? 0 : 1, addr_id: addrId ?? 0)
+            withUnsafeBytes(of: p) { for (i, b) in $0.enumerated() { block[i] = b } }
+        case .record(let packets, let flow, let rtt):
+            var flags: UInt32 = 0
+            if packets { flags |= UInt32(EMPTCP_RECORD_PKT) }
+            if flow { flags |= UInt32(EMPTCP_RECORD_FLOW) }
+            if rtt { flags |= UInt32(EMPTCP_RECORD_RTT) }
+            let p = emptcp_param_record(flags: UInt8(flags))
+            withUnsafeBytes(of: p) { for (i, b) in $0.enumerated() { block[i] = b } }
+        case .module(_, let param):
+            block = withUnsafeBytes(of: param) { Array($0) }
+        case .rmAddAddr, .recoverAddAddr, .catchMptcpEvents:
+            break
+        }
+        return block
+    }
+
+    static func addressPair(_ binding: Binding) throws -> (family: UInt8, local: IPAddress, remote: IPAddress) {
+        guard let local = binding.local, let remote = binding.remote else {
+            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote addresses")
+        }
+        guard local.isIPv4 == remote.isIPv4 else {
+            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "local and remote address families differ")
+        }
+        return (UInt8(local.isIPv4 ? EMPTCP_AF_INET : EMPTCP_AF_INET6), local, remote)
+    }
+
+    static func tcp2Key(_ binding: Binding) throws -> Bytes {
+        let (family, local, remote) = try addressPair(binding)
+        var key = emptcp_tcp2_key()
+        key.family = family
+        withUnsafeMutableBytes(of: &key.local) { $0.copyBytes(from: local.bytes) }
+        withUnsafeMutableBytes(of: &key.remote) { $0.copyBytes(from: remote.bytes) }
+        return withUnsafeBytes(of: key) { Array($0) }
+    }
+
+    static func tcp4Key(_ binding: Binding) throws -> Bytes {
+        let (family, local, remote) = try addressPair(binding)
+        guard let localPort = binding.localPort, let remotePort = binding.remotePort else {
+            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote ports")
+        }
+        var key = emptcp_tcp4_key()
+        key.family = family
+        key.local_port = localPort.bigEndian
+        key.remote_port = remotePort.bigEndian
+        withUnsafeMutableBytes(of: &key.local) { $0.copyBytes(from: local.bytes) }
+        withUnsafeMutableBytes(of: &key.remote) { $0.copyBytes(from: remote.bytes) }
+        return withUnsafeBytes(of: key) { Array($0) }
+    }
+}

@@ -1,0 +1,57 @@
+import EmptcpStore
+
+/// The maps the applier writes, per hook. Names come from bpf/ (docs/sdk.md); they are spelled
+/// here once.
+struct MapID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    enum Kind: Int, CaseIterable, Sendable {
+        /// ARRAY[1] of struct emptcp_selector_chain.
+        case selectorChain
+        /// ARRAY[1] of __u32 chain id of the `tcp` selector.
+        case tcpDefault
+        /// HASH struct emptcp_tcp2_key → __u32 chain id.
+        case tcp2
+        /// HASH struct emptcp_tcp4_key → __u32 chain id.
+        case tcp4
+        /// HASH __u32 chain id → struct emptcp_action_chain.
+        case chains
+
+        var suffix: String {
+            switch self {
+            case .selectorChain: "sel_chain"
+            case .tcpDefault: "tcp_dflt"
+            case .tcp2: "tcp2"
+            case .tcp4: "tcp4"
+            case .chains: "chains"
+            }
+        }
+
+        /// Array maps always hold their entries: they are changed, never added or removed.
+        var isArray: Bool { self == .selectorChain || self == .tcpDefault }
+    }
+
+    let hook: Hook
+    let kind: Kind
+
+    var name: String { "\(hook.rawValue)_\(kind.suffix)" }
+    var description: String { name }
+
+    static func < (a: MapID, b: MapID) -> Bool {
+        a.hook != b.hook ? a.hook.rawValue > b.hook.rawValue : a.kind.rawValue < b.kind.rawValue
+    }
+
+    static let all: [MapID] = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
+        .flatMap { hook in Kind.allCases.map { MapID(hook: hook, kind: $0) } }
+}
+
+/// The other maps emptcp touches by name.
+enum MapNames {
+    static let meta = "emptcp_meta"
+    static let events = "emptcp_events"
+    static func selectors(_ hook: Hook) -> String { "\(hook.rawValue)_selectors" }
+    static func actions(_ hook: Hook) -> String { "\(hook.rawValue)_actions" }
+    static func counters(_ hook: Hook) -> String { "\(hook.rawValue)_counters" }
+
+    /// emptcp_meta indexes.
+    static let metaRevision: UInt32 = 0
+    static let metaABIVersion: UInt32 = 1
+}

@@ -1,0 +1,39 @@
+/// The writes that turn one map's current contents into the desired ones.
+struct MapPlan: Sendable, Equatable {
+    let map: MapID
+    var add: [(key: Bytes, value: Bytes)] = []
+    var change: [(key: Bytes, value: Bytes)] = []
+    var remove: [Bytes] = []
+
+    var isEmpty: Bool { add.isEmpty && change.isEmpty && remove.isEmpty }
+
+    static func == (a: MapPlan, b: MapPlan) -> Bool {
+        a.map == b.map && a.remove == b.remove
+            && a.add.map(\.key) == b.add.map(\.key) && a.add.map(\.value) == b.add.map(\.value)
+            && a.change.map(\.key) == b.change.map(\.key) && a.change.map(\.value) == b.change.map(\.value)
+    }
+}
+
+/// Compares desired and current map contents. Pure; deterministic order (keys sorted bytewise).
+enum Planner {
+    static func plan(_ map: MapID, desired: [Bytes: Bytes], current: [Bytes: Bytes]) -> MapPlan {
+        var plan = MapPlan(map: map)
+        for key in desired.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let value = desired[key]!
+            switch current[key] {
+            case nil where map.kind.isArray: plan.change.append((key, value))
+            case nil: plan.add.append((key, value))
+            case let old? where old != value: plan.change.append((key, value))
+            default: break
+            }
+        }
+        if !map.kind.isArray {
+            plan.remove = current.keys.filter { desired[$0] == nil }.sorted(by: { $0.lexicographicallyPrecedes($1) })
+        }
+        return plan
+    }
+
+    static func plan(desired: DesiredState, current: [MapID: [Bytes: Bytes]]) -> [MapPlan] {
+        MapID.all.map { plan($0, desired: desired.maps[$0] ?? [:], current: current[$0] ?? [:]) }
+    }
+}
