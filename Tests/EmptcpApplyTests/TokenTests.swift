@@ -1,0 +1,40 @@
+import Testing
+import Foundation
+@testable import EmptcpApply
+
+private func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
+@Suite struct TokenTests {
+    // FIPS 180-4 / NIST example vectors.
+    @Test func sha256KnownVectors() {
+        #expect(hex(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex(SHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(hex(SHA256.hash(Array("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu".utf8)))
+            == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
+    }
+
+    @Test func sha256MillionA() {
+        var s = SHA256()
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0..<1000 { s.update(chunk) }
+        #expect(hex(s.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func sha256BlockBoundaries() {
+        // 55, 56 and 64 bytes straddle the padding cases.
+        #expect(hex(SHA256.hash([UInt8](repeating: 0x61, count: 55))) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
+        #expect(hex(SHA256.hash([UInt8](repeating: 0x61, count: 56))) == "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a")
+        #expect(hex(SHA256.hash([UInt8](repeating: 0x61, count: 64))) == "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
+    }
+
+    // Token = top 32 bits, IDSN = low 64 bits of SHA-256(key in network order); expected values
+    // from Python's hashlib.
+    @Test func tokenAndIdsn() {
+        #expect(MptcpToken.token(key: 0x0102_0304_0506_0708) == 0x6684_0dda)
+        #expect(MptcpToken.idsn(key: 0x0102_0304_0506_0708) == 0xf5a1_01d3_d29d_6f72)
+        #expect(MptcpToken.token(keyWire: [0xd0, 0xa1, 0xb2, 0xc3, 0xe4, 0xf5, 0x06, 0x17]) == 0x4ef0_ed31)
+        #expect(MptcpToken.idsn(keyWire: [0xd0, 0xa1, 0xb2, 0xc3, 0xe4, 0xf5, 0x06, 0x17]) == 0x250f_1a19_d8d6_c0f3)
+    }
+}
