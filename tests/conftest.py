@@ -8,7 +8,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lab.fixtures import (  # noqa: E402,F401  (fixtures and hooks are found by name)
     client_emptcp,
     lab,
-    lab6,
     pytest_runtest_makereport,
     require_kernel_lab,
 )

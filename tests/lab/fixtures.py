@@ -10,7 +10,7 @@ import pytest
 from .emptcp import Emptcp, require
 from .lab import Lab
 
-TOOLS = ("ip", "nsenter", "ss", "nstat", "ethtool", "dumpcap", "tshark")
+TOOLS = ("ip", "tc", "nsenter", "ss", "nstat", "ethtool", "dumpcap", "tshark", "bpftool")
 
 
 def require_kernel_lab() -> None:
@@ -21,18 +21,14 @@ def require_kernel_lab() -> None:
 
 
 @pytest.fixture
-def lab():
-    """A fresh two-namespace MPTCP lab (server announces its path-2 IPv4 address)."""
+def lab(request):
+    """A fresh two-namespace MPTCP lab. The server announces its path-2 address of the family
+    given by indirect parametrization (`@pytest.mark.parametrize("lab", [4, 6], indirect=True)`),
+    IPv4 by default; `lab.family` tells which."""
     require_kernel_lab()
-    with Lab() as lb:
-        yield lb
-
-
-@pytest.fixture
-def lab6():
-    """Like `lab`, but the server announces its path-2 IPv6 address."""
-    require_kernel_lab()
-    with Lab(signal_family=6, tag="v") as lb:
+    family = getattr(request, "param", 4)
+    with Lab(signal_family=family) as lb:
+        lb.family = family
         yield lb
 
 

@@ -49,7 +49,9 @@ def mptcp_info(sock: socket.socket) -> dict:
                     remote_key_received=bool(flags & MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED),
                     token=f"{token:x}", csum_enabled=csum)
     if len(raw) >= 81:
-        info["subflows_total"] = raw[80]
+        bytes_sent, bytes_received, bytes_acked = struct.unpack_from("=QQQ", raw, 56)
+        info.update(bytes_sent=bytes_sent, bytes_received=bytes_received, bytes_acked=bytes_acked,
+                    subflows_total=raw[80])
     return info
 
 

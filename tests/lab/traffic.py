@@ -94,8 +94,8 @@ def tcp_subflows(node: Node, port: int) -> list[str]:
 
 
 def mptcp_sockets(node: Node, port: int) -> str:
-    """`ss -Mti` of the MPTCP sockets on `port` (shows `fallback` for a fallen-back socket)."""
-    return node.out(["ss", "-MtinH", f"( dport = :{port} or sport = :{port} )"])
+    """`ss -Mi` of the MPTCP sockets on `port` (prints `fallback` for a fallen-back socket)."""
+    return node.out(["ss", "-MinH", f"( dport = :{port} or sport = :{port} )"])
 
 
 class Capture:

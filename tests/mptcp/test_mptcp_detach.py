@@ -1,0 +1,45 @@
+"""Issue 3 (e): `emptcp detach` removes only what emptcp attached: a foreign clsact qdisc and its
+filters (ingress and egress) stay exactly as they were, and nothing of ours is left behind."""
+
+from lab import MptcpServer, observe_connection
+
+PORT = 5204
+
+
+def tc_state(node, dev: str) -> dict:
+    return {
+        "qdisc": node.out(["tc", "qdisc", "show", "dev", dev]),
+        "egress": node.out(["tc", "filter", "show", "dev", dev, "egress"]),
+        "ingress": node.out(["tc", "filter", "show", "dev", dev, "ingress"]),
+    }
+
+
+def test_detach_keeps_foreign_clsact_filters(lab, client_emptcp):
+    c = lab.client
+    # act_gact (`action pass/drop`) is not in this kernel: plain u32 classifiers, no action.
+    c.run(["tc", "qdisc", "add", "dev", "c1", "clsact"])
+    for direction in ("egress", "ingress"):
+        c.run(["tc", "filter", "add", "dev", "c1", direction, "protocol", "all", "prio", "49",
+               "u32", "match", "u32", "0", "0", "classid", "1:7"])
+    before = tc_state(c, "c1")
+    assert "clsact" in before["qdisc"] and "1:7" in before["egress"] and "1:7" in before["ingress"]
+
+    client_emptcp("attach", "c1", "c2")
+    attached = c.out(["bpftool", "net", "show", "dev", "c1"]) + c.out(["ip", "link", "show", "c1"])
+    assert "xdp" in attached, f"nothing attached?\n{attached}"
+    assert "1:7" in c.out(["tc", "filter", "show", "dev", "c1", "egress"])
+
+    client_emptcp("detach", "c1", "c2")
+    after = tc_state(c, "c1")
+    assert after["qdisc"] == before["qdisc"]
+    assert after["egress"] == before["egress"]
+    assert after["ingress"] == before["ingress"]
+    link = c.out(["ip", "link", "show", "c1"])
+    assert "xdp" not in link, f"XDP program left on c1:\n{link}"
+    net = c.out(["bpftool", "net", "show", "dev", "c1"])  # lists BPF attachments only
+    assert "c1(" not in net, f"BPF programs left on c1:\n{net}"
+
+    # The interface still carries MPTCP normally.
+    MptcpServer(lab.server, PORT)
+    obs = observe_connection(lab, PORT, expect_join=True)
+    assert obs.subflow_count == 2, obs.describe()
