@@ -31,6 +31,8 @@ enum Sys {
     /// libbpf returns -errno (and also sets errno); normalise to a positive errno value.
     private static func code(_ ret: Int32) -> Int32 { ret < 0 ? -ret : (errno != 0 ? errno : EINVAL) }
 
+    static func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
     // MARK: - Processes, files, mounts
 
     static func effectiveUID() -> UInt32 { geteuid() }
@@ -81,6 +83,18 @@ enum Sys {
         guard let file = fopen(path, "w") else { throw fail("open", path, errno) }
         defer { fclose(file) }
         if fputs(text, file) < 0 { throw fail("write", path, errno) }
+    }
+
+    /// The process environment (without Foundation).
+    static func environment() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+            cursor += 1
+        }
+        return result
     }
 
     static func executablePath() -> String? {

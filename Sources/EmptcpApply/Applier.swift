@@ -1,0 +1,152 @@
+import CLibbpf
+import EmptcpStore
+import Logging
+
+/// Per map, how many entries one apply added, removed and changed.
+public struct MapCounts: Codable, Sendable, Equatable {
+    public var map: String
+    public var added: Int
+    public var removed: Int
+    public var changed: Int
+
+    public var total: Int { added + removed + changed }
+}
+
+/// What one apply did.
+public struct ApplyReport: Codable, Sendable, Equatable {
+    /// The revision now in emptcp_meta.
+    public var revision: Int64
+    /// The revision emptcp_meta held before (nil: none yet).
+    public var previousRevision: Int64?
+    /// Every managed map, in a fixed order, with its counts (zero counts included).
+    public var maps: [MapCounts]
+
+    /// Number of map entries written or deleted (emptcp_meta not counted).
+    public var writes: Int { maps.reduce(0) { $0 + $1.total } }
+
+    /// One line for the audit and the CLI: "xdp_tcp2 +1 -0 ~0, tc_chains +1 -0 ~0", or "no changes".
+    public var summary: String {
+        let changed = maps.filter { $0.total > 0 }
+        guard !changed.isEmpty else { return "no changes" }
+        return changed.map { "\($0.map) +\($0.added) -\($0.removed) ~\($0.changed)" }.joined(separator: ", ")
+    }
+}
+
+/// The kernel side of emptcp: load + attach, detach, apply a revision, report status.
+///
+/// Every method that changes the kernel needs root. The store's commit/rollback call
+/// `apply(policy:revision:)` after a commit when `isAttached()`.
+public struct Applier: Sendable {
+    public let pinRoot: String
+    public let bpfDir: String?
+    public let logDirectory: String
+    public let logger: Logger
+    let layout: PinLayout
+
+    /// - Parameters:
+    ///   - pinRoot: bpffs directory for maps, programs and links.
+    ///   - bpfDir: directory of the built objects (`xdp/*.o`, `tc/*.o`); nil: discover it
+    ///     (env EMPTCP_BPF_DIR, the repo build tree, /usr/local/lib/emptcp/bpf).
+    ///   - logDirectory: where verifier logs are saved; nil: /var/lib/emptcp when it exists, else $TMPDIR or /tmp.
+    public init(pinRoot: String, bpfDir: String? = nil, logDirectory: String? = nil, logger: Logger) {
+        self.pinRoot = pinRoot
+        self.bpfDir = bpfDir
+        self.logger = logger
+        self.layout = PinLayout(root: pinRoot)
+        let environment = Sys.environment()
+        self.logDirectory = logDirectory
+            ?? (Sys.isDirectory("/var/lib/emptcp") ? "/var/lib/emptcp" : (environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"))
+    }
+
+    /// True when at least one interface has an emptcp link pinned.
+    public func isAttached() -> Bool { !attacher.attachedInterfaces().isEmpty }
+
+    /// Interfaces with emptcp links pinned (some may be stale if the device disappeared).
+    public func attachedInterfaces() -> [String] { attacher.attachedInterfaces() }
+
+    /// Every interface of this network namespace except loopback, for `--all`.
+    public static func allInterfaces() -> [String] {
+        Sys.interfaces().map(\.name).filter { $0 != "lo" }
+    }
+
+    /// Loads and pins the programs when needed, then attaches XDP and tcx egress to `interface`.
+    /// Twice is a no-op; on failure nothing of this interface stays attached.
+    public func attach(interface: String, xdpMode: XDPMode = .auto) throws -> AttachResult {
+        try requireRoot("attach")
+        guard Sys.interfaceIndex(interface) != nil else { throw ApplyError.unknownInterface(interface) }
+        try PinRoot.prepare(pinRoot)
+        let directory = try ObjectDiscovery.locate(explicit: bpfDir, environment: Sys.environment())
+        try Loader(layout: layout, bpfDir: directory, logDirectory: logDirectory, logger: logger).ensureLoaded()
+        return try attacher.attach(interface, mode: xdpMode)
+    }
+
+    /// Detaches what emptcp attached to `interface` (only its own links). When no interface
+    /// remains attached, the programs and maps are unpinned too. Returns whether anything was attached.
+    @discardableResult
+    public func detach(interface: String) throws -> Bool {
+        try requireRoot("detach")
+        guard PinRoot.isBPFFS(pinRoot) else { return false }
+        let was = try attacher.detach(interface)
+        if attacher.attachedInterfaces().isEmpty { Unpinner(layout: layout).removeLoaded() }
+        return was
+    }
+
+    /// Makes the maps hold exactly `policy`, writing only the differences, then records
+    /// `revision` in emptcp_meta. A second call with the same policy writes nothing.
+    public func apply(policy: Policy, revision: Int64, modules: ModuleSlots = ModuleSlots()) throws -> ApplyReport {
+        try requireRoot("apply")
+        let desired = try Encoder.encode(policy, modules: modules)
+        let maps = try openManagedMaps()
+        let current = try read(maps)
+        let plans = Planner.plan(desired: desired, current: current)
+        let byMap = Dictionary(uniqueKeysWithValues: plans.map { ($0.map, $0) })
+        let order = MapID.all
+
+        // Readers never see a binding without its chain: chains first, then bindings and the
+        // selector chain, then stale bindings, then stale chains.
+        for id in order where id.kind == .chains { try maps[id]!.write(byMap[id]!.add + byMap[id]!.change) }
+        for id in order where id.kind != .chains && id.kind != .selectorChain { try maps[id]!.write(byMap[id]!.add + byMap[id]!.change) }
+        for id in order where id.kind == .selectorChain { try maps[id]!.write(byMap[id]!.change) }
+        for id in order where id.kind != .chains { try maps[id]!.remove(byMap[id]!.remove) }
+        for id in order where id.kind == .chains { try maps[id]!.remove(byMap[id]!.remove) }
+
+        let meta = try PinnedMap(path: layout.map(MapNames.meta), name: MapNames.meta)
+        let previous = try meta.readInteger(at: MapNames.metaRevision)
+        if previous != UInt64(bitPattern: revision) { try meta.writeInteger(UInt64(bitPattern: revision), at: MapNames.metaRevision) }
+
+        let report = ApplyReport(
+            revision: revision, previousRevision: previous == 0 ? nil : Int64(bitPattern: previous),
+            maps: plans.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) })
+        logger.info("applied", metadata: ["revision.id": "\(revision)", "apply.writes": "\(report.writes)"])
+        return report
+    }
+
+    // MARK: - Internals
+
+    var attacher: Attacher { Attacher(layout: layout, logger: logger) }
+
+    func requireRoot(_ operation: String) throws {
+        let uid = Sys.effectiveUID()
+        guard uid == 0 else { throw ApplyError.notRoot(operation: operation, uid: uid) }
+    }
+
+    func openManagedMaps() throws -> [MapID: PinnedMap] {
+        guard Sys.exists(layout.map(MapNames.meta)) else { throw ApplyError.notLoaded(pinRoot: pinRoot) }
+        var maps: [MapID: PinnedMap] = [:]
+        for id in MapID.all { maps[id] = try PinnedMap(path: layout.map(id.name), name: id.name) }
+        return maps
+    }
+
+    /// What the managed maps hold: every entry of the hash maps, index 0 of the arrays.
+    func read(_ maps: [MapID: PinnedMap]) throws -> [MapID: [Bytes: Bytes]] {
+        var result: [MapID: [Bytes: Bytes]] = [:]
+        for (id, map) in maps {
+            if id.kind.isArray {
+                result[id] = try map.lookup(Encoder.zeroKey).map { [Encoder.zeroKey: $0] } ?? [:]
+            } else {
+                result[id] = try map.entries()
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,135 @@
+import CLibbpf
+import EmptcpStore
+import Logging
+
+/// Loads the BPF objects of both hooks once per pin root: opens each object with the shared map
+/// pin directory, loads it, pins its program, fills the hook's program arrays by slot and stamps
+/// the ABI version into emptcp_meta. Objects already pinned are not loaded again.
+struct Loader {
+    let layout: PinLayout
+    let bpfDir: String
+    let logDirectory: String
+    let logger: Logger
+
+    /// Built-in selector objects and their slot in `<hook>_selectors` (abi.h).
+    static let selectorSlots: [String: UInt32] = [
+        "sel_tcp": EMPTCP_SEL_TCP.rawValue, "sel_tcp2": EMPTCP_SEL_TCP2.rawValue, "sel_tcp4": EMPTCP_SEL_TCP4.rawValue,
+    ]
+    /// Built-in actor objects and their slot in `<hook>_actions` (abi.h).
+    static let actorSlots: [String: UInt32] = [
+        "set_recv_win": EMPTCP_ACT_SET_RECV_WIN.rawValue, "set_flow_prio": EMPTCP_ACT_SET_FLOW_PRIO.rawValue,
+        "rm_add_addr": EMPTCP_ACT_RM_ADD_ADDR.rawValue, "recover_add_addr": EMPTCP_ACT_RECOVER_ADD_ADDR.rawValue,
+        "record": EMPTCP_ACT_RECORD.rawValue, "catch_mptcp_events": EMPTCP_ACT_CATCH_MPTCP_EVENTS.rawValue,
+    ]
+    /// The entry program: attached to the interface, never in a program array.
+    static let entry = "entry"
+    /// Built for benchmarks only; emptcp never loads it.
+    static let ignored: Set<String> = ["pass"]
+
+    /// The object names of a hook found in the build directory, entry first.
+    func objectNames(_ hook: Hook) throws -> [String] {
+        let dir = "\(bpfDir)/\(hook.rawValue)"
+        let names = Sys.listDirectory(dir).filter { $0.hasSuffix(".o") }.map { String($0.dropLast(2)) }
+        guard names.contains(Self.entry) else { throw ApplyError.objectMissing(hook: hook.rawValue, name: Self.entry, directory: dir) }
+        let known = names.filter { Self.selectorSlots[$0] != nil || Self.actorSlots[$0] != nil }
+        for other in names where other != Self.entry && !known.contains(other) && !Self.ignored.contains(other) {
+            logger.debug("object has no built-in slot; not loaded", metadata: ["bpf.object": "\(hook.rawValue)/\(other).o"])
+        }
+        return [Self.entry] + known.sorted()
+    }
+
+    /// True when both entry programs and the maps are pinned.
+    static func isLoaded(_ layout: PinLayout) -> Bool {
+        Hook.allCases.allSatisfy { hook in Sys.exists(layout.prog(hook, entry)) } && Sys.exists(layout.map(MapNames.meta))
+    }
+
+    func ensureLoaded() throws {
+        let fresh = !Sys.exists(layout.progs)
+        do {
+            try Sys.makeDirectory(layout.maps)
+            try Sys.makeDirectory(layout.progs)
+            for hook in Hook.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
+                try Sys.makeDirectory(layout.progDirectory(hook))
+                for name in try objectNames(hook) where !Sys.exists(layout.prog(hook, name)) {
+                    try load(hook, name)
+                }
+                try fillProgramArrays(hook)
+            }
+            try stampABI()
+        } catch {
+            if fresh { Unpinner(layout: layout).removeLoaded() }
+            throw error
+        }
+    }
+
+    private func load(_ hook: Hook, _ name: String) throws {
+        let path = "\(bpfDir)/\(hook.rawValue)/\(name).o"
+        let logSize = 4 << 20
+        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: logSize)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 0)
+        Sys.silenceLibbpf()
+        _ = LibbpfLog.shared.drain()
+        let object = try Sys.openObject(path, pinRoot: layout.maps, logBuffer: buffer)
+        defer { Sys.closeObject(object) }
+        let failure = Sys.loadObject(object, path)
+        if failure != 0 {
+            let kernelLog = String(cString: buffer.baseAddress!)
+            let logPath = "\(logDirectory)/verifier-\(hook.rawValue)-\(name).log"
+            let text = "# \(path)\n# libbpf:\n\(LibbpfLog.shared.drain())\n# verifier:\n\(kernelLog)\n"
+            do { try Sys.writeFile(logPath, text) } catch {
+                logger.error("cannot save verifier log", metadata: ["file.path": "\(logPath)", "error": "\(error)"])
+            }
+            throw ApplyError.verifierRejected(object: "\(hook.rawValue)/\(name).o", cause: Sys.errnoText(failure), logPath: logPath)
+        }
+        let programs = Sys.programs(object)
+        guard let program = programs.first else {
+            throw ApplyError.kernel(KernelError(operation: "bpf_object__next_program", object: path, code: 2 /* ENOENT */))
+        }
+        try Sys.pinBorrowed(fd: program.fd, layout.prog(hook, name))
+        logger.debug("loaded", metadata: ["bpf.object": "\(hook.rawValue)/\(name).o", "bpf.program": "\(program.name)"])
+    }
+
+    /// Points every built-in slot at its pinned program (idempotent).
+    private func fillProgramArrays(_ hook: Hook) throws {
+        let selectors = try PinnedMap(path: layout.map(MapNames.selectors(hook)), name: MapNames.selectors(hook))
+        let actions = try PinnedMap(path: layout.map(MapNames.actions(hook)), name: MapNames.actions(hook))
+        for name in Sys.listDirectory(layout.progDirectory(hook)) {
+            let target: PinnedMap
+            let slot: UInt32
+            if let s = Self.selectorSlots[name] { (target, slot) = (selectors, s) }
+            else if let s = Self.actorSlots[name] { (target, slot) = (actions, s) }
+            else { continue }
+            let program = try Sys.objectGet(layout.prog(hook, name))
+            try target.update(Encoder.u32(slot), Encoder.u32(UInt32(bitPattern: program.raw)))
+        }
+    }
+
+    private func stampABI() throws {
+        let meta = try PinnedMap(path: layout.map(MapNames.meta), name: MapNames.meta)
+        let found = try meta.readInteger(at: MapNames.metaABIVersion)
+        let expected = UInt64(EMPTCP_ABI_VERSION)
+        if found == 0 {
+            try meta.writeInteger(expected, at: MapNames.metaABIVersion)
+        } else if found != expected {
+            throw ApplyError.abiMismatch(pinRoot: layout.root, found: found, expected: expected)
+        }
+    }
+}
+
+/// Removes emptcp's pins: links of one interface, or everything once nothing is attached.
+struct Unpinner {
+    let layout: PinLayout
+
+    /// Unpins every program and map (the kernel frees them once no link holds them).
+    func removeLoaded() {
+        for hook in Hook.allCases {
+            for name in Sys.listDirectory(layout.progDirectory(hook)) { try? Sys.unlinkFile(layout.prog(hook, name)) }
+            try? Sys.removeDirectory(layout.progDirectory(hook))
+        }
+        try? Sys.removeDirectory(layout.progs)
+        for name in Sys.listDirectory(layout.maps) { try? Sys.unlinkFile(layout.map(name)) }
+        try? Sys.removeDirectory(layout.maps)
+        try? Sys.removeDirectory(layout.links)
+    }
+}

@@ -1,0 +1,104 @@
+import CLibbpf
+
+/// A map opened from its pin, with the sizes the kernel reports.
+struct PinnedMap {
+    let name: String
+    let fd: Descriptor
+    let type: UInt32
+    let keySize: Int
+    let valueSize: Int
+    let maxEntries: Int
+
+    init(path: String, name: String) throws {
+        self.name = name
+        fd = try Sys.objectGet(path)
+        let info = try Sys.mapInfo(fd, "map \(name)")
+        type = info.type
+        keySize = Int(info.key_size)
+        valueSize = Int(info.value_size)
+        maxEntries = Int(info.max_entries)
+    }
+
+    private var object: String { "map \(name)" }
+
+    func lookup(_ key: Bytes) throws -> Bytes? {
+        try Sys.mapLookup(fd, object, key: key, valueSize: valueSize)
+    }
+
+    func update(_ key: Bytes, _ value: Bytes) throws {
+        try Sys.mapUpdate(fd, object, key: key, value: value)
+    }
+
+    func delete(_ key: Bytes) throws {
+        try Sys.mapDelete(fd, object, key: key)
+    }
+
+    /// Index `index` of an ARRAY map of u32 or u64 values, zero-extended.
+    func readInteger(at index: UInt32) throws -> UInt64 {
+        guard let value = try lookup(Encoder.u32(index)) else { return 0 }
+        var result: UInt64 = 0
+        for (i, byte) in value.prefix(8).enumerated() { result |= UInt64(byte) << (8 * UInt64(i)) }
+        return result
+    }
+
+    /// Writes an integer in the map's value width (4 or 8 bytes, host order).
+    func writeInteger(_ value: UInt64, at index: UInt32) throws {
+        let bytes = withUnsafeBytes(of: value) { Array($0.prefix(valueSize)) }
+        try update(Encoder.u32(index), bytes)
+    }
+
+    /// Sum over CPUs of a u64 PERCPU_ARRAY slot.
+    func perCPUSum(at index: UInt32, cpus: Int) throws -> UInt64 {
+        let stride = (valueSize + 7) / 8 * 8
+        guard let raw = try Sys.mapLookup(fd, object, key: Encoder.u32(index), valueSize: stride * cpus) else { return 0 }
+        return (0..<cpus).reduce(UInt64(0)) { sum, cpu in
+            sum &+ raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: cpu * stride, as: UInt64.self) }
+        }
+    }
+
+    /// Every entry of a hash map: batch lookup where the kernel has it, else key iteration.
+    func entries() throws -> [Bytes: Bytes] {
+        var result: [Bytes: Bytes] = [:]
+        let chunk = max(1, min(maxEntries, 4096))
+        var token = Bytes(repeating: 0, count: max(keySize, 8))
+        var keys = Bytes(repeating: 0, count: chunk * keySize)
+        var values = Bytes(repeating: 0, count: chunk * valueSize)
+        var first = true
+        while true {
+            guard let step = try Sys.mapLookupBatch(fd, object, token: &token, first: first, keys: &keys, values: &values, count: chunk)
+            else { return try iterate() }
+            first = false
+            for i in 0..<step.count {
+                result[Array(keys[(i * keySize)..<((i + 1) * keySize)])] = Array(values[(i * valueSize)..<((i + 1) * valueSize)])
+            }
+            if step.done { return result }
+        }
+    }
+
+    private func iterate() throws -> [Bytes: Bytes] {
+        var result: [Bytes: Bytes] = [:]
+        var key: Bytes? = nil
+        while let next = try Sys.mapNextKey(fd, object, after: key, keySize: keySize) {
+            if let value = try lookup(next) { result[next] = value }
+            key = next
+        }
+        return result
+    }
+
+    /// Writes entries: one batch where the map supports it, else element by element.
+    func write(_ entries: [(key: Bytes, value: Bytes)]) throws {
+        guard !entries.isEmpty else { return }
+        if entries.count > 1 {
+            let keys = entries.flatMap(\.key)
+            let values = entries.flatMap(\.value)
+            if try Sys.mapUpdateBatch(fd, object, keys: keys, values: values, count: entries.count) { return }
+        }
+        for entry in entries { try update(entry.key, entry.value) }
+    }
+
+    func remove(_ keys: [Bytes]) throws {
+        guard !keys.isEmpty else { return }
+        if keys.count > 1, try Sys.mapDeleteBatch(fd, object, keys: keys.flatMap { $0 }, count: keys.count) { return }
+        for key in keys { try delete(key) }
+    }
+}
