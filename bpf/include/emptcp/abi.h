@@ -47,7 +47,7 @@ enum emptcp_selector_op {
 	EMPTCP_OP_AND = 1,
 };
 
-/* `<hook>_selector_chain` (ARRAY, 1 entry): the hook's selector chain, written as one value so
+/* `<hook>_sel_chain` (ARRAY, 1 entry): the hook's selector chain, written as one value so
  * the kernel never sees a half-updated chain. */
 struct emptcp_selector_step {
 	__u8 slot; /* index into <hook>_selectors */
@@ -58,6 +58,19 @@ struct emptcp_selector_chain {
 	__u8 len; /* number of steps in use, 0..EMPTCP_MAX_SELECTORS */
 	__u8 pad;
 	struct emptcp_selector_step steps[EMPTCP_MAX_SELECTORS];
+};
+
+/* `emptcp_meta` (ARRAY, EMPTCP_META_MAX entries of __u64), written by the applier only. */
+enum emptcp_meta_key {
+	EMPTCP_META_REVISION = 0, /* revision id currently applied to the maps */
+	EMPTCP_META_ABI = 1,      /* EMPTCP_ABI_VERSION of the applier that wrote the maps */
+	EMPTCP_META_MAX = 4,
+};
+
+/* `hook` byte of event records and the hook order used in map names. */
+enum emptcp_hook {
+	EMPTCP_HOOK_XDP = 0, /* ingress, map names xdp_* */
+	EMPTCP_HOOK_TC = 1,  /* egress,  map names tc_*  */
 };
 
 /* Address families as stored in keys. */
@@ -85,7 +98,7 @@ struct emptcp_tcp4_key {
 	__u8 pad2[2];
 };
 
-/* `<hook>_tcp_default` (ARRAY, 1 entry): __u32 action chain id of the `tcp` selector, 0 = none. */
+/* `<hook>_tcp_dflt` (ARRAY, 1 entry): __u32 action chain id of the `tcp` selector, 0 = none. */
 
 /* One actor call inside an action chain. `param` is the actor's parameter block, 8 bytes, whose
  * meaning belongs to the actor (see the emptcp_param_* structs). */
@@ -98,7 +111,7 @@ struct emptcp_actor_call {
 	} param;
 };
 
-/* `<hook>_action_chains` (HASH): key __u32 chain id (never 0), value: */
+/* `<hook>_chains` (HASH): key __u32 chain id (never 0), value: */
 struct emptcp_action_chain {
 	__u8 len; /* number of actors, 1..EMPTCP_MAX_ACTORS */
 	__u8 pad[7];
@@ -140,10 +153,11 @@ enum emptcp_counter {
 	EMPTCP_CNT_PRIO_ADDED = 11,     /* MP_PRIO inserted */
 	EMPTCP_CNT_RECORD_FULL = 12,    /* record: flow table full */
 	EMPTCP_CNT_WIN_SET = 13,        /* window rewritten */
+	EMPTCP_CNT_BAD_OPTIONS = 14,    /* TCP options malformed: actor skipped, packet unchanged */
 	EMPTCP_CNT_MAX = 16,
 };
 
-/* ---- Ring-buffer events (`events` RINGBUF, shared by both hooks) ---- */
+/* ---- Ring-buffer events (`emptcp_events` RINGBUF, shared by both hooks) ---- */
 #define EMPTCP_EVENT_VERSION 1
 
 enum emptcp_event_type {

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Chain engine: the selector walk (design §2 or/and semantics) and the actor chain.
+ *
+ * Selector chain: steps run in order. `or`: a match takes that selector's action chain at once
+ * (first match wins); a miss goes on. `and`: a miss ends the walk (not a target); a match
+ * remembers its chain and goes on. At the end of the steps the last matched `and` chain is taken,
+ * else the packet is not a target and passes unchanged.
+ *
+ * The built-in selectors (tcp, tcp2, tcp4) are plain map lookups and are evaluated inline; any
+ * other slot is tail-called in <hook>_selectors, and that program reports back with
+ * emptcp_sel_result(). A taken chain is copied into the scratch and its actors are tail-called
+ * in order; each actor ends with emptcp_act_next() (or returns its own verdict, e.g. a drop).
+ * The end of the chain returns EMPTCP_PASS; nothing ever jumps back to the entry.
+ * Failed tail calls (empty slot) and chain ids without a chain are counted, never silent.
+ */
+#ifndef EMPTCP_CHAIN_H
+#define EMPTCP_CHAIN_H
+
+/* `v & mask` computed at run time: hides the value from the compiler so that it cannot fold the
+ * mask into a loop-strength-reduced pointer the verifier would reject. */
+static __always_inline __u32 emptcp_mask(__u32 v, __u32 mask)
+{
+	asm volatile("" : "+r"(v));
+	return v & mask;
+}
+
+/* Outcome of one selector step. */
+enum emptcp_sel_outcome {
+	EMPTCP_SEL_NEXT = 0, /* go on with the next step */
+	EMPTCP_SEL_TAKE = 1, /* target: run s->chain_id */
+	EMPTCP_SEL_NONE = 2, /* not a target: pass */
+};
+
+/* Chain id bound by built-in selector `slot` for the in-flight packet (0 = no match), or
+ * -EMPTCP_E_NOT_FOUND when `slot` is not a built-in selector. */
+static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 slot)
+{
+	struct emptcp_tcp2_key k2;
+	__u32 zero = 0, *id;
+
+	switch (slot) {
+	case EMPTCP_SEL_TCP4:
+		id = bpf_map_lookup_elem(&emptcp_tcp4, &s->pkt.key);
+		break;
+	case EMPTCP_SEL_TCP2:
+		__builtin_memcpy(&k2, &s->pkt.key, sizeof(k2));
+		k2.pad[1] = 0;
+		k2.pad[2] = 0;
+		id = bpf_map_lookup_elem(&emptcp_tcp2, &k2);
+		break;
+	case EMPTCP_SEL_TCP:
+		id = bpf_map_lookup_elem(&emptcp_tcp_dflt, &zero);
+		break;
+	default:
+		return -EMPTCP_E_NOT_FOUND;
+	}
+	return id ? *id : 0;
+}
+
+/* Applies the result of step s->sel_idx (`chain_id` 0 = no match) and advances. */
+static __always_inline int emptcp_sel_apply(struct emptcp_scratch *s, __u32 chain_id)
+{
+	__u8 op = s->sel.steps[emptcp_mask(s->sel_idx, EMPTCP_MAX_SELECTORS - 1)].op;
+
+	s->sel_idx++;
+	if (op == EMPTCP_OP_AND) {
+		if (!chain_id)
+			return EMPTCP_SEL_NONE;
+		s->and_chain = chain_id;
+		return EMPTCP_SEL_NEXT;
+	}
+	if (!chain_id)
+		return EMPTCP_SEL_NEXT;
+	s->chain_id = chain_id;
+	return EMPTCP_SEL_TAKE;
+}
+
+/* Tail-calls the actors of s->chain from s->act_idx on; returns EMPTCP_PASS at the end. */
+static __always_inline int emptcp_run_actors(emptcp_ctx *ctx, struct emptcp_scratch *s)
+{
+	int i;
+
+	for (i = 0; i < EMPTCP_MAX_ACTORS; i++) {
+		__u32 idx = s->act_idx;
+
+		if (idx >= s->chain.len || idx >= EMPTCP_MAX_ACTORS)
+			break;
+		bpf_tail_call(ctx, &emptcp_actions,
+			      s->chain.actors[emptcp_mask(idx, EMPTCP_MAX_ACTORS - 1)].slot);
+		emptcp_count(EMPTCP_CNT_TAIL_CALL_FAIL);
+		s->act_idx = idx + 1;
+	}
+	return EMPTCP_PASS;
+}
+
+/* Takes action chain s->chain_id: copies it into the scratch and runs its first actor. */
+static __always_inline int emptcp_run_chain(emptcp_ctx *ctx, struct emptcp_scratch *s)
+{
+	struct emptcp_action_chain *c = bpf_map_lookup_elem(&emptcp_chains, &s->chain_id);
+
+	if (!c) {
+		emptcp_count(EMPTCP_CNT_NO_CHAIN);
+		return EMPTCP_PASS;
+	}
+	emptcp_count(EMPTCP_CNT_TARGET);
+	__builtin_memcpy(&s->chain, c, sizeof(*c));
+	s->act_idx = 0;
+	return emptcp_run_actors(ctx, s);
+}
+
+/* Walks the selector chain from s->sel_idx on. */
+static __always_inline int emptcp_run_selectors(emptcp_ctx *ctx, struct emptcp_scratch *s)
+{
+	int i;
+
+	for (i = 0; i < EMPTCP_MAX_SELECTORS; i++) {
+		__u32 idx = s->sel_idx, slot;
+		long id;
+		int out;
+
+		if (idx >= s->sel.len || idx >= EMPTCP_MAX_SELECTORS)
+			break;
+		slot = s->sel.steps[emptcp_mask(idx, EMPTCP_MAX_SELECTORS - 1)].slot;
+		id = emptcp_sel_builtin(s, slot);
+		if (id < 0) {
+			bpf_tail_call(ctx, &emptcp_selectors, slot);
+			emptcp_count(EMPTCP_CNT_TAIL_CALL_FAIL);
+			id = 0; /* an empty slot never matches */
+		}
+		out = emptcp_sel_apply(s, (__u32)id);
+		if (out == EMPTCP_SEL_TAKE)
+			return emptcp_run_chain(ctx, s);
+		if (out == EMPTCP_SEL_NONE)
+			return EMPTCP_PASS;
+	}
+	if (!s->and_chain)
+		return EMPTCP_PASS;
+	s->chain_id = s->and_chain;
+	return emptcp_run_chain(ctx, s);
+}
+
+/* ---- API for programs ---- */
+
+/* Entry program body: parse once, then walk the hook's selector chain. */
+static __always_inline int emptcp_entry(emptcp_ctx *ctx)
+{
+	struct emptcp_selector_chain *sc;
+	struct emptcp_scratch *s;
+	__u32 zero = 0;
+	int err;
+
+	emptcp_count(EMPTCP_CNT_PACKETS);
+	sc = bpf_map_lookup_elem(&emptcp_sel_chain, &zero);
+	if (!sc || !sc->len)
+		return EMPTCP_PASS;
+	s = emptcp_scratch();
+	if (!s)
+		return EMPTCP_PASS;
+	if (emptcp_linearize(ctx))
+		err = -EMPTCP_E_TRUNCATED;
+	else
+		err = emptcp_parse(ctx, &s->pkt);
+	if (err) {
+		emptcp_count(err == -EMPTCP_E_NOT_TCP ? EMPTCP_CNT_NOT_TCP : EMPTCP_CNT_MALFORMED);
+		return EMPTCP_PASS;
+	}
+	__builtin_memcpy(&s->sel, sc, sizeof(*sc));
+	s->sel_idx = 0;
+	s->and_chain = 0;
+	s->chain_id = 0;
+	return emptcp_run_selectors(ctx, s);
+}
+
+/* A selector program reports its result: `chain_id` bound for this packet, 0 = no match. The
+ * walk goes on from here (or the chosen chain runs). Return its value from the program. */
+static __always_inline int emptcp_sel_result(emptcp_ctx *ctx, __u32 chain_id)
+{
+	struct emptcp_scratch *s = emptcp_scratch();
+	int out;
+
+	if (!s)
+		return EMPTCP_PASS;
+	out = emptcp_sel_apply(s, chain_id);
+	if (out == EMPTCP_SEL_TAKE)
+		return emptcp_run_chain(ctx, s);
+	if (out == EMPTCP_SEL_NONE)
+		return EMPTCP_PASS;
+	return emptcp_run_selectors(ctx, s);
+}
+
+/* Body of a built-in selector program (used only when one is tail-called directly). */
+static __always_inline int emptcp_builtin_selector(emptcp_ctx *ctx, __u32 slot)
+{
+	struct emptcp_scratch *s = emptcp_scratch();
+	long id;
+
+	if (!s)
+		return EMPTCP_PASS;
+	id = emptcp_sel_builtin(s, slot);
+	return emptcp_sel_result(ctx, id > 0 ? (__u32)id : 0);
+}
+
+/* The parameter block of the actor being run (8 bytes, meaning per actor). */
+static __always_inline void *emptcp_act_param(struct emptcp_scratch *s)
+{
+	return &s->chain.actors[emptcp_mask(s->act_idx, EMPTCP_MAX_ACTORS - 1)].param;
+}
+
+/* An actor is done with the packet: run the next actor, or pass at the end of the chain. */
+static __always_inline int emptcp_act_next(emptcp_ctx *ctx, struct emptcp_scratch *s)
+{
+	s->act_idx++;
+	return emptcp_run_actors(ctx, s);
+}
+
+#endif /* EMPTCP_CHAIN_H */

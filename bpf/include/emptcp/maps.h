@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every map the data plane shares, declared once. All are pinned by name, so each object opened
+ * with the same libbpf `pin_root_path` (the loader uses <pin root>/maps) shares them; an operator
+ * module including this header joins the same maps. Names carry the hook prefix (xdp_ / tc_)
+ * chosen by the hook prelude; `emptcp_events` and `emptcp_meta` are shared by both hooks.
+ * Names stay <= 15 characters (kernel object-name limit). Layouts: abi.h.
+ */
+#ifndef EMPTCP_MAPS_H
+#define EMPTCP_MAPS_H
+
+#ifndef EMPTCP_MAP
+#error "include emptcp/xdp.h or emptcp/tc.h first"
+#endif
+
+#define EMPTCP_TCP_KEYS_MAX (128 * 1024)
+#define EMPTCP_CHAINS_MAX 4096
+#define EMPTCP_EVENTS_BYTES (1u << 20)
+
+/* <hook>_selectors: selector programs, tail-called by slot (enum emptcp_selector_slot; operator
+ * modules from EMPTCP_FIRST_MODULE_SLOT). Key __u32 slot, value program fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, EMPTCP_PROG_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(selectors) SEC(".maps");
+
+/* <hook>_actions: actor programs by slot (enum emptcp_actor_slot). Key __u32, value prog fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, EMPTCP_PROG_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(actions) SEC(".maps");
+
+/* <hook>_sel_chain: the hook's selector chain, one value written whole. Key 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct emptcp_selector_chain);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(sel_chain) SEC(".maps");
+
+/* <hook>_tcp2: bindings of the tcp2 selector. Key struct emptcp_tcp2_key, value __u32 chain id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMPTCP_TCP_KEYS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct emptcp_tcp2_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(tcp2) SEC(".maps");
+
+/* <hook>_tcp4: bindings of the tcp4 selector. Key struct emptcp_tcp4_key, value __u32 chain id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMPTCP_TCP_KEYS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct emptcp_tcp4_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(tcp4) SEC(".maps");
+
+/* <hook>_tcp_dflt: the `tcp` selector's chain id (every TCP packet). Key 0, value __u32, 0 = none. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(tcp_dflt) SEC(".maps");
+
+/* <hook>_chains: action chains. Key __u32 chain id (never 0), value struct emptcp_action_chain. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, EMPTCP_CHAINS_MAX);
+	__type(key, __u32);
+	__type(value, struct emptcp_action_chain);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(chains) SEC(".maps");
+
+/* <hook>_counters: per-CPU counters. Key enum emptcp_counter, value __u64 (sum over CPUs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EMPTCP_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(counters) SEC(".maps");
+
+/* <hook>_scratch: the in-flight packet's parse and chain state (pkt.h). Key 0. Kernel-internal:
+ * user space never needs to read or write it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct emptcp_scratch);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(scratch) SEC(".maps");
+
+/* emptcp_events: event records of both hooks (abi.h, struct emptcp_event_hdr first). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EMPTCP_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} emptcp_events SEC(".maps");
+
+/* emptcp_meta: applier bookkeeping. Key enum emptcp_meta_key, value __u64. BPF never writes it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EMPTCP_META_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} emptcp_meta SEC(".maps");
+
+/* Hook-neutral names for the maps above. */
+#define emptcp_selectors EMPTCP_MAP(selectors)
+#define emptcp_actions EMPTCP_MAP(actions)
+#define emptcp_sel_chain EMPTCP_MAP(sel_chain)
+#define emptcp_tcp2 EMPTCP_MAP(tcp2)
+#define emptcp_tcp4 EMPTCP_MAP(tcp4)
+#define emptcp_tcp_dflt EMPTCP_MAP(tcp_dflt)
+#define emptcp_chains EMPTCP_MAP(chains)
+#define emptcp_counters EMPTCP_MAP(counters)
+#define emptcp_scratch_map EMPTCP_MAP(scratch)
+
+/* Adds one to counter `idx` of this hook. */
+static __always_inline void emptcp_count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&emptcp_counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+/* This CPU's scratch for the in-flight packet (never NULL in practice; callers still check). */
+static __always_inline struct emptcp_scratch *emptcp_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&emptcp_scratch_map, &zero);
+}
+
+#endif /* EMPTCP_MAPS_H */

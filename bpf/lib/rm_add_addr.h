@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Actor rm_add_addr: keeps an announced ADD_ADDR (subtype 3, echo bit clear) from the receiver.
+ * Where another MPTCP option remains in the segment, the ADD_ADDR bytes become NOPs (checksum
+ * fixed); where it was the only MPTCP option the segment is dropped, since a segment stripped of
+ * all MPTCP options makes the peer fall back to plain TCP (design §3). On XDP every removal is
+ * reported as an EMPTCP_EV_RM_ADD_ADDR record with the option bytes and seq/ack/window, so user
+ * space can replay it; retransmitted copies are handled (and reported) the same way.
+ * Echo ADD_ADDRs and segments with malformed options pass unchanged (the latter counted).
+ */
+#ifndef EMPTCP_LIB_RM_ADD_ADDR_H
+#define EMPTCP_LIB_RM_ADD_ADDR_H
+
+#include <emptcp/mptcp_opt.h>
+#include <emptcp/event.h>
+
+#ifdef EMPTCP_HOOK_IS_XDP
+/* Reports the removed option. */
+static __always_inline void emptcp_report_add_addr(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						   const struct emptcp_opts *o,
+						   const struct emptcp_opt *a, __u8 dropped)
+{
+	struct emptcp_ev_add_addr *e;
+	struct tcphdr *th = emptcp_tcp(ctx, &s->pkt);
+	__be32 seq, ack;
+	__be16 win;
+	int i;
+
+	if (!th)
+		return;
+	seq = th->seq;
+	ack = th->ack_seq;
+	win = th->window;
+	e = emptcp_event_reserve(sizeof(*e));
+	if (!e)
+		return;
+	emptcp_event_hdr_fill(&e->hdr, ctx, &s->pkt, EMPTCP_EV_RM_ADD_ADDR, sizeof(*e));
+	e->seq = seq;
+	e->ack = ack;
+	e->window = win;
+	e->dropped = dropped;
+	e->opt_len = a->len;
+	for (i = 0; i < EMPTCP_OPT_MAX; i++)
+		e->opt[i] = i < a->len ? emptcp_opt_byte(o, a->off + i) : 0;
+	bpf_ringbuf_submit(e, 0);
+}
+#endif
+
+/* Overwrites option `a` with NOPs and fixes the TCP checksum. */
+static __always_inline int emptcp_opt_nop(emptcp_ctx *ctx, const struct emptcp_pkt *p,
+					  const struct emptcp_opts *o, const struct emptcp_opt *a)
+{
+	struct emptcp_opts n;
+	__u8 nops[EMPTCP_OPT_MAX];
+	__u32 len = a->len, olen = o->len;
+	__s64 diff;
+	int i;
+
+	if (len == 0 || len > EMPTCP_OPT_MAX || olen > EMPTCP_OPT_MAX)
+		return -EMPTCP_E_BAD_OPT;
+	__builtin_memcpy(&n, o, sizeof(n));
+	__builtin_memset(nops, EMPTCP_TCPOPT_NOP, sizeof(nops));
+	for (i = 0; i < EMPTCP_OPT_MAX; i++) {
+		if (i >= len)
+			break;
+		n.buf[(a->off + i) & (EMPTCP_OPT_BUF - 1)] = EMPTCP_TCPOPT_NOP;
+	}
+	diff = bpf_csum_diff((__be32 *)o->buf, olen, (__be32 *)n.buf, olen, 0);
+	if (diff < 0)
+		return -EMPTCP_E_HELPER;
+	if (emptcp_store_bytes(ctx, emptcp_opt_pkt_off(p, a->off), nops, len))
+		return -EMPTCP_E_HELPER;
+	return emptcp_l4_csum_diff(ctx, emptcp_tcp_csum_off(p), (__u32)diff);
+}
+
+static __always_inline int emptcp_rm_add_addr(emptcp_ctx *ctx)
+{
+	struct emptcp_scratch *s = emptcp_scratch();
+	struct emptcp_mptcp_scan *sc;
+	struct emptcp_opts *o;
+	struct emptcp_opt a;
+	__u8 dropped;
+	int n;
+
+	if (!s)
+		return EMPTCP_PASS;
+	o = &s->opts;
+	sc = &s->scan;
+	n = emptcp_opts_load(ctx, &s->pkt, o);
+	if (n < 0) {
+		emptcp_count(EMPTCP_CNT_MALFORMED);
+		return emptcp_act_next(ctx, s);
+	}
+	if (n == 0)
+		return emptcp_act_next(ctx, s);
+	if (emptcp_mptcp_scan(o, sc) < 0) {
+		emptcp_count(EMPTCP_CNT_BAD_OPTIONS);
+		return emptcp_act_next(ctx, s);
+	}
+	if (!emptcp_mptcp_has(sc, EMPTCP_MP_ADD_ADDR))
+		return emptcp_act_next(ctx, s);
+	a = sc->first[EMPTCP_MP_ADD_ADDR];
+	if (emptcp_opt_byte(o, a.off + 2) & EMPTCP_ADD_ADDR_ECHO)
+		return emptcp_act_next(ctx, s);
+	dropped = sc->count == 1;
+#ifdef EMPTCP_HOOK_IS_XDP
+	emptcp_report_add_addr(ctx, s, o, &a, dropped);
+#endif
+	if (dropped) {
+		emptcp_count(EMPTCP_CNT_ADD_ADDR_DROPPED);
+		return EMPTCP_DROP;
+	}
+	if (emptcp_opt_nop(ctx, &s->pkt, o, &a) < 0) {
+		emptcp_count(EMPTCP_CNT_MALFORMED);
+		return emptcp_act_next(ctx, s);
+	}
+	emptcp_count(EMPTCP_CNT_ADD_ADDR_NOPPED);
+	return emptcp_act_next(ctx, s);
+}
+
+#endif /* EMPTCP_LIB_RM_ADD_ADDR_H */

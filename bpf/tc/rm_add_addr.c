@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Actor rm_add_addr (tc); logic shared with the other hook in bpf/lib/rm_add_addr.h. */
+#include <emptcp/tc.h>
+#include "../lib/rm_add_addr.h"
+
+SEC("tc")
+int rm_add_addr(struct __sk_buff *ctx)
+{
+	return emptcp_rm_add_addr(ctx);
+}
+
+char LICENSE[] SEC("license") = "GPL";

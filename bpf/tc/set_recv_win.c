@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Actor set_recv_win (tc); logic shared with the other hook in bpf/lib/set_recv_win.h. */
+#include <emptcp/tc.h>
+#include "../lib/set_recv_win.h"
+
+SEC("tc")
+int set_recv_win(struct __sk_buff *ctx)
+{
+	return emptcp_set_recv_win(ctx);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Built-in selector tcp (xdp); the entry evaluates it inline, this program serves tail calls. */
+#include <emptcp/xdp.h>
+
+SEC("xdp")
+int sel_tcp(struct xdp_md *ctx)
+{
+	return emptcp_builtin_selector(ctx, EMPTCP_SEL_TCP);
+}
+
+char LICENSE[] SEC("license") = "GPL";
