@@ -1,0 +1,280 @@
+import Foundation
+import Yams
+
+/// Reads and writes policy files (design §4). YAML goes through Yams' Node API so every value
+/// keeps its line; JSON is read by the same parser (a JSON document is YAML flow syntax), which
+/// gives JSON files line numbers too. Syntax and shape errors are thrown here; cross-references
+/// and limits are `PolicyValidator`'s job.
+public enum PolicyFile {
+    /// Parses a policy; `file` names the source in errors.
+    public static func parse(_ text: String, file: String) throws -> (Policy, SourceMap) {
+        var map = SourceMap(file: file)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw yamlError(error, file: file)
+        }
+        guard let root else { return (Policy(), map) }  // an empty file is the empty policy
+        var reader = NodeReader(map: map)
+        let policy = try reader.policy(root)
+        map = reader.map
+        return (policy, map)
+    }
+
+    /// Reads `path` and parses it.
+    public static func load(path: String) throws -> (Policy, SourceMap) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw StoreError.io(path: path, message: "cannot read policy file: \((error as NSError).localizedDescription)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw StoreError.validation(file: path, line: nil, key: "file", message: "not UTF-8 text")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Decodes an action chain stored as canonical JSON (the `chain.actors` column).
+    static func storedActors(_ json: String) throws -> [ActorCall] {
+        guard let node = try Yams.compose(yaml: json) else { return [] }
+        let reader = NodeReader(map: SourceMap(file: "stored chain"))
+        return try reader.items(node, key: "actors", allowEmpty: true).enumerated().map { try reader.actor($1, key: "actors[\($0)]") }
+    }
+
+    /// Decodes a selector chain stored as canonical JSON (the `selector_chain.steps` column).
+    static func storedSteps(_ json: String, hook: Hook) throws -> [SelectorStep] {
+        var reader = NodeReader(map: SourceMap(file: "stored selectors"))
+        let node = try Yams.compose(yaml: "{\(hook.rawValue): \(json)}")!
+        return try reader.selectors(node)[hook] ?? []
+    }
+
+    private static func yamlError(_ error: YamlError, file: String) -> StoreError {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            let why = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+            return .validation(file: file, line: mark.line, key: "syntax", message: why)
+        case let .reader(problem, _, _, _):
+            return .validation(file: file, line: nil, key: "syntax", message: problem)
+        default:
+            return .validation(file: file, line: nil, key: "syntax", message: "\(error)".replacingOccurrences(of: "\n", with: " "))
+        }
+    }
+}
+
+/// Walks the node tree, recording lines into `map` and throwing one-line errors.
+private struct NodeReader {
+    var map: SourceMap
+
+    mutating func policy(_ root: Node) throws -> Policy {
+        let top = try pairs(root, key: "policy", allowed: ["selectors", "chains", "bindings"])
+        var p = Policy()
+        for (key, value) in top {
+            switch key {
+            case "selectors": p.selectors = try selectors(value)
+            case "chains": p.chains = try chains(value)
+            default: p.bindings = try bindings(value)
+            }
+        }
+        return p
+    }
+
+    // MARK: sections
+
+    mutating func selectors(_ node: Node) throws -> [Hook: [SelectorStep]] {
+        var out: [Hook: [SelectorStep]] = [:]
+        for (name, value) in try pairs(node, key: "selectors", allowed: Hook.allCases.map(\.rawValue)) {
+            let hook = Hook(rawValue: name)!
+            let key = "selectors.\(name)"
+            record(key, value)
+            var steps: [SelectorStep] = []
+            for (i, item) in try items(value, key: key, allowEmpty: true).enumerated() {
+                let stepKey = "\(key)[\(i)]"
+                record(stepKey, item)
+                let (selName, opNode) = try single(item, key: stepKey, what: "a selector as {NAME: or|and}")
+                guard let opText = opNode.scalar?.string, let op = SelectorOp(rawValue: opText) else {
+                    throw map.error("\(stepKey).\(selName)", "operator must be or or and", line: line(opNode))
+                }
+                steps.append(SelectorStep(name: selName, op: op))
+            }
+            out[hook] = steps
+        }
+        return out
+    }
+
+    mutating func chains(_ node: Node) throws -> [String: [ActorCall]] {
+        var out: [String: [ActorCall]] = [:]
+        for (name, value) in try pairs(node, key: "chains", allowed: nil) {
+            let key = "chains.\(name)"
+            record(key, value)
+            var actors: [ActorCall] = []
+            for (i, item) in try items(value, key: key, allowEmpty: true).enumerated() {
+                let actorKey = "\(key)[\(i)]"
+                record(actorKey, item)
+                actors.append(try actor(item, key: actorKey))
+            }
+            out[name] = actors
+        }
+        return out
+    }
+
+    mutating func bindings(_ node: Node) throws -> [Binding] {
+        let list = try items(node, key: "bindings", allowEmpty: true)
+        var out: [Binding] = []
+        out.reserveCapacity(list.count)
+        map.bindingLines.reserveCapacity(list.count)
+        for (i, item) in list.enumerated() {
+            map.bindingLines.append(line(item) ?? 0)
+            out.append(try binding(item, key: "bindings[\(i)]"))
+        }
+        return out
+    }
+
+    // MARK: entries
+
+    /// `- set_recv_win: {window: 1600}`, `- rm_add_addr: {}` or a bare `- rm_add_addr`.
+    func actor(_ node: Node, key: String) throws -> ActorCall {
+        let name: String
+        let paramsNode: Node?
+        if let s = node.scalar {
+            name = s.string
+            paramsNode = nil
+        } else {
+            (name, paramsNode) = try single(node, key: key, what: "an actor as {NAME: {PARAMS}}")
+        }
+        let actorKey = "\(key).\(name)"
+        let expected: [String]
+        switch name {
+        case "set_recv_win": expected = ["window"]
+        case "set_flow_prio": expected = ["backup", "addr_id"]
+        case "record": expected = ["pkt", "flow", "rtt"]
+        case "rm_add_addr", "recover_add_addr", "catch_mptcp_events": expected = []
+        default: expected = ["param"]  // an operator module; PolicyValidator checks it exists
+        }
+        var params: [String: Node] = [:]
+        if let paramsNode, !isNull(paramsNode) {
+            for (k, v) in try pairs(paramsNode, key: actorKey, allowed: expected) { params[k] = v }
+        }
+        switch name {
+        case "set_recv_win":
+            guard let w = params["window"] else { throw map.error("\(actorKey).window", "required", line: line(node)) }
+            return .setRecvWin(window: UInt16(try integer(w, key: "\(actorKey).window", max: 65535)))
+        case "set_flow_prio":
+            guard let b = params["backup"] else { throw map.error("\(actorKey).backup", "required", line: line(node)) }
+            let backup = try boolean(b, key: "\(actorKey).backup")
+            let addrId = try params["addr_id"].map { UInt8(try integer($0, key: "\(actorKey).addr_id", max: 255)) }
+            return .setFlowPrio(backup: backup, addrId: addrId)
+        case "record":
+            // Omitted flags default to on: `record: {}` records everything.
+            return .record(
+                packets: try params["pkt"].map { try boolean($0, key: "\(actorKey).pkt") } ?? true,
+                flow: try params["flow"].map { try boolean($0, key: "\(actorKey).flow") } ?? true,
+                rtt: try params["rtt"].map { try boolean($0, key: "\(actorKey).rtt") } ?? true)
+        case "rm_add_addr": return .rmAddAddr
+        case "recover_add_addr": return .recoverAddAddr
+        case "catch_mptcp_events": return .catchMptcpEvents
+        default:
+            let param = try params["param"].map { try integer($0, key: "\(actorKey).param", max: UInt64.max) } ?? 0
+            return .module(name: name, param: param)
+        }
+    }
+
+    func binding(_ node: Node, key: String) throws -> Binding {
+        let fields = ["hook", "selector", "local", "local_port", "remote", "remote_port", "chain"]
+        var v: [String: Node] = [:]
+        for (k, value) in try pairs(node, key: key, allowed: fields) { v[k] = value }
+        func required(_ f: String) throws -> (String, Node) {
+            guard let n = v[f] else { throw map.error("\(key).\(f)", "required", line: line(node)) }
+            guard let s = n.scalar?.string, !s.isEmpty else { throw map.error("\(key).\(f)", "must be a non-empty string", line: line(n)) }
+            return (s, n)
+        }
+        let (hookText, hookNode) = try required("hook")
+        guard let hook = Hook(rawValue: hookText) else {
+            throw map.error("\(key).hook", "unknown hook \(hookText) (expected xdp or tc)", line: line(hookNode))
+        }
+        let (selText, selNode) = try required("selector")
+        guard let selector = SelectorKind(rawValue: selText) else {
+            throw map.error("\(key).selector", "unknown selector \(selText) (bindings take tcp, tcp2 or tcp4)", line: line(selNode))
+        }
+        let (chain, _) = try required("chain")
+        func address(_ f: String) throws -> IPAddress? {
+            guard let n = v[f] else { return nil }
+            guard let s = n.scalar?.string, let a = IPAddress(s) else {
+                throw map.error("\(key).\(f)", "not an IPv4 or IPv6 address: \(n.scalar?.string ?? "(not a scalar)")", line: line(n))
+            }
+            return a
+        }
+        func port(_ f: String) throws -> UInt16? {
+            guard let n = v[f] else { return nil }
+            let p = try integer(n, key: "\(key).\(f)", max: 65535)
+            guard p >= 1 else { throw map.error("\(key).\(f)", "port must be 1…65535", line: line(n)) }
+            return UInt16(p)
+        }
+        return Binding(
+            hook: hook, selector: selector, local: try address("local"), localPort: try port("local_port"),
+            remote: try address("remote"), remotePort: try port("remote_port"), chain: chain)
+    }
+
+    // MARK: node helpers
+
+    mutating func record(_ key: String, _ node: Node) { if let l = line(node) { map.lines[key] = l } }
+
+    func line(_ node: Node) -> Int? { node.mark?.line }
+
+    func isNull(_ node: Node) -> Bool {
+        if let s = node.scalar { return s.string.isEmpty || node.tag == .init(.null) }
+        return false
+    }
+
+    /// A mapping's entries with scalar keys, rejecting duplicates and (if `allowed` is given) unknown keys.
+    func pairs(_ node: Node, key: String, allowed: [String]?) throws -> [(String, Node)] {
+        guard let mapping = node.mapping else {
+            if isNull(node) { return [] }
+            throw map.error(key, "must be a mapping", line: line(node))
+        }
+        var seen = Set<String>()
+        var out: [(String, Node)] = []
+        for (k, v) in mapping {
+            guard let name = k.scalar?.string else { throw map.error(key, "keys must be plain names", line: line(k)) }
+            let path = key == "policy" ? name : "\(key).\(name)"
+            if let allowed, !allowed.contains(name) {
+                let hint = allowed.isEmpty ? "takes no parameters" : "expected one of \(allowed.joined(separator: ", "))"
+                throw map.error(path, "unknown key (\(hint))", line: line(k))
+            }
+            guard seen.insert(name).inserted else { throw map.error(path, "duplicate key", line: line(k)) }
+            out.append((name, v))
+        }
+        return out
+    }
+
+    func items(_ node: Node, key: String, allowEmpty: Bool) throws -> [Node] {
+        if let seq = node.sequence { return Array(seq) }
+        if isNull(node) { return [] }
+        throw map.error(key, "must be a list", line: line(node))
+    }
+
+    /// A one-entry mapping such as `{tcp4: or}`.
+    func single(_ node: Node, key: String, what: String) throws -> (String, Node) {
+        guard let mapping = node.mapping, mapping.count == 1, let (k, v) = mapping.first.map({ ($0.key, $0.value) }),
+              let name = k.scalar?.string, !name.isEmpty
+        else { throw map.error(key, "expected \(what)", line: line(node)) }
+        return (name, v)
+    }
+
+    func integer(_ node: Node, key: String, max: UInt64) throws -> UInt64 {
+        guard let text = node.scalar?.string else { throw map.error(key, "must be an integer", line: line(node)) }
+        let value: UInt64? = text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
+        guard let value else { throw map.error(key, "must be an integer 0…\(max), not \(text)", line: line(node)) }
+        guard value <= max else { throw map.error(key, "out of range 0…\(max): \(text)", line: line(node)) }
+        return value
+    }
+
+    func boolean(_ node: Node, key: String) throws -> Bool {
+        switch node.scalar?.string {
+        case "true": return true
+        case "false": return false
+        default: throw map.error(key, "must be true or false", line: line(node))
+        }
+    }
+}

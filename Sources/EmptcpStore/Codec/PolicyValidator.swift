@@ -1,0 +1,104 @@
+/// Checks what parsing cannot: cross-references, limits, flow keys per selector, duplicates and
+/// where each actor and module exists. The first problem is thrown as one line naming the file,
+/// line and key (`FILE:LINE: key: message`).
+public enum PolicyValidator {
+    /// Chain names and module names: short identifiers, so they print unquoted and fit the kernel's names.
+    public static func isValidName(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        func letter(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f }
+        func rest(_ c: UInt8) -> Bool { letter(c) || (c >= 0x30 && c <= 0x39) || c == 0x2d }
+        return (1...64).contains(u.count) && letter(u[0]) && u.allSatisfy(rest)
+    }
+
+    public static func validate(_ p: Policy, modules: [ModuleRecord], file: String?) throws {
+        try validate(p, modules: modules, map: SourceMap(file: file))
+    }
+
+    public static func validate(_ p: Policy, modules: [ModuleRecord], map: SourceMap) throws {
+        let byName = Dictionary(modules.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        // Selector chains.
+        for hook in p.selectors.keys.sorted() {
+            let steps = p.selectors[hook]!
+            let key = "selectors.\(hook.rawValue)"
+            if steps.count > Policy.maxSelectorsPerHook {
+                throw map.error(key, "\(steps.count) selectors, at most \(Policy.maxSelectorsPerHook) per hook")
+            }
+            var seen = Set<String>()
+            for (i, step) in steps.enumerated() {
+                let stepKey = "\(key)[\(i)]"
+                guard seen.insert(step.name).inserted else {
+                    throw map.error(stepKey, "selector \(step.name) appears twice in the \(hook.rawValue) chain", line: map.line(stepKey))
+                }
+                if step.builtin != nil { continue }
+                guard let m = byName[step.name], m.kind == .selector else {
+                    throw map.error(stepKey, "unknown selector \(step.name) (built-in: tcp, tcp2, tcp4; or a selector module)", line: map.line(stepKey))
+                }
+                guard m.hook == hook else {
+                    throw map.error(stepKey, "selector module \(m.name) exists on \(m.hook.rawValue), not \(hook.rawValue)", line: map.line(stepKey))
+                }
+            }
+        }
+        // Action chains: names, lengths, known actors.
+        for name in p.chains.keys.sorted() {
+            let actors = p.chains[name]!
+            let key = "chains.\(name)"
+            guard isValidName(name) else { throw map.error(key, "chain names are letters, digits, _ and - (at most 64), starting with a letter or _") }
+            guard !actors.isEmpty else { throw map.error(key, "a chain needs at least one actor") }
+            guard actors.count <= Policy.maxActorsPerChain else {
+                throw map.error(key, "\(actors.count) actors, at most \(Policy.maxActorsPerChain) per chain")
+            }
+            for (i, a) in actors.enumerated() {
+                guard case .module(let mname, _) = a else { continue }
+                let aKey = "\(key)[\(i)]"
+                guard let m = byName[mname], m.kind == .actor else {
+                    throw map.error("\(aKey).\(mname)", "unknown actor (built-in: \(ActorCall.builtinNames.joined(separator: ", ")); or an actor module)", line: map.line(aKey))
+                }
+            }
+        }
+        // Bindings.
+        var keys = Set<BindingKey>()
+        keys.reserveCapacity(p.bindings.count)
+        var checkedChainOnHook = Set<String>()
+        for (i, b) in p.bindings.enumerated() {
+            let key = "bindings[\(i)]"
+            let line = map.bindingLine(i)
+            func fail(_ field: String, _ message: String) -> StoreError { map.error("\(key).\(field)", message, line: line) }
+            try checkFlowKey(b, fail: fail)
+            guard let actors = p.chains[b.chain] else { throw fail("chain", "no chain named \(b.chain)") }
+            let steps = p.selectors[b.hook] ?? []
+            guard steps.contains(where: { $0.name == b.selector.rawValue }) else {
+                throw fail("selector", "\(b.selector.rawValue) is not in the \(b.hook.rawValue) selector chain (selectors.\(b.hook.rawValue))")
+            }
+            if checkedChainOnHook.insert("\(b.hook.rawValue)/\(b.chain)").inserted {
+                for a in actors {
+                    let hooks: Set<Hook> = a.builtinHooks ?? byName[a.name].map { [$0.hook] } ?? []
+                    guard hooks.contains(b.hook) else {
+                        throw fail("chain", "chain \(b.chain) holds \(a.name), which does not exist on \(b.hook.rawValue)")
+                    }
+                }
+            }
+            guard keys.insert(b.key).inserted else { throw fail("selector", "duplicate binding (\(b.key))") }
+        }
+    }
+
+    /// tcp: no addresses or ports; tcp2: both addresses, no ports; tcp4: all four. One family.
+    static func checkFlowKey(_ b: Binding, fail: (String, String) -> StoreError) throws {
+        switch b.selector {
+        case .tcp:
+            for (f, present) in [("local", b.local != nil), ("remote", b.remote != nil), ("local_port", b.localPort != nil), ("remote_port", b.remotePort != nil)] where present {
+                throw fail(f, "the tcp selector matches every TCP packet and takes no \(f)")
+            }
+        case .tcp2, .tcp4:
+            guard b.local != nil else { throw fail("local", "required for \(b.selector.rawValue)") }
+            guard b.remote != nil else { throw fail("remote", "required for \(b.selector.rawValue)") }
+            if b.selector == .tcp2 {
+                if b.localPort != nil { throw fail("local_port", "tcp2 keys on addresses only; use tcp4 for ports") }
+                if b.remotePort != nil { throw fail("remote_port", "tcp2 keys on addresses only; use tcp4 for ports") }
+            } else {
+                guard b.localPort != nil else { throw fail("local_port", "required for tcp4") }
+                guard b.remotePort != nil else { throw fail("remote_port", "required for tcp4") }
+            }
+            if b.local!.isIPv4 != b.remote!.isIPv4 { throw fail("remote", "local and remote must be the same address family") }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import CSQLite
+import Foundation
+
+/// The one file that calls SQLite's C API. A `Database` owns one connection and closes it on
+/// deinit; it is not thread-safe (one per thread or process, as SQLite's own docs advise).
+final class Database {
+    private var handle: OpaquePointer?
+    let path: String
+
+    init(path: String, busyTimeoutMs: Int32) throws {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            throw StoreError.sqlite(operation: "open \(path)", code: rc, message: message)
+        }
+        handle = db
+        sqlite3_busy_timeout(db, busyTimeoutMs)
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// Runs one or more statements without results (schema, pragmas, transaction control).
+    func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(error)
+            throw StoreError.sqlite(operation: Self.firstLine(sql), code: rc, message: message)
+        }
+    }
+
+    func prepare(_ sql: String) throws -> Statement {
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else {
+            throw StoreError.sqlite(operation: Self.firstLine(sql), code: rc, message: String(cString: sqlite3_errmsg(handle)))
+        }
+        return Statement(stmt, db: self, sql: sql)
+    }
+
+    /// Rows changed by the last INSERT/UPDATE/DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// A single integer from a query such as `PRAGMA user_version`.
+    func scalarInt(_ sql: String) throws -> Int64? {
+        let stmt = try prepare(sql)
+        return try stmt.step() ? stmt.int64OrNil(0) : nil
+    }
+
+    static func firstLine(_ sql: String) -> String {
+        let line = sql.split(whereSeparator: \.isNewline).first.map(String.init) ?? sql
+        return line.trimmingCharacters(in: .whitespaces)
+    }
+
+    static func isBusy(_ code: Int32) -> Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+}
+
+/// A prepared statement; bind by 1-based index, read columns by 0-based index.
+final class Statement {
+    private let stmt: OpaquePointer
+    private unowned let db: Database
+    private let sql: String
+
+    fileprivate init(_ stmt: OpaquePointer, db: Database, sql: String) {
+        self.stmt = stmt
+        self.db = db
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(stmt) }
+
+    @discardableResult
+    func bind(_ values: [SQLValue?]) -> Statement {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+        for (i, v) in values.enumerated() { bind(v, at: Int32(i + 1)) }
+        return self
+    }
+
+    private func bind(_ value: SQLValue?, at i: Int32) {
+        switch value {
+        case nil: sqlite3_bind_null(stmt, i)
+        case .int(let v): sqlite3_bind_int64(stmt, i, v)
+        case .text(let v): sqlite3_bind_text(stmt, i, v, -1, emptcp_sqlite_transient())
+        case .real(let v): sqlite3_bind_double(stmt, i, v)
+        }
+    }
+
+    /// Advances; true while a row is available.
+    func step() throws -> Bool {
+        let rc = sqlite3_step(stmt)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let message = db.errorMessage
+            sqlite3_reset(stmt)
+            throw StoreError.sqlite(operation: Database.firstLine(sql), code: rc, message: message)
+        }
+    }
+
+    /// Binds and runs a statement that returns no rows.
+    func run(_ values: [SQLValue?] = []) throws {
+        bind(values)
+        while try step() {}
+    }
+
+    /// Binds, then maps every row.
+    func rows<T>(_ values: [SQLValue?] = [], _ map: (Statement) throws -> T) throws -> [T] {
+        bind(values)
+        var out: [T] = []
+        while try step() { out.append(try map(self)) }
+        return out
+    }
+
+    func isNull(_ i: Int32) -> Bool { sqlite3_column_type(stmt, i) == SQLITE_NULL }
+    func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
+    func int64OrNil(_ i: Int32) -> Int64? { isNull(i) ? nil : int64(i) }
+    func text(_ i: Int32) -> String {
+        guard let p = sqlite3_column_text(stmt, i) else { return "" }
+        return String(cString: p)
+    }
+    func textOrNil(_ i: Int32) -> String? { isNull(i) ? nil : text(i) }
+}
+
+enum SQLValue {
+    case int(Int64)
+    case text(String)
+    case real(Double)
+}
+
+extension SQLValue {
+    static func of(_ v: Int64?) -> SQLValue? { v.map { .int($0) } }
+    static func of(_ v: Int?) -> SQLValue? { v.map { .int(Int64($0)) } }
+    static func of(_ v: UInt16?) -> SQLValue? { v.map { .int(Int64($0)) } }
+    static func of(_ v: String?) -> SQLValue? { v.map { .text($0) } }
+}

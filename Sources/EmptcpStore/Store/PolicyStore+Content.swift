@@ -1,0 +1,103 @@
+import Foundation
+
+/// Reading and writing the content tables (selector_chain, chain, binding). Each row lives from
+/// `added_in` until `removed_in`; see migrations/001_initial.sql.
+extension PolicyStore {
+    /// SQL condition for rows alive at revision `?1` (bound twice as ?1).
+    static let aliveAt = "added_in <= ?1 AND (removed_in IS NULL OR removed_in > ?1)"
+
+    func selectors(at id: Int64?) throws -> [Hook: [SelectorStep]] {
+        let (cond, args): (String, [SQLValue?]) = id.map { (Self.aliveAt, [.int($0)]) } ?? ("removed_in IS NULL", [])
+        var out: [Hook: [SelectorStep]] = [:]
+        for (hookText, json) in try db.prepare("SELECT hook, steps FROM selector_chain WHERE \(cond)").rows(args, { ($0.text(0), $0.text(1)) }) {
+            guard let hook = Hook(rawValue: hookText) else { continue }
+            out[hook] = try PolicyFile.storedSteps(json, hook: hook)
+        }
+        return out
+    }
+
+    func chains(at id: Int64?) throws -> [String: [ActorCall]] {
+        let (cond, args): (String, [SQLValue?]) = id.map { (Self.aliveAt, [.int($0)]) } ?? ("removed_in IS NULL", [])
+        var out: [String: [ActorCall]] = [:]
+        for (name, json) in try db.prepare("SELECT name, actors FROM chain WHERE \(cond)").rows(args, { ($0.text(0), $0.text(1)) }) {
+            out[name] = try PolicyFile.storedActors(json)
+        }
+        return out
+    }
+
+    static let bindingColumns = "hook, selector, local, local_port, remote, remote_port, chain"
+
+    static func decodeBinding(_ s: Statement, from c: Int32 = 0) -> Binding {
+        Binding(
+            hook: Hook(rawValue: s.text(c)) ?? .xdp, selector: SelectorKind(rawValue: s.text(c + 1)) ?? .tcp,
+            local: s.textOrNil(c + 2).flatMap(IPAddress.init), localPort: s.int64OrNil(c + 3).map { UInt16($0) },
+            remote: s.textOrNil(c + 4).flatMap(IPAddress.init), remotePort: s.int64OrNil(c + 5).map { UInt16($0) },
+            chain: s.text(c + 6))
+    }
+
+    func bindings(at id: Int64?) throws -> [Binding] {
+        let (cond, args): (String, [SQLValue?]) = id.map { (Self.aliveAt, [.int($0)]) } ?? ("removed_in IS NULL", [])
+        return try db.prepare("SELECT \(Self.bindingColumns) FROM binding WHERE \(cond)").rows(args) { Self.decodeBinding($0) }
+    }
+
+    /// The full content of revision `id`.
+    public func policy(at id: Int64) throws -> Policy {
+        try read {
+            _ = try revision(id)
+            return Policy(selectors: try selectors(at: id), chains: try chains(at: id), bindings: try bindings(at: id))
+        }
+    }
+
+    /// The content of the current revision (empty before the first commit).
+    public func currentPolicy() throws -> Policy {
+        try read {
+            guard let head = try currentRevision() else { return Policy() }
+            return Policy(selectors: try selectors(at: head.id), chains: try chains(at: head.id), bindings: try bindings(at: head.id))
+        }
+    }
+
+    /// Closes the live selector chains and action chains that differ in `p` and opens the new ones.
+    /// Both are small (a few rows), so they are compared in full.
+    func writeSelectorsAndChains(_ p: Policy, revision: Int64) throws {
+        let oldSelectors = try selectors(at: nil), oldChains = try chains(at: nil)
+        let closeSel = try db.prepare("UPDATE selector_chain SET removed_in = ? WHERE hook = ? AND removed_in IS NULL")
+        let openSel = try db.prepare("INSERT INTO selector_chain (hook, steps, added_in) VALUES (?, ?, ?)")
+        for hook in Hook.allCases {
+            let old = oldSelectors[hook] ?? [], new = p.selectors[hook] ?? []
+            guard old != new else { continue }
+            if !old.isEmpty { try closeSel.run([.int(revision), .text(hook.rawValue)]) }
+            if !new.isEmpty { try openSel.run([.text(hook.rawValue), .text(PolicyCanonical.stepsJSON(new)), .int(revision)]) }
+        }
+        let closeChain = try db.prepare("UPDATE chain SET removed_in = ? WHERE name = ? AND removed_in IS NULL")
+        let openChain = try db.prepare("INSERT INTO chain (name, actors, added_in) VALUES (?, ?, ?)")
+        for name in Set(oldChains.keys).union(p.chains.keys).sorted() {
+            let old = oldChains[name], new = p.chains[name]
+            guard old != new else { continue }
+            if old != nil { try closeChain.run([.int(revision), .text(name)]) }
+            if let new { try openChain.run([.text(name), .text(PolicyCanonical.actorsJSON(new)), .int(revision)]) }
+        }
+    }
+
+    /// Prepared statements for binding rows, reused across a commit.
+    struct BindingWriter {
+        let open: Statement
+        let close: Statement
+
+        init(_ db: Database) throws {
+            open = try db.prepare("""
+                INSERT INTO binding (key, hook, selector, local, local_port, remote, remote_port, chain, added_in)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            close = try db.prepare("UPDATE binding SET removed_in = ? WHERE id = ?")
+        }
+
+        func insert(_ b: Binding, key: String, revision: Int64) throws {
+            try open.run([
+                .text(key), .text(b.hook.rawValue), .text(b.selector.rawValue), .of(b.local?.description), .of(b.localPort),
+                .of(b.remote?.description), .of(b.remotePort), .text(b.chain), .int(revision),
+            ])
+        }
+
+        func close(rowID: Int64, revision: Int64) throws { try close.run([.int(revision), .int(rowID)]) }
+    }
+}
