@@ -1,0 +1,285 @@
+import CLibbpf
+import EmptcpStore
+import Foundation
+import Logging
+
+/// What module management needs from the policy store. `PolicyStore` provides it (the CLI
+/// bridges the two); tests can use an in-memory catalog.
+public protocol ModuleCatalog {
+    func modules() throws -> [ModuleRecord]
+    func addModule(_ module: ModuleRecord) throws
+    /// Refused (throws) while the current revision's policy uses the module.
+    func removeModule(name: String) throws
+    func recordAudit(action: String, outcome: AuditOutcome, detail: String) throws
+}
+
+/// Why a module operation was refused or failed; one line each.
+public enum ModuleError: Error, CustomStringConvertible, Sendable {
+    case invalidName(String, reason: String)
+    case alreadyExists(String)
+    case unknown(String)
+    case noProgram(object: String, hook: Hook, found: [String])
+    case noFreeSlot(hook: Hook, array: String)
+    case notLoaded(name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidName(let n, let why): "module name \(n): \(why)"
+        case .alreadyExists(let n): "module \(n) already exists (remove it first)"
+        case .unknown(let n): "no module named \(n)"
+        case .noProgram(let o, let h, let found):
+            "\(o) has no single \(h == .xdp ? "XDP" : "TC (SEC \"tc\")") program (found: \(found.isEmpty ? "none" : found.joined(separator: ", ")))"
+        case .noFreeSlot(let h, let a):
+            "no free slot in \(a) on \(h.rawValue) (slots \(EMPTCP_FIRST_MODULE_SLOT)..<\(EMPTCP_PROG_SLOTS) are all taken)"
+        case .notLoaded(let n, let why): "module \(n) is not loaded: \(why)"
+        }
+    }
+}
+
+/// A module as `module list` shows it: the store's record and whether the kernel holds it.
+public struct ModuleStatus: Sendable, Codable, Hashable {
+    public let name: String
+    public let hook: Hook
+    public let kind: ModuleKind
+    public let slot: Int
+    public let objectPath: String
+    public let addedAt: Date
+    /// Pinned and in its slot of the program array.
+    public let loaded: Bool
+    /// The kernel program id in the slot, when loaded.
+    public let programID: UInt32?
+}
+
+/// Hot-plugs operator modules into free program-array slots (>= EMPTCP_FIRST_MODULE_SLOT) of a
+/// running data plane, without detaching anything: the entry programs keep running and only one
+/// program-array slot changes. Layout:
+///
+///     <pin root>/progs/<hook>/mod_<name>         the module's program
+///     <module directory>/<name>.o                 a private copy of the object (boot restore)
+///     <log directory>/verifier-<hook>-mod_<name>.log   the verifier log of a rejected load
+public struct ModuleManager: Sendable {
+    public let pinRoot: String
+    public let moduleDirectory: String
+    public let logDirectory: String
+    public let logger: Logger
+    let layout: PinLayout
+
+    public init(pinRoot: String, moduleDirectory: String, logDirectory: String, logger: Logger) {
+        self.pinRoot = pinRoot
+        self.moduleDirectory = moduleDirectory
+        self.logDirectory = logDirectory
+        self.logger = logger
+        self.layout = PinLayout(root: pinRoot)
+    }
+
+    /// Names of built-in programs a module may not shadow.
+    static let reserved: Set<String> = Set(ActorCall.builtinNames + ["tcp", "tcp2", "tcp4", "entry", "pass"])
+
+    static func validate(name: String) throws {
+        guard !name.isEmpty, name.count <= 32 else { throw ModuleError.invalidName(name, reason: "must be 1 to 32 characters") }
+        guard name.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }), name.first!.isLetter else {
+            throw ModuleError.invalidName(name, reason: "use lowercase letters, digits and _ (starting with a letter)")
+        }
+        guard !reserved.contains(name) else { throw ModuleError.invalidName(name, reason: "is a built-in name") }
+    }
+
+    func arrayName(_ hook: Hook, _ kind: ModuleKind) -> String {
+        kind == .selector ? MapNames.selectors(hook) : MapNames.actions(hook)
+    }
+
+    func pinPath(_ hook: Hook, _ name: String) -> String { layout.prog(hook, "mod_" + name) }
+
+    // MARK: - add
+
+    /// Verifies `objectPath` (loads it with the shared map pin directory, so its pinned-by-name
+    /// maps are emptcp's), plugs it into a free slot, pins it and records it in the catalog.
+    @discardableResult
+    public func add(objectPath: String, hook: Hook, name: String, kind: ModuleKind, catalog: ModuleCatalog) throws -> ModuleRecord {
+        do {
+            let record = try addUnaudited(objectPath: objectPath, hook: hook, name: name, kind: kind, catalog: catalog)
+            try? catalog.recordAudit(action: "module add", outcome: .ok,
+                                     detail: "\(name) \(hook.rawValue) \(kind.rawValue) slot \(record.slot) from \(objectPath)")
+            return record
+        } catch {
+            try? catalog.recordAudit(action: "module add", outcome: .failed, detail: "\(name) \(hook.rawValue): \(error)")
+            throw error
+        }
+    }
+
+    private func addUnaudited(objectPath: String, hook: Hook, name: String, kind: ModuleKind, catalog: ModuleCatalog) throws -> ModuleRecord {
+        try Self.validate(name: name)
+        let existing = try catalog.modules()
+        guard !existing.contains(where: { $0.name == name }) else { throw ModuleError.alreadyExists(name) }
+        guard Sys.exists(layout.map(arrayName(hook, kind))) else { throw ApplyError.notLoaded(pinRoot: pinRoot) }
+        guard !Sys.exists(pinPath(hook, name)) else { throw ModuleError.alreadyExists(name) }
+
+        // Keep a private copy: a boot restore must not depend on the operator's file.
+        let bytes = try Sys.readFile(objectPath)
+        try Sys.makeDirectories(moduleDirectory)
+        let copy = "\(moduleDirectory)/\(name).o"
+        try Sys.writeFileAtomically(copy, bytes)
+
+        let taken = Set(existing.filter { $0.hook == hook && $0.kind == kind }.map(\.slot))
+        let array = try PinnedMap(path: layout.map(arrayName(hook, kind)), name: arrayName(hook, kind))
+        var slot: Int?
+        for candidate in Int(EMPTCP_FIRST_MODULE_SLOT)..<Int(EMPTCP_PROG_SLOTS) where !taken.contains(candidate) {
+            if try array.lookup(Encoder.u32(UInt32(candidate))) == nil { slot = candidate; break }
+        }
+        guard let slot else {
+            try? Sys.unlinkFile(copy)
+            throw ModuleError.noFreeSlot(hook: hook, array: arrayName(hook, kind))
+        }
+        let record = ModuleRecord(name: name, hook: hook, kind: kind, objectPath: copy, slot: slot)
+        do {
+            try plug(record, source: objectPath)
+        } catch {
+            try? Sys.unlinkFile(copy)
+            throw error
+        }
+        do {
+            try catalog.addModule(record)
+        } catch {
+            unplug(record)
+            try? Sys.unlinkFile(copy)
+            throw error
+        }
+        logger.info("module added", metadata: ["module.name": "\(name)", "bpf.hook": "\(hook.rawValue)", "prog_array.slot": "\(slot)"])
+        return record
+    }
+
+    /// Loads the record's object, pins its program and writes the slot. The slot write is the
+    /// only change the running chains see.
+    func plug(_ record: ModuleRecord, source: String? = nil) throws {
+        let hook = record.hook
+        let shown = source ?? record.objectPath
+        let logSize = 4 << 20
+        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: logSize)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 0)
+        Sys.silenceLibbpf()
+        _ = LibbpfLog.shared.drain()
+        let object = try Sys.openObject(record.objectPath, pinRoot: layout.maps, logBuffer: buffer)
+        defer { Sys.closeObject(object) }
+        let wanted: bpf_prog_type = hook == .xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS
+        let all = Sys.programTypes(object)
+        let matching = all.filter { $0.type == wanted }
+        guard matching.count == 1 else { throw ModuleError.noProgram(object: shown, hook: hook, found: all.map(\.name)) }
+        Sys.loadOnly(object, program: matching[0].name)
+        let failure = Sys.loadObject(object, record.objectPath)
+        if failure != 0 {
+            let logPath = "\(logDirectory)/verifier-\(hook.rawValue)-mod_\(record.name).log"
+            let text = "# \(shown)\n# libbpf:\n\(LibbpfLog.shared.drain())\n# verifier:\n\(String(cString: buffer.baseAddress!))\n"
+            do {
+                try Sys.makeDirectories(logDirectory)
+                try Sys.writeFile(logPath, text)
+            } catch {
+                logger.error("cannot save verifier log", metadata: ["file.path": "\(logPath)", "error": "\(error)"])
+            }
+            throw ApplyError.verifierRejected(object: shown, cause: Sys.errnoText(failure), logPath: logPath)
+        }
+        guard let program = Sys.programs(object).first(where: { $0.name == matching[0].name && $0.fd >= 0 }) else {
+            throw ModuleError.noProgram(object: shown, hook: hook, found: all.map(\.name))
+        }
+        try Sys.makeDirectory(layout.progs)
+        try Sys.makeDirectory(layout.progDirectory(hook))
+        let pin = pinPath(hook, record.name)
+        try? Sys.unlinkFile(pin)
+        try Sys.pinBorrowed(fd: program.fd, pin)
+        do {
+            let array = try PinnedMap(path: layout.map(arrayName(hook, record.kind)), name: arrayName(hook, record.kind))
+            try array.update(Encoder.u32(UInt32(record.slot)), Encoder.u32(UInt32(bitPattern: program.fd)))
+        } catch {
+            try? Sys.unlinkFile(pin)
+            throw error
+        }
+    }
+
+    /// Clears the slot (only when it still holds this module's program) and unpins.
+    func unplug(_ record: ModuleRecord) {
+        let pin = pinPath(record.hook, record.name)
+        if let array = try? PinnedMap(path: layout.map(arrayName(record.hook, record.kind)), name: arrayName(record.hook, record.kind)) {
+            let key = Encoder.u32(UInt32(record.slot))
+            if let ours = try? programID(pin), let current = try? slotProgramID(array, record.slot), current == ours {
+                try? array.delete(key)
+            } else if !Sys.exists(pin) {
+                // Program gone already (e.g. after a reboot with a stale slot): nothing to compare.
+            }
+        }
+        try? Sys.unlinkFile(pin)
+    }
+
+    func programID(_ pin: String) throws -> UInt32 {
+        let fd = try Sys.objectGet(pin)
+        return try Sys.programID(fd: fd.raw, pin)
+    }
+
+    func slotProgramID(_ array: PinnedMap, _ slot: Int) throws -> UInt32? {
+        guard let value = try array.lookup(Encoder.u32(UInt32(slot))) else { return nil }
+        return value.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+    }
+
+    // MARK: - remove
+
+    /// Removes a module: refused (by the catalog) while the current revision uses it; then the
+    /// slot is cleared and the program unpinned.
+    public func remove(name: String, catalog: ModuleCatalog) throws {
+        guard let record = try catalog.modules().first(where: { $0.name == name }) else {
+            try? catalog.recordAudit(action: "module remove", outcome: .failed, detail: "\(name): no such module")
+            throw ModuleError.unknown(name)
+        }
+        do {
+            try catalog.removeModule(name: name)
+        } catch {
+            try? catalog.recordAudit(action: "module remove", outcome: .refused, detail: "\(name): \(error)")
+            throw error
+        }
+        unplug(record)
+        try? Sys.unlinkFile(record.objectPath)
+        try? catalog.recordAudit(action: "module remove", outcome: .ok,
+                                 detail: "\(name) \(record.hook.rawValue) \(record.kind.rawValue) slot \(record.slot)")
+        logger.info("module removed", metadata: ["module.name": "\(name)", "bpf.hook": "\(record.hook.rawValue)"])
+    }
+
+    // MARK: - list / restore
+
+    public func list(catalog: ModuleCatalog) throws -> [ModuleStatus] {
+        try catalog.modules().sorted { ($0.hook, $0.kind.rawValue, $0.slot) < ($1.hook, $1.kind.rawValue, $1.slot) }.map(status)
+    }
+
+    func status(_ r: ModuleRecord) -> ModuleStatus {
+        var id: UInt32?
+        if let ours = try? programID(pinPath(r.hook, r.name)),
+           let array = try? PinnedMap(path: layout.map(arrayName(r.hook, r.kind)), name: arrayName(r.hook, r.kind)),
+           let current = try? slotProgramID(array, r.slot), current == ours {
+            id = ours
+        }
+        return ModuleStatus(name: r.name, hook: r.hook, kind: r.kind, slot: r.slot, objectPath: r.objectPath,
+                            addedAt: r.addedAt, loaded: id != nil, programID: id)
+    }
+
+    /// Boot restore: plugs every recorded module that is not loaded into its recorded slot. Call
+    /// after the built-in programs and maps are loaded (the applier's `apply --boot`). Returns the
+    /// modules it loaded; a module that fails is logged and reported in the error thrown at the
+    /// end, after the others were tried.
+    @discardableResult
+    public func restore(catalog: ModuleCatalog) throws -> [ModuleRecord] {
+        var loaded: [ModuleRecord] = []
+        var failures: [String] = []
+        for record in try catalog.modules() where !status(record).loaded {
+            do {
+                unplug(record)
+                try plug(record)
+                loaded.append(record)
+                logger.info("module restored", metadata: ["module.name": "\(record.name)", "prog_array.slot": "\(record.slot)"])
+            } catch {
+                logger.error("module restore failed", metadata: ["module.name": "\(record.name)", "error": "\(error)"])
+                failures.append("\(record.name): \(error)")
+            }
+        }
+        if !failures.isEmpty {
+            throw ModuleError.notLoaded(name: failures.count == 1 ? String(failures[0].prefix { $0 != ":" }) : "\(failures.count) modules",
+                                        reason: failures.joined(separator: "; "))
+        }
+        return loaded
+    }
+}
