@@ -1,10 +1,39 @@
 import ArgumentParser
+import EmptcpStore
+import Foundation
 
-// Placeholder until its issue lands.
 extension Emptcp {
     struct Commit: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "commit", abstract: "Not yet implemented.")
+        static let configuration = CommandConfiguration(
+            commandName: "commit",
+            abstract: "Validate a policy file (YAML or JSON) and store it as a new revision; applied if attached.",
+            discussion: """
+                A file identical in content to the current revision is refused. With --confirm SECONDS \
+                the revision is kept only if `emptcp confirm` runs within SECONDS; otherwise it is rolled \
+                back by a detached timer process, or at the latest by the next emptcp command that opens \
+                the database. Validation errors print as FILE:LINE: key: message and exit 2.
+                """)
         @OptionGroup var global: GlobalOptions
-        func run() throws { throw ValidationError("commit is not implemented yet") }
+        @Argument(help: "Policy file.") var file: String
+        @Option(name: .shortAndLong, help: "Commit message.") var message: String?
+        @Option(name: .long, help: "Roll back by itself unless `emptcp confirm` runs within SECONDS.") var confirm: Int?
+
+        func validate() throws {
+            if let confirm, !(1...86_400).contains(confirm) { throw ValidationError("--confirm takes 1…86400 seconds") }
+        }
+
+        func run() throws {
+            try StoreCLI.run("commit") {
+                let logger = StoreCLI.logger()
+                let store = try StoreCLI.open(global, logger: logger)
+                let rev = try store.commitFile(file, message: message, confirmWithin: confirm.map(TimeInterval.init))
+                StoreCLI.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
+                if let confirm {
+                    try StoreConfirmTimer.spawn(global: global, revision: rev.id, seconds: confirm)
+                    StoreCLI.print("run `emptcp confirm` within \(confirm) s or revision \(rev.id) is rolled back")
+                }
+                if !StoreCLI.applyIfAttached(store, global, logger: logger) { throw ExitCode.failure }
+            }
+        }
     }
 }

@@ -1,10 +1,24 @@
 import ArgumentParser
+import EmptcpStore
 
-// Placeholder until its issue lands.
 extension Emptcp {
     struct Rollback: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Not yet implemented.")
+        static let configuration = CommandConfiguration(
+            commandName: "rollback",
+            abstract: "Make a new revision whose content equals REV (default: the one before the current); applied if attached.")
         @OptionGroup var global: GlobalOptions
-        func run() throws { throw ValidationError("rollback is not implemented yet") }
+        @Argument(help: "Revision to restore.") var rev: String?
+        @Option(name: .shortAndLong, help: "Message (default: rollback to revision REV).") var message: String?
+
+        func run() throws {
+            try StoreCLI.run("rollback") {
+                let target = try rev.map(StoreCLI.revisionArgument)
+                let logger = StoreCLI.logger()
+                let store = try StoreCLI.open(global, logger: logger)
+                let r = try store.rollback(to: target, message: message)
+                StoreCLI.print("revision \(r.id): restores revision \(r.rollbackTo.map(String.init) ?? "-") (\(r.bindingCount) bindings)")
+                if !StoreCLI.applyIfAttached(store, global, logger: logger) { throw ExitCode.failure }
+            }
+        }
     }
 }
