@@ -54,8 +54,9 @@ public struct Applier: Sendable {
         self.logger = logger
         self.layout = PinLayout(root: pinRoot)
         let environment = Sys.environment()
-        self.logDirectory = logDirectory
+        let directory = logDirectory
             ?? (Sys.isDirectory("/var/lib/emptcp") ? "/var/lib/emptcp" : (environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"))
+        self.logDirectory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
     }
 
     /// True when at least one interface has an emptcp link pinned.

@@ -1,10 +1,58 @@
 import ArgumentParser
+import EmptcpApply
+import EmptcpStore
 
-// Placeholder until its issue lands.
 extension Emptcp {
     struct Attach: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "attach", abstract: "Not yet implemented.")
+        static let configuration = CommandConfiguration(
+            commandName: "attach",
+            abstract: "Load and pin the programs, attach XDP ingress and tcx egress to interfaces, apply the current revision.",
+            discussion: """
+                Attaching an interface twice is a no-op. Each interface is all-or-nothing: when the \
+                TC side fails, its XDP link is removed again. A foreign XDP program on an interface \
+                is an error, never replaced. Attachments are recorded in the store for `apply --boot`.
+                """)
         @OptionGroup var global: GlobalOptions
-        func run() throws { throw ValidationError("attach is not implemented yet") }
+        @OptionGroup var kernel: KernelOptions
+        @Flag(name: .long, help: "Every interface of this network namespace except lo.") var all = false
+        @Option(name: .customLong("xdp-mode"), help: "native, generic or auto (native, else generic).") var xdpMode: XDPMode = .auto
+        @Argument(help: "Interfaces to attach.") var interfaces: [String] = []
+
+        func validate() throws {
+            if all == !interfaces.isEmpty { throw ValidationError("name interfaces or pass --all (not both)") }
+        }
+
+        func run() throws {
+            let logger = Kernel.logger()
+            let applier = Kernel.applier(global, bpfDir: kernel.bpfDir, logger: logger)
+            let store: PolicyStore
+            do { store = try Kernel.store(global, logger: logger) } catch { throw Kernel.fail("attach", error) }
+            let targets = all ? Applier.allInterfaces() : interfaces
+            for iface in targets {
+                do {
+                    let result = try applier.attach(interface: iface, xdpMode: xdpMode)
+                    if result.alreadyAttached {
+                        Kernel.print("\(iface): already attached (xdp \(result.xdpMode), tc \(result.tcMode))")
+                        continue
+                    }
+                    try store.recordAttachment(Attachment(iface: iface, hook: .xdp, mode: result.xdpMode, pinRoot: global.pinRoot))
+                    try store.recordAttachment(Attachment(iface: iface, hook: .tc, mode: result.tcMode, pinRoot: global.pinRoot))
+                    try store.recordAudit(action: "attach", revision: nil, outcome: .ok, detail: "\(iface) xdp=\(result.xdpMode) tc=\(result.tcMode)")
+                    Kernel.print("\(iface): attached (xdp \(result.xdpMode), tc \(result.tcMode))")
+                } catch {
+                    try? store.recordAudit(action: "attach", revision: nil, outcome: .failed, detail: "\(iface): \(error)")
+                    throw Kernel.fail("attach", error)
+                }
+            }
+            do {
+                if let (revision, report) = try Kernel.applyCurrent(applier, store) {
+                    Kernel.print("applied revision \(revision.id): \(report.summary)")
+                }
+            } catch {
+                throw Kernel.fail("attach", error)
+            }
+        }
     }
 }
+
+extension XDPMode: ExpressibleByArgument {}

@@ -1,10 +1,75 @@
 import ArgumentParser
+import EmptcpApply
+import EmptcpStore
+import Foundation
 
-// Placeholder until its issue lands.
 extension Emptcp {
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "status", abstract: "Not yet implemented.")
+        static let configuration = CommandConfiguration(
+            commandName: "status",
+            abstract: "Attached interfaces, the revision in the kernel vs the current one, map entries, counters and drift.",
+            discussion: "Drift lists every map entry that differs from the current revision; `emptcp apply` repairs it.")
         @OptionGroup var global: GlobalOptions
-        func run() throws { throw ValidationError("status is not implemented yet") }
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        /// The JSON document of `status --json`.
+        struct Report: Encodable {
+            var currentRevision: Int64?
+            var inSync: Bool
+            var kernel: KernelStatus
+        }
+
+        func run() throws {
+            let logger = Kernel.logger()
+            let applier = Kernel.applier(global, bpfDir: nil, logger: logger)
+            do {
+                var current: Revision?
+                var policy: Policy?
+                var modules = ModuleSlots()
+                if FileManager.default.fileExists(atPath: global.db) {
+                    let store = try Kernel.store(global, logger: logger)
+                    current = try store.currentRevision()
+                    if let current { policy = try store.policy(at: current.id) }
+                    modules = try Kernel.moduleSlots(store)
+                }
+                let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
+                let inSync = kernel.loaded && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
+                if json {
+                    Kernel.print(try Kernel.json(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
+                } else {
+                    text(kernel, current: current?.id, inSync: inSync).forEach(Kernel.print)
+                }
+            } catch {
+                throw Kernel.fail("status", error)
+            }
+        }
+
+        private func text(_ s: KernelStatus, current: Int64?, inSync: Bool) -> [String] {
+            var lines = ["pin root: \(s.pinRoot) (\(s.loaded ? "loaded" : "not loaded"))"]
+            if s.interfaces.isEmpty {
+                lines.append("interfaces: none attached")
+            } else {
+                lines.append("interfaces:")
+                for iface in s.interfaces {
+                    let hooks = iface.hooks.map { "\($0.hook) \($0.mode) (prog \($0.programID))" }.joined(separator: ", ")
+                    lines.append("  \(iface.name) (ifindex \(iface.ifindex.map(String.init) ?? "gone")): \(hooks)")
+                }
+            }
+            guard s.loaded else { return lines }
+            let rev = { (r: Int64?) in r.map(String.init) ?? "none" }
+            lines.append("revision: kernel \(rev(s.kernelRevision)), current \(rev(current))\(inSync ? " (in sync)" : "")")
+            lines.append("maps: " + s.maps.map { "\($0.map)=\($0.entries)" }.joined(separator: " "))
+            for hook in ["xdp", "tc"] {
+                let counters = s.counters.filter { $0.hook == hook && $0.value > 0 }
+                lines.append("counters \(hook): " + (counters.isEmpty ? "all zero" : counters.map { "\($0.counter)=\($0.value)" }.joined(separator: " ")))
+            }
+            if s.drift.isEmpty {
+                lines.append("drift: none")
+            } else {
+                lines.append("drift: \(s.drift.count) entr\(s.drift.count == 1 ? "y" : "ies") differ from revision \(rev(current)) (run `emptcp apply`)")
+                lines += s.drift.map { "  \($0)" }
+            }
+            return lines
+        }
     }
 }

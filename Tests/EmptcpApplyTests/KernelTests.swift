@@ -1,0 +1,205 @@
+import CLibbpf
+import EmptcpStore
+import Foundation
+import Testing
+@testable import EmptcpApply
+
+/// The applier on the real kernel: attach / apply / drift / detach in a private namespace with a
+/// private bpffs pin root.
+@Suite(.serialized) struct KernelTests {
+    static let policy = EncoderTests.policy
+
+    @Test func attachApplyIsIdempotentAndDetachUnpins() throws {
+        let fx = try ApplierFixture("apply")
+        defer { fx.cleanup() }
+        try fx.inNetns {
+            let applier = fx.applier
+            #expect(!applier.isAttached())
+            let first = try applier.attach(interface: "a0")
+            #expect(!first.alreadyAttached)
+            #expect(["native", "generic"].contains(first.xdpMode))
+            #expect(first.tcMode == "tcx")
+            #expect(applier.isAttached())
+            #expect(PinRoot.isBPFFS(fx.pinRoot))
+
+            // The kernel holds our links: XDP entry on a0, tcx egress.
+            let linkInfo = try Sys.linkInfo(try Sys.objectGet(applier.layout.link("a0", .xdp)), "xdp link")
+            let query = try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0")
+            #expect(query.prog_id == linkInfo.programID)
+
+            // Twice is a no-op.
+            let again = try applier.attach(interface: "a0")
+            #expect(again.alreadyAttached)
+
+            // Apply writes the policy; reading the maps back gives exactly the encoding.
+            let report = try applier.apply(policy: Self.policy, revision: 7)
+            #expect(report.writes == 3 + 2 + 2) // 3 bindings, 2 chains, 2 selector chains (tcp defaults stay 0)
+            #expect(report.maps.first { $0.map == "xdp_tcp2" } == MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0))
+            let desired = try Encoder.encode(Self.policy)
+            let current = try applier.read(try applier.openManagedMaps())
+            for id in MapID.all { #expect(current[id] ?? [:] == desired.maps[id] ?? [:], "map \(id.name)") }
+
+            // A second apply writes nothing.
+            let second = try applier.apply(policy: Self.policy, revision: 7)
+            #expect(second.writes == 0)
+            #expect(second.previousRevision == 7)
+
+            let status = try applier.status(policy: Self.policy)
+            #expect(status.kernelRevision == 7)
+            #expect(status.abiVersion == UInt64(EMPTCP_ABI_VERSION))
+            #expect(status.drift.isEmpty)
+            #expect(status.interfaces.map(\.name) == ["a0"])
+            #expect(status.maps.first { $0.map == "xdp_tcp2" }?.entries == 1)
+
+            // Dropping a binding removes its entry and its chain on that hook.
+            var smaller = Self.policy
+            smaller.bindings.removeLast()
+            let third = try applier.apply(policy: smaller, revision: 8)
+            #expect(third.maps.first { $0.map == "tc_tcp2" } == MapCounts(map: "tc_tcp2", added: 0, removed: 1, changed: 0))
+            #expect(third.maps.first { $0.map == "tc_chains" } == MapCounts(map: "tc_chains", added: 0, removed: 1, changed: 0))
+
+            #expect(try applier.detach(interface: "a0"))
+            #expect(!applier.isAttached())
+            #expect(!Sys.exists(applier.layout.map(MapNames.meta)))
+            #expect(!Sys.exists(applier.layout.prog(.xdp, "entry")))
+            #expect(try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == 0)
+            #expect(try !applier.detach(interface: "a0"))
+        }
+    }
+
+    @Test func driftIsReportedAndRepaired() throws {
+        let fx = try ApplierFixture("drift")
+        defer { fx.cleanup() }
+        try fx.inNetns {
+            let applier = fx.applier
+            _ = try applier.attach(interface: "a0")
+            _ = try applier.apply(policy: Self.policy, revision: 1)
+
+            // Change a binding behind emptcp's back (as bpftool would) and add a stray one.
+            let tcp2 = try PinnedMap(path: applier.layout.map("xdp_tcp2"), name: "xdp_tcp2")
+            let key = try Encoder.tcp2Key(Self.policy.bindings[0])
+            try tcp2.update(key, Encoder.u32(12345))
+            var stray = Self.policy.bindings[0]
+            stray.remote = IPAddress("10.9.9.9")
+            try tcp2.update(try Encoder.tcp2Key(stray), Encoder.u32(1))
+            let sel = try PinnedMap(path: applier.layout.map("tc_sel_chain"), name: "tc_sel_chain")
+            try sel.update(Encoder.zeroKey, Encoder.selectorChainValue([]))
+
+            let drift = try applier.status(policy: Self.policy).drift
+            #expect(drift.count == 3)
+            #expect(drift.contains { $0.map == "xdp_tcp2" && $0.problem == .differs && $0.actual == "chain id 12345" && $0.expected == "chain slow" })
+            #expect(drift.contains { $0.map == "xdp_tcp2" && $0.problem == .unexpected && $0.key == "local=10.0.1.1 remote=10.9.9.9" })
+            #expect(drift.contains { $0.map == "tc_sel_chain" && $0.problem == .differs })
+
+            let repair = try applier.apply(policy: Self.policy, revision: 1)
+            #expect(repair.maps.first { $0.map == "xdp_tcp2" } == MapCounts(map: "xdp_tcp2", added: 0, removed: 1, changed: 1))
+            #expect(repair.maps.first { $0.map == "tc_sel_chain" } == MapCounts(map: "tc_sel_chain", added: 0, removed: 0, changed: 1))
+            #expect(try applier.status(policy: Self.policy).drift.isEmpty)
+            try applier.detach(interface: "a0")
+        }
+    }
+
+    @Test func detachKeepsForeignClsactFilterAndTcxOrder() throws {
+        let fx = try ApplierFixture("tcflt")
+        defer { fx.cleanup() }
+        try fx.sh("tc qdisc add dev a0 clsact && tc filter add dev a0 egress pref 7 bpf da obj \(fx.bpfDir)/tc/pass.o sec tc", inNetns: true)
+        try fx.inNetns {
+            let applier = fx.applier
+            _ = try applier.attach(interface: "a0")
+            try applier.detach(interface: "a0")
+        }
+        let filters = try fx.sh("tc filter show dev a0 egress", inNetns: true)
+        #expect(filters.contains("pass.o"), "foreign filter gone: \(filters)")
+        let qdiscs = try fx.sh("tc qdisc show dev a0", inNetns: true)
+        #expect(qdiscs.contains("clsact"))
+    }
+
+    @Test func foreignXDPIsRefusedAndNothingIsLeft() throws {
+        let fx = try ApplierFixture("fxdp")
+        defer { fx.cleanup() }
+        try fx.sh("ip link set dev a0 xdpgeneric obj \(fx.bpfDir)/xdp/pass.o sec xdp", inNetns: true)
+        try fx.inNetns {
+            let applier = fx.applier
+            let before = try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id
+            #expect(before != 0)
+            do {
+                _ = try applier.attach(interface: "a0")
+                Issue.record("attach over a foreign XDP program succeeded")
+            } catch ApplyError.foreignXDP(let iface, let id) {
+                #expect(iface == "a0" && id == before)
+            }
+            #expect(try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == before)
+            #expect(!applier.isAttached())
+            #expect(!Sys.exists(applier.layout.linkDirectory("a0")))
+            // The other interface still attaches.
+            _ = try applier.attach(interface: "b0")
+            try applier.detach(interface: "b0")
+        }
+    }
+
+    @Test func unknownInterfaceAndNotLoaded() throws {
+        let fx = try ApplierFixture("unkn")
+        defer { fx.cleanup() }
+        try fx.inNetns {
+            let applier = fx.applier
+            #expect(throws: ApplyError.self) { _ = try applier.attach(interface: "nosuch0") }
+            #expect(!applier.isAttached())
+            do {
+                _ = try applier.apply(policy: Self.policy, revision: 1)
+                Issue.record("apply without attach succeeded")
+            } catch ApplyError.notLoaded {}
+        }
+    }
+
+    @Test func verifierRejectionSavesTheLog() throws {
+        let fx = try ApplierFixture("verif")
+        defer { fx.cleanup() }
+        // A copy of the objects whose tc set_recv_win reads past the packet without a bounds check.
+        let dir = NSTemporaryDirectory() + "eapt-bad-\(fx.tag)"
+        defer { _ = try? fx.sh("rm -rf \(dir)") }
+        try fx.sh("mkdir -p \(dir) && cp -r \(fx.bpfDir)/xdp \(fx.bpfDir)/tc \(dir)/")
+        let source = dir + "/bad.c"
+        try """
+        #include <linux/bpf.h>
+        #include <bpf/bpf_helpers.h>
+        SEC("tc") int bad(struct __sk_buff *skb) { return *(volatile int *)(long)skb->data; }
+        char LICENSE[] SEC("license") = "GPL";
+        """.write(toFile: source, atomically: true, encoding: .utf8)
+        try fx.sh("clang-14 -O2 -g -target bpf -idirafter /usr/include/$(uname -m)-linux-gnu -c \(source) -o \(dir)/tc/set_recv_win.o")
+        try fx.inNetns {
+            let applier = Applier(pinRoot: fx.pinRoot, bpfDir: dir, logDirectory: dir, logger: fx.logger)
+            do {
+                _ = try applier.attach(interface: "a0")
+                Issue.record("a rejected program attached")
+            } catch ApplyError.verifierRejected(let object, _, let logPath) {
+                #expect(object == "tc/set_recv_win.o")
+                let log = try String(contentsOfFile: logPath, encoding: .utf8)
+                #expect(log.contains("invalid") || log.contains("R"), "log: \(log.prefix(300))")
+                let line = "\(ApplyError.verifierRejected(object: object, cause: "x", logPath: logPath))"
+                #expect(!line.contains("\n"))
+            }
+            #expect(!applier.isAttached())
+            #expect(!Sys.exists(applier.layout.map(MapNames.meta)))
+            #expect(try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == 0)
+        }
+    }
+
+    @Test func testRunOnThePinnedEntry() throws {
+        let fx = try ApplierFixture("trun")
+        defer { fx.cleanup() }
+        try fx.inNetns {
+            let applier = fx.applier
+            _ = try applier.attach(interface: "a0")
+            defer { _ = try? applier.detach(interface: "a0") }
+            // Ethernet + IPv4 + TCP SYN, no binding: passes unchanged.
+            var packet = [UInt8](repeating: 0, count: 14 + 20 + 20)
+            packet[12] = 0x08
+            packet[14] = 0x45; packet[16] = 0; packet[17] = 40; packet[22] = 64; packet[23] = 6
+            packet[26...29] = [10, 0, 1, 2]; packet[30...33] = [10, 0, 1, 1]
+            packet[46] = 0x50; packet[47] = 0x02
+            let result = try testRun(progPath: applier.layout.prog(.xdp, "entry"), packet: packet, repeat: 1000)
+            #expect(result.retval == 2) // XDP_PASS
+            #expect(result.output == packet)
+        }
+    }
+}

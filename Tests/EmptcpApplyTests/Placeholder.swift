@@ -1,3 +1,0 @@
-import Testing
-@testable import EmptcpApply
-@Test func placeholder() { #expect(Bool(true)) }
