@@ -3,15 +3,17 @@ import EmptcpStore
 import Foundation
 import Logging
 
-/// What module management needs from the policy store. `PolicyStore` provides it (the CLI
-/// bridges the two); tests can use an in-memory catalog.
+/// What module management needs from the policy store; `PolicyStore` is one (its addModule and
+/// removeModule audit their own outcome, refusals included). Tests use an in-memory catalog.
 public protocol ModuleCatalog {
     func modules() throws -> [ModuleRecord]
-    func addModule(_ module: ModuleRecord) throws
+    func addModule(_ m: ModuleRecord) throws
     /// Refused (throws) while the current revision's policy uses the module.
     func removeModule(name: String) throws
-    func recordAudit(action: String, outcome: AuditOutcome, detail: String) throws
+    func recordAudit(action: String, revision: Int64?, outcome: AuditOutcome, detail: String) throws
 }
+
+extension PolicyStore: ModuleCatalog {}
 
 /// Why a module operation was refused or failed; one line each.
 public enum ModuleError: Error, CustomStringConvertible, Sendable {
@@ -75,10 +77,10 @@ public struct ModuleManager: Sendable {
     /// Names of built-in programs a module may not shadow.
     static let reserved: Set<String> = Set(ActorCall.builtinNames + ["tcp", "tcp2", "tcp4", "entry", "pass"])
 
+    /// The store's naming rule (so the policy file can name the module), minus built-in names.
     static func validate(name: String) throws {
-        guard !name.isEmpty, name.count <= 32 else { throw ModuleError.invalidName(name, reason: "must be 1 to 32 characters") }
-        guard name.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }), name.first!.isLetter else {
-            throw ModuleError.invalidName(name, reason: "use lowercase letters, digits and _ (starting with a letter)")
+        guard PolicyValidator.isValidName(name) else {
+            throw ModuleError.invalidName(name, reason: "use letters, digits, _ and - (at most 64), starting with a letter or _")
         }
         guard !reserved.contains(name) else { throw ModuleError.invalidName(name, reason: "is a built-in name") }
     }
@@ -95,45 +97,45 @@ public struct ModuleManager: Sendable {
     /// maps are emptcp's), plugs it into a free slot, pins it and records it in the catalog.
     @discardableResult
     public func add(objectPath: String, hook: Hook, name: String, kind: ModuleKind, catalog: ModuleCatalog) throws -> ModuleRecord {
-        do {
-            let record = try addUnaudited(objectPath: objectPath, hook: hook, name: name, kind: kind, catalog: catalog)
-            try? catalog.recordAudit(action: "module add", outcome: .ok,
-                                     detail: "\(name) \(hook.rawValue) \(kind.rawValue) slot \(record.slot) from \(objectPath)")
-            return record
-        } catch {
-            try? catalog.recordAudit(action: "module add", outcome: .failed, detail: "\(name) \(hook.rawValue): \(error)")
-            throw error
-        }
+        try addChecked(objectPath: objectPath, hook: hook, name: name, kind: kind, catalog: catalog)
     }
 
-    private func addUnaudited(objectPath: String, hook: Hook, name: String, kind: ModuleKind, catalog: ModuleCatalog) throws -> ModuleRecord {
-        try Self.validate(name: name)
+    /// Failures before the store is written (verifier, slots, files) are audited here as
+    /// `module-add` failed; the store audits its own outcome.
+    private func auditFailure(_ catalog: ModuleCatalog, _ detail: String) {
+        try? catalog.recordAudit(action: "module-add", revision: nil, outcome: .failed, detail: detail)
+    }
+
+    private func addChecked(objectPath: String, hook: Hook, name: String, kind: ModuleKind, catalog: ModuleCatalog) throws -> ModuleRecord {
+        do {
+            try Self.validate(name: name)
+        } catch {
+            auditFailure(catalog, "\(name) on \(hook.rawValue): \(error)")
+            throw error
+        }
         let existing = try catalog.modules()
-        guard !existing.contains(where: { $0.name == name }) else { throw ModuleError.alreadyExists(name) }
-        guard Sys.exists(layout.map(arrayName(hook, kind))) else { throw ApplyError.notLoaded(pinRoot: pinRoot) }
-        guard !Sys.exists(pinPath(hook, name)) else { throw ModuleError.alreadyExists(name) }
-
-        // Keep a private copy: a boot restore must not depend on the operator's file.
-        let bytes = try Sys.readFile(objectPath)
-        try Sys.makeDirectories(moduleDirectory)
         let copy = "\(moduleDirectory)/\(name).o"
-        try Sys.writeFileAtomically(copy, bytes)
+        let slot: Int
+        do {
+            guard !existing.contains(where: { $0.name == name }) else { throw ModuleError.alreadyExists(name) }
+            guard Sys.exists(layout.map(arrayName(hook, kind))) else { throw ApplyError.notLoaded(pinRoot: pinRoot) }
+            guard !Sys.exists(pinPath(hook, name)) else { throw ModuleError.alreadyExists(name) }
+            slot = try freeSlot(hook, kind, existing)
+            // Keep a private copy: a boot restore must not depend on the operator's file.
+            let bytes = try Sys.readFile(objectPath)
+            try Sys.makeDirectories(moduleDirectory)
+            try Sys.writeFileAtomically(copy, bytes)
+        } catch {
+            auditFailure(catalog, "\(name) on \(hook.rawValue): \(error)")
+            throw error
+        }
 
-        let taken = Set(existing.filter { $0.hook == hook && $0.kind == kind }.map(\.slot))
-        let array = try PinnedMap(path: layout.map(arrayName(hook, kind)), name: arrayName(hook, kind))
-        var slot: Int?
-        for candidate in Int(EMPTCP_FIRST_MODULE_SLOT)..<Int(EMPTCP_PROG_SLOTS) where !taken.contains(candidate) {
-            if try array.lookup(Encoder.u32(UInt32(candidate))) == nil { slot = candidate; break }
-        }
-        guard let slot else {
-            try? Sys.unlinkFile(copy)
-            throw ModuleError.noFreeSlot(hook: hook, array: arrayName(hook, kind))
-        }
         let record = ModuleRecord(name: name, hook: hook, kind: kind, objectPath: copy, slot: slot)
         do {
             try plug(record, source: objectPath)
         } catch {
             try? Sys.unlinkFile(copy)
+            auditFailure(catalog, "\(name) on \(hook.rawValue): \(error)")
             throw error
         }
         do {
@@ -145,6 +147,16 @@ public struct ModuleManager: Sendable {
         }
         logger.info("module added", metadata: ["module.name": "\(name)", "bpf.hook": "\(hook.rawValue)", "prog_array.slot": "\(slot)"])
         return record
+    }
+
+    /// The lowest slot >= EMPTCP_FIRST_MODULE_SLOT that is empty in the kernel and not recorded.
+    func freeSlot(_ hook: Hook, _ kind: ModuleKind, _ existing: [ModuleRecord]) throws -> Int {
+        let taken = Set(existing.filter { $0.hook == hook && $0.kind == kind }.map(\.slot))
+        let array = try PinnedMap(path: layout.map(arrayName(hook, kind)), name: arrayName(hook, kind))
+        for candidate in Int(EMPTCP_FIRST_MODULE_SLOT)..<Int(EMPTCP_PROG_SLOTS) where !taken.contains(candidate) {
+            if try array.lookup(Encoder.u32(UInt32(candidate))) == nil { return candidate }
+        }
+        throw ModuleError.noFreeSlot(hook: hook, array: arrayName(hook, kind))
     }
 
     /// Loads the record's object, pins its program and writes the slot. The slot write is the
@@ -224,19 +236,15 @@ public struct ModuleManager: Sendable {
     /// slot is cleared and the program unpinned.
     public func remove(name: String, catalog: ModuleCatalog) throws {
         guard let record = try catalog.modules().first(where: { $0.name == name }) else {
-            try? catalog.recordAudit(action: "module remove", outcome: .failed, detail: "\(name): no such module")
+            // Let the catalog refuse it too, so the failure is audited where the store audits.
+            try catalog.removeModule(name: name)
             throw ModuleError.unknown(name)
         }
-        do {
-            try catalog.removeModule(name: name)
-        } catch {
-            try? catalog.recordAudit(action: "module remove", outcome: .refused, detail: "\(name): \(error)")
-            throw error
-        }
+        // The store refuses (and audits) while the current revision uses the module; only then
+        // does the kernel change.
+        try catalog.removeModule(name: name)
         unplug(record)
         try? Sys.unlinkFile(record.objectPath)
-        try? catalog.recordAudit(action: "module remove", outcome: .ok,
-                                 detail: "\(name) \(record.hook.rawValue) \(record.kind.rawValue) slot \(record.slot)")
         logger.info("module removed", metadata: ["module.name": "\(name)", "bpf.hook": "\(record.hook.rawValue)"])
     }
 

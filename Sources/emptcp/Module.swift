@@ -1,10 +1,90 @@
 import ArgumentParser
+import EmptcpApply
+import EmptcpStore
+import Foundation
 
-// Placeholder until its issue lands.
 extension Emptcp {
     struct Module: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "module", abstract: "Not yet implemented.")
-        @OptionGroup var global: GlobalOptions
-        func run() throws { throw ValidationError("module is not implemented yet") }
+        static let configuration = CommandConfiguration(
+            commandName: "module",
+            abstract: "Hot-plug operator BPF modules into free program-array slots of the running chains.",
+            subcommands: [Add.self, List.self, Remove.self])
+
+        /// Where module copies and verifier logs live: next to the database.
+        static func manager(_ global: GlobalOptions) -> ModuleManager {
+            let dbDirectory = (global.db as NSString).deletingLastPathComponent
+            let base = dbDirectory.isEmpty ? "." : dbDirectory
+            return ModuleManager(pinRoot: global.pinRoot, moduleDirectory: base + "/modules", logDirectory: base, logger: Kernel.logger())
+        }
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Verify FILE.o and plug its program into a free slot >= 16 without detaching anything.",
+                discussion: """
+                    The object is loaded with the shared map pin directory (<pin root>/maps), so maps it \
+                    declares with LIBBPF_PIN_BY_NAME are emptcp's. A copy is kept next to the database \
+                    for `apply --boot`. A verifier rejection saves the log next to the database.
+                    """)
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "The BPF object (one XDP program for --hook xdp, one SEC(\"tc\") program for --hook tc).")
+            var file: String
+            @Option(help: "xdp or tc.") var hook: Hook
+            @Option(help: "The module's name, as policies name it.") var name: String
+            @Option(help: "selector or actor.") var kind: ModuleKind = .actor
+
+            func run() throws {
+                do {
+                    let store = try Kernel.store(global, logger: Kernel.logger())
+                    let record = try Module.manager(global).add(objectPath: file, hook: hook, name: name, kind: kind, catalog: store)
+                    Kernel.print("module \(record.name): \(record.kind.rawValue) on \(record.hook.rawValue), slot \(record.slot)")
+                } catch {
+                    throw Kernel.fail("module add", error)
+                }
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Modules in the store and whether the kernel holds them.")
+            @OptionGroup var global: GlobalOptions
+            @Flag(name: .long, help: "Print JSON.") var json = false
+
+            func run() throws {
+                do {
+                    let store = try Kernel.store(global, logger: Kernel.logger())
+                    let modules = try Module.manager(global).list(catalog: store)
+                    if json {
+                        Kernel.print(try Kernel.json(modules))
+                        return
+                    }
+                    if modules.isEmpty { Kernel.print("no modules"); return }
+                    for m in modules {
+                        let state = m.loaded ? "loaded (prog \(m.programID.map(String.init) ?? "?"))" : "not loaded"
+                        Kernel.print("\(m.name)\t\(m.hook.rawValue)\t\(m.kind.rawValue)\tslot \(m.slot)\t\(state)\t\(m.objectPath)")
+                    }
+                } catch {
+                    throw Kernel.fail("module list", error)
+                }
+            }
+        }
+
+        struct Remove: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Remove a module: refused while the current revision uses it; clears its slot and unpins it.")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "The module's name.") var name: String
+
+            func run() throws {
+                do {
+                    let store = try Kernel.store(global, logger: Kernel.logger())
+                    try Module.manager(global).remove(name: name, catalog: store)
+                    Kernel.print("module \(name) removed")
+                } catch {
+                    throw Kernel.fail("module remove", error)
+                }
+            }
+        }
     }
 }
+
+extension Hook: ExpressibleByArgument {}
+extension ModuleKind: ExpressibleByArgument {}
