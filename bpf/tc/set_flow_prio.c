@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Actor set_flow_prio (tc); logic shared with the other hook in bpf/lib/set_flow_prio.h. */
+#include <emptcp/tc.h>
+#include "../lib/set_flow_prio.h"
+
+SEC("tc")
+int set_flow_prio(struct __sk_buff *ctx)
+{
+	return emptcp_set_flow_prio(ctx);
+}
+
+char LICENSE[] SEC("license") = "GPL";
