@@ -26,12 +26,9 @@
 #ifndef EMPTCP_LIB_SET_FLOW_PRIO_H
 #define EMPTCP_LIB_SET_FLOW_PRIO_H
 
-#include <emptcp/mptcp_opt.h>
+#include <emptcp/tcp_state.h>
 
 #define EMPTCP_PRIO_GROW 4
-#define EMPTCP_TCP_ACK 0x10
-#define EMPTCP_TCP_SYN 0x02
-#define EMPTCP_TCP_RST 0x04
 
 /* The 4 bytes inserted, as they go on the wire. */
 static __always_inline void emptcp_prio_bytes(const struct emptcp_param_flow_prio *prm,

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Actor catch_mptcp_events (tc only); logic in bpf/lib/catch_mptcp_events.h. */
+#include <emptcp/tc.h>
+#include "../lib/catch_mptcp_events.h"
+
+SEC("tc")
+int catch_mptcp_events(struct __sk_buff *ctx)
+{
+	return emptcp_catch_mptcp_events(ctx);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Actor record (xdp only); logic in bpf/lib/record.h. */
+#include <emptcp/xdp.h>
+#include "../lib/record.h"
+
+SEC("xdp")
+int record(struct xdp_md *ctx)
+{
+	return emptcp_record(ctx);
+}
+
+char LICENSE[] SEC("license") = "GPL";

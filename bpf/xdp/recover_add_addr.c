@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Actor recover_add_addr (xdp only); logic in bpf/lib/recover_add_addr.h. */
+#include <emptcp/xdp.h>
+#include "../lib/recover_add_addr.h"
+
+SEC("xdp")
+int recover_add_addr(struct xdp_md *ctx)
+{
+	return emptcp_recover_add_addr(ctx);
+}
+
+char LICENSE[] SEC("license") = "GPL";
