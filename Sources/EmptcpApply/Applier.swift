@@ -72,13 +72,13 @@ public struct Applier: Sendable {
 
     /// Loads and pins the programs when needed, then attaches XDP and tcx egress to `interface`.
     /// Twice is a no-op; on failure nothing of this interface stays attached.
-    public func attach(interface: String, xdpMode: XDPMode = .auto) throws -> AttachResult {
+    public func attach(interface: String, xdpMode: XDPMode = .auto, tcMode: TCMode = .auto) throws -> AttachResult {
         try requireRoot("attach")
         guard Sys.interfaceIndex(interface) != nil else { throw ApplyError.unknownInterface(interface) }
         try PinRoot.prepare(pinRoot)
         let directory = try ObjectDiscovery.locate(explicit: bpfDir, environment: Sys.environment())
         try Loader(layout: layout, bpfDir: directory, logDirectory: logDirectory, logger: logger).ensureLoaded()
-        return try attacher.attach(interface, mode: xdpMode)
+        return try attacher.attach(interface, mode: xdpMode, tcMode: tcMode)
     }
 
     /// Detaches what emptcp attached to `interface` (only its own links). When no interface

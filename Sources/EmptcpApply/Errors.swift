@@ -33,7 +33,7 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case .notRoot(let op, let uid): "\(op): must run as root (effective uid \(uid))"
+        case .notRoot(_, let uid): "must run as root (effective uid \(uid))"
         case .unknownInterface(let name): "unknown interface \(name)"
         case .bpffsUnavailable(let path, let cause): "bpffs unavailable at \(path): \(cause)"
         case .objectsNotFound(let searched):

@@ -159,6 +159,9 @@ extension Applier {
                 let mode = !live ? "detached" : hook == .tc ? "tcx" : attacher.xdpMode(ifindex: info.ifindex, programID: info.programID)
                 hooks.append(HookStatus(hook: hook.rawValue, mode: mode, programID: info.programID))
             }
+            if Sys.isDirectory(attacher.clsactMarker(name)) {
+                hooks.append(HookStatus(hook: "tc", mode: ifindex != nil && Clsact.hasFilter(name) ? "clsact" : "detached", programID: 0))
+            }
             return InterfaceStatus(name: name, ifindex: ifindex, hooks: hooks)
         }
     }

@@ -16,13 +16,12 @@ extension Emptcp {
         @OptionGroup var kernel: KernelOptions
         @Flag(name: .long, help: "Every interface of this network namespace except lo.") var all = false
         @Option(name: .customLong("xdp-mode"), help: "native, generic or auto (native, else generic).") var xdpMode: XDPMode = .auto
+        @Option(name: .customLong("tc-mode"), help: "tcx, clsact (a cls_bpf filter of our own) or auto (tcx, else clsact).") var tcMode: TCMode = .auto
         @Argument(help: "Interfaces to attach.") var interfaces: [String] = []
 
-        func validate() throws {
-            if all == !interfaces.isEmpty { throw ValidationError("name interfaces or pass --all (not both)") }
-        }
-
         func run() throws {
+            // Usage errors exit 2 (design §4).
+            if all == !interfaces.isEmpty { throw Kernel.usage("attach", "name interfaces or pass --all (not both)") }
             let logger = Kernel.logger()
             let applier = Kernel.applier(global, bpfDir: kernel.bpfDir, logger: logger)
             let store: PolicyStore
@@ -30,7 +29,7 @@ extension Emptcp {
             let targets = all ? Applier.allInterfaces() : interfaces
             for iface in targets {
                 do {
-                    let result = try applier.attach(interface: iface, xdpMode: xdpMode)
+                    let result = try applier.attach(interface: iface, xdpMode: xdpMode, tcMode: tcMode)
                     if result.alreadyAttached {
                         Kernel.print("\(iface): already attached (xdp \(result.xdpMode), tc \(result.tcMode))")
                         continue
@@ -56,3 +55,4 @@ extension Emptcp {
 }
 
 extension XDPMode: ExpressibleByArgument {}
+extension TCMode: ExpressibleByArgument {}

@@ -12,11 +12,9 @@ extension Emptcp {
         @Flag(name: .long, help: "Every interface emptcp is attached to.") var all = false
         @Argument(help: "Interfaces to detach.") var interfaces: [String] = []
 
-        func validate() throws {
-            if all == !interfaces.isEmpty { throw ValidationError("name interfaces or pass --all (not both)") }
-        }
-
         func run() throws {
+            // Usage errors exit 2 (design §4).
+            if all == !interfaces.isEmpty { throw Kernel.usage("detach", "name interfaces or pass --all (not both)") }
             let logger = Kernel.logger()
             let applier = Kernel.applier(global, bpfDir: nil, logger: logger)
             let store: PolicyStore

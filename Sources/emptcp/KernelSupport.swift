@@ -64,6 +64,12 @@ enum Kernel {
         return ExitCode.failure
     }
 
+    /// Prints `emptcp <command>: <message>` on stderr and exits 2 (usage error).
+    static func usage(_ command: String, _ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("emptcp \(command): \(message)\n".utf8))
+        return ExitCode(2)
+    }
+
     static func print(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }

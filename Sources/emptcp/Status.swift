@@ -66,7 +66,7 @@ extension Emptcp {
             if s.drift.isEmpty {
                 lines.append("drift: none")
             } else {
-                lines.append("drift: \(s.drift.count) entr\(s.drift.count == 1 ? "y" : "ies") differ from revision \(rev(current)) (run `emptcp apply`)")
+                lines.append("drift: \(s.drift.count) \(s.drift.count == 1 ? "entry differs" : "entries differ") from revision \(rev(current)) (run `emptcp apply`)")
                 lines += s.drift.map { "  \($0)" }
             }
             return lines

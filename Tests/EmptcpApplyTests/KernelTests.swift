@@ -203,3 +203,52 @@ import Testing
         }
     }
 }
+
+/// The clsact fall back (kernels without tcx), forced with `tcMode: .clsact`.
+@Suite(.serialized) struct ClsactFallbackTests {
+    @Test func clsactFilterOfOurOwnAndQdiscOnlyIfCreated() throws {
+        let fx = try ApplierFixture("clsa")
+        defer { fx.cleanup() }
+        try fx.inNetns {
+            let applier = fx.applier
+            // No qdisc before: ours is created, then removed on detach.
+            let result = try applier.attach(interface: "a0", tcMode: .clsact)
+            #expect(result.tcMode == "clsact")
+            #expect(try applier.attach(interface: "a0", tcMode: .clsact).alreadyAttached)
+            #expect(try applier.status().interfaces.first?.hooks.map(\.mode).last == "clsact")
+        }
+        #expect(try fx.sh("tc filter show dev a0 egress", inNetns: true).contains("handle 0xe1"))
+        try fx.inNetns { _ = try fx.applier.detach(interface: "a0") }
+        #expect(try !fx.sh("tc qdisc show dev a0", inNetns: true).contains("clsact"))
+
+        // A foreign qdisc and filter: both stay after our detach.
+        try fx.sh("tc qdisc add dev a0 clsact && tc filter add dev a0 egress pref 7 bpf da obj \(fx.bpfDir)/tc/pass.o sec tc", inNetns: true)
+        try fx.inNetns {
+            _ = try fx.applier.attach(interface: "a0", tcMode: .clsact)
+            #expect(try fx.sh("tc filter show dev a0 egress", inNetns: true).contains("handle 0xe1"))
+            _ = try fx.applier.detach(interface: "a0")
+        }
+        let filters = try fx.sh("tc filter show dev a0 egress", inNetns: true)
+        #expect(filters.contains("pass.o") && !filters.contains("handle 0xe1"), "\(filters)")
+        #expect(try fx.sh("tc qdisc show dev a0", inNetns: true).contains("clsact"))
+    }
+
+    @Test func linksOutliveTheProcessAndAttachRestoresThem() throws {
+        let fx = try ApplierFixture("boot")
+        defer { fx.cleanup() }
+        try fx.inNetns {
+            let applier = fx.applier
+            _ = try applier.attach(interface: "a0")
+            _ = try applier.apply(policy: EncoderTests.policy, revision: 4)
+            // A "reboot" of the links: unpinning releases the last reference, the kernel detaches.
+            try Sys.unlinkFile(applier.layout.link("a0", .xdp))
+            try Sys.unlinkFile(applier.layout.link("a0", .tc))
+            #expect(try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == 0)
+            let again = try applier.attach(interface: "a0")
+            #expect(!again.alreadyAttached)
+            #expect(try applier.status(policy: EncoderTests.policy).drift.isEmpty)
+            #expect(try applier.apply(policy: EncoderTests.policy, revision: 4).writes == 0)
+            _ = try applier.detach(interface: "a0")
+        }
+    }
+}

@@ -8,13 +8,19 @@ public enum XDPMode: String, Codable, Sendable, CaseIterable {
     case native, generic, auto
 }
 
+/// How the TC egress program is attached: a tcx bpf_link (Linux 6.6+), a cls_bpf filter of our
+/// own on a clsact qdisc (older kernels), or tcx with a fall back to clsact (auto).
+public enum TCMode: String, Codable, Sendable, CaseIterable {
+    case auto, tcx, clsact
+}
+
 /// One interface's attachment as it stands after `attach`.
 public struct AttachResult: Codable, Sendable, Equatable {
     public var interface: String
     public var ifindex: UInt32
     /// "native" or "generic".
     public var xdpMode: String
-    /// "tcx".
+    /// "tcx" or "clsact".
     public var tcMode: String
     /// True when both hooks were already attached (nothing done).
     public var alreadyAttached: Bool
@@ -55,13 +61,27 @@ struct Attacher {
         return "unknown"
     }
 
-    func attach(_ iface: String, mode: XDPMode) throws -> AttachResult {
+    /// The TC attachment of an interface that is still in place ("tcx" or "clsact").
+    func liveTC(_ iface: String, ifindex: UInt32?) throws -> String? {
+        if try liveLink(iface, .tc, ifindex: ifindex) != nil { return "tcx" }
+        if Sys.isDirectory(clsactMarker(iface)) {
+            if ifindex != nil, Clsact.hasFilter(iface) { return "clsact" }
+            try? Sys.removeDirectory(clsactMarker(iface) + "/qdisc")
+            try? Sys.removeDirectory(clsactMarker(iface))
+        }
+        return nil
+    }
+
+    /// Directory marking a clsact attachment; a `qdisc` directory inside it marks a qdisc we created.
+    func clsactMarker(_ iface: String) -> String { layout.linkDirectory(iface) + "/tc-clsact" }
+
+    func attach(_ iface: String, mode: XDPMode, tcMode: TCMode = .auto) throws -> AttachResult {
         guard let ifindex = Sys.interfaceIndex(iface) else { throw ApplyError.unknownInterface(iface) }
         let existingXDP = try liveLink(iface, .xdp, ifindex: ifindex)
-        let existingTC = try liveLink(iface, .tc, ifindex: ifindex)
-        if let xdp = existingXDP, existingTC != nil {
+        let existingTC = try liveTC(iface, ifindex: ifindex)
+        if let xdp = existingXDP, let existingTC {
             return AttachResult(interface: iface, ifindex: ifindex, xdpMode: xdpMode(ifindex: ifindex, programID: xdp.programID),
-                                tcMode: "tcx", alreadyAttached: true)
+                                tcMode: existingTC, alreadyAttached: true)
         }
         try Sys.makeDirectory(layout.links)
         try Sys.makeDirectory(layout.linkDirectory(iface))
@@ -75,10 +95,10 @@ struct Attacher {
                 xdp = try attachXDP(iface, ifindex: ifindex, mode: mode)
                 createdXDP = true
             }
-            if existingTC == nil { try attachTC(iface, ifindex: ifindex) }
+            let tc = try existingTC ?? attachTC(iface, ifindex: ifindex, mode: tcMode)
             let result = AttachResult(interface: iface, ifindex: ifindex, xdpMode: xdpMode(ifindex: ifindex, programID: xdp.programID),
-                                      tcMode: "tcx", alreadyAttached: false)
-            logger.info("attached", metadata: ["iface.name": "\(iface)", "xdp.mode": "\(result.xdpMode)", "tc.mode": "tcx"])
+                                      tcMode: tc, alreadyAttached: false)
+            logger.info("attached", metadata: ["iface.name": "\(iface)", "xdp.mode": "\(result.xdpMode)", "tc.mode": "\(tc)"])
             return result
         } catch {
             // All or nothing: undo the XDP link created here.
@@ -115,10 +135,28 @@ struct Attacher {
         return LiveLink(fd: link, programID: info.programID)
     }
 
-    private func attachTC(_ iface: String, ifindex: UInt32) throws {
-        let program = try Sys.objectGet(layout.prog(.tc, Loader.entry))
-        let link = try Sys.linkCreate(program: program, ifindex: ifindex, type: attachTypeTCXEgress, flags: 0, object: "tcx egress entry on \(iface)")
-        try Sys.objectPin(link, layout.link(iface, .tc))
+    /// Attaches the TC entry program; returns the mode used.
+    private func attachTC(_ iface: String, ifindex: UInt32, mode: TCMode) throws -> String {
+        if mode != .clsact {
+            let program = try Sys.objectGet(layout.prog(.tc, Loader.entry))
+            do {
+                let link = try Sys.linkCreate(program: program, ifindex: ifindex, type: attachTypeTCXEgress, flags: 0, object: "tcx egress entry on \(iface)")
+                try Sys.objectPin(link, layout.link(iface, .tc))
+                return "tcx"
+            } catch let error as KernelError where mode == .auto && error.operation == "bpf_link_create" && error.code == Sys.errnoEINVAL {
+                // Kernels before 6.6 do not know BPF_TCX_EGRESS.
+                logger.info("tcx unavailable, using a clsact filter", metadata: ["iface.name": "\(iface)", "error": "\(error.cause)"])
+            }
+        }
+        let createdQdisc = try Clsact.attach(iface, program: layout.prog(.tc, Loader.entry))
+        do {
+            try Sys.makeDirectory(clsactMarker(iface))
+            if createdQdisc { try Sys.makeDirectory(clsactMarker(iface) + "/qdisc") }
+        } catch {
+            Clsact.detach(iface, removeQdisc: createdQdisc)
+            throw error
+        }
+        return "clsact"
     }
 
     /// Detaches and unpins one hook's link of an interface; absent pins are fine.
@@ -135,6 +173,11 @@ struct Attacher {
         let dir = layout.linkDirectory(iface)
         guard Sys.isDirectory(dir) else { return false }
         try detachHook(iface, .tc)
+        if Sys.isDirectory(clsactMarker(iface)) {
+            Clsact.detach(iface, removeQdisc: Sys.isDirectory(clsactMarker(iface) + "/qdisc"))
+            try? Sys.removeDirectory(clsactMarker(iface) + "/qdisc")
+            try Sys.removeDirectory(clsactMarker(iface))
+        }
         try detachHook(iface, .xdp)
         try Sys.removeDirectory(dir)
         logger.info("detached", metadata: ["iface.name": "\(iface)"])
@@ -144,6 +187,50 @@ struct Attacher {
     /// Interfaces with an emptcp link directory.
     func attachedInterfaces() -> [String] {
         Sys.listDirectory(layout.links).filter { Sys.isDirectory(layout.linkDirectory($0)) }
+    }
+}
+
+/// The clsact fall back for kernels without tcx, through `tc`: one cls_bpf filter of ours at a
+/// fixed preference and handle on the egress side of a clsact qdisc. The qdisc is created only
+/// when missing, and removed on detach only when we created it and no other filter remains.
+enum Clsact {
+    static let preference = "49152"
+    static let handle = "0xe1"
+
+    /// Returns whether the qdisc was created here.
+    static func attach(_ iface: String, program: String) throws -> Bool {
+        let qdiscs = try Sys.run(["tc", "qdisc", "show", "dev", iface])
+        let created = !qdiscs.output.contains("qdisc clsact")
+        if created { try check(iface, ["tc", "qdisc", "add", "dev", iface, "clsact"]) }
+        do {
+            try check(iface, ["tc", "filter", "add", "dev", iface, "egress", "protocol", "all", "pref", preference, "handle", handle,
+                              "bpf", "object-pinned", program, "direct-action"])
+        } catch {
+            if created { _ = try? Sys.run(["tc", "qdisc", "del", "dev", iface, "clsact"]) }
+            throw error
+        }
+        return created
+    }
+
+    static func hasFilter(_ iface: String) -> Bool {
+        guard let shown = try? Sys.run(["tc", "filter", "show", "dev", iface, "egress", "pref", preference]) else { return false }
+        return shown.status == 0 && shown.output.contains("bpf")
+    }
+
+    static func detach(_ iface: String, removeQdisc: Bool) {
+        _ = try? Sys.run(["tc", "filter", "del", "dev", iface, "egress", "pref", preference, "handle", handle, "bpf"])
+        guard removeQdisc else { return }
+        let others = ["ingress", "egress"].compactMap { try? Sys.run(["tc", "filter", "show", "dev", iface, $0]).output }
+        if others.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) {
+            _ = try? Sys.run(["tc", "qdisc", "del", "dev", iface, "clsact"])
+        }
+    }
+
+    private static func check(_ iface: String, _ argv: [String]) throws {
+        let result = try Sys.run(argv)
+        guard result.status == 0 else {
+            throw ApplyError.tcFallbackFailed(interface: iface, command: argv.prefix(3).joined(separator: " "), output: result.output)
+        }
     }
 }
 

@@ -32,6 +32,7 @@ enum Sys {
     private static func code(_ ret: Int32) -> Int32 { ret < 0 ? -ret : (errno != 0 ? errno : EINVAL) }
 
     static func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
+    static let errnoEINVAL = EINVAL
 
     // MARK: - Processes, files, mounts
 
