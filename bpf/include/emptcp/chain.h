@@ -25,6 +25,124 @@ static __always_inline __u32 emptcp_mask(__u32 v, __u32 mask)
 	return v & mask;
 }
 
+/* Tail call with a constant slot: the JIT turns it into a direct jump (no retpoline), which
+ * matters on CPUs with return/indirect-branch mitigations. The asm keeps the compiler from
+ * merging call sites, which would make the slot non-constant again. */
+static __always_inline void emptcp_tail_call_static(void *ctx, void *map, const __u32 slot)
+{
+	asm volatile("r1 = %[ctx]\n\t"
+		     "r2 = %[map]\n\t"
+		     "r3 = %[slot]\n\t"
+		     "call 12\n\t"
+		     :
+		     : [ctx] "r"(ctx), [map] "r"(map), [slot] "i"(slot)
+		     : "r0", "r1", "r2", "r3", "r4", "r5");
+}
+
+/* Tail-calls `slot` of program array `map` (EMPTCP_PROG_SLOTS entries) through one constant
+ * call site per slot. Returns only if the slot is empty. */
+static __always_inline void emptcp_tail_call(void *ctx, void *map, __u32 slot)
+{
+	switch (slot) {
+	case 0:
+		emptcp_tail_call_static(ctx, map, 0);
+		break;
+	case 1:
+		emptcp_tail_call_static(ctx, map, 1);
+		break;
+	case 2:
+		emptcp_tail_call_static(ctx, map, 2);
+		break;
+	case 3:
+		emptcp_tail_call_static(ctx, map, 3);
+		break;
+	case 4:
+		emptcp_tail_call_static(ctx, map, 4);
+		break;
+	case 5:
+		emptcp_tail_call_static(ctx, map, 5);
+		break;
+	case 6:
+		emptcp_tail_call_static(ctx, map, 6);
+		break;
+	case 7:
+		emptcp_tail_call_static(ctx, map, 7);
+		break;
+	case 8:
+		emptcp_tail_call_static(ctx, map, 8);
+		break;
+	case 9:
+		emptcp_tail_call_static(ctx, map, 9);
+		break;
+	case 10:
+		emptcp_tail_call_static(ctx, map, 10);
+		break;
+	case 11:
+		emptcp_tail_call_static(ctx, map, 11);
+		break;
+	case 12:
+		emptcp_tail_call_static(ctx, map, 12);
+		break;
+	case 13:
+		emptcp_tail_call_static(ctx, map, 13);
+		break;
+	case 14:
+		emptcp_tail_call_static(ctx, map, 14);
+		break;
+	case 15:
+		emptcp_tail_call_static(ctx, map, 15);
+		break;
+	case 16:
+		emptcp_tail_call_static(ctx, map, 16);
+		break;
+	case 17:
+		emptcp_tail_call_static(ctx, map, 17);
+		break;
+	case 18:
+		emptcp_tail_call_static(ctx, map, 18);
+		break;
+	case 19:
+		emptcp_tail_call_static(ctx, map, 19);
+		break;
+	case 20:
+		emptcp_tail_call_static(ctx, map, 20);
+		break;
+	case 21:
+		emptcp_tail_call_static(ctx, map, 21);
+		break;
+	case 22:
+		emptcp_tail_call_static(ctx, map, 22);
+		break;
+	case 23:
+		emptcp_tail_call_static(ctx, map, 23);
+		break;
+	case 24:
+		emptcp_tail_call_static(ctx, map, 24);
+		break;
+	case 25:
+		emptcp_tail_call_static(ctx, map, 25);
+		break;
+	case 26:
+		emptcp_tail_call_static(ctx, map, 26);
+		break;
+	case 27:
+		emptcp_tail_call_static(ctx, map, 27);
+		break;
+	case 28:
+		emptcp_tail_call_static(ctx, map, 28);
+		break;
+	case 29:
+		emptcp_tail_call_static(ctx, map, 29);
+		break;
+	case 30:
+		emptcp_tail_call_static(ctx, map, 30);
+		break;
+	case 31:
+		emptcp_tail_call_static(ctx, map, 31);
+		break;
+	}
+}
+
 /* Outcome of one selector step. */
 enum emptcp_sel_outcome {
 	EMPTCP_SEL_NEXT = 0, /* go on with the next step */
@@ -32,25 +150,38 @@ enum emptcp_sel_outcome {
 	EMPTCP_SEL_NONE = 2, /* not a target: pass */
 };
 
+/* Hides `p` from the optimiser. After a map lookup it keeps each lookup at its own call site:
+ * clang would otherwise merge lookups of different maps into one call, which the verifier can
+ * then no longer inline (the generic helper costs an indirect call). */
+static __always_inline void *emptcp_opaque(void *p)
+{
+	asm volatile("" : "+r"(p));
+	return p;
+}
+
 /* Chain id bound by built-in selector `slot` for the in-flight packet (0 = no match), or
  * -EMPTCP_E_NOT_FOUND when `slot` is not a built-in selector. */
 static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 slot)
 {
-	struct emptcp_tcp2_key k2;
+	__u64 k2[(sizeof(struct emptcp_tcp2_key) + 7) / 8];
+	const __u64 *k4 = (const __u64 *)&s->pkt.key;
 	__u32 zero = 0, *id;
 
 	switch (slot) {
 	case EMPTCP_SEL_TCP4:
-		id = bpf_map_lookup_elem(&emptcp_tcp4, &s->pkt.key);
+		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp4, &s->pkt.key));
 		break;
 	case EMPTCP_SEL_TCP2:
-		__builtin_memcpy(&k2, &s->pkt.key, sizeof(k2));
-		k2.pad[1] = 0;
-		k2.pad[2] = 0;
-		id = bpf_map_lookup_elem(&emptcp_tcp2, &k2);
+		/* the tcp2 key is the tcp4 key's first 36 bytes with local_port zeroed */
+		k2[0] = k4[0] & bpf_cpu_to_be64(0xffff0000ffffffffull);
+		k2[1] = k4[1];
+		k2[2] = k4[2];
+		k2[3] = k4[3];
+		k2[4] = k4[4];
+		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp2, k2));
 		break;
 	case EMPTCP_SEL_TCP:
-		id = bpf_map_lookup_elem(&emptcp_tcp_dflt, &zero);
+		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp_dflt, &zero));
 		break;
 	default:
 		return -EMPTCP_E_NOT_FOUND;
@@ -86,8 +217,8 @@ static __always_inline int emptcp_run_actors(emptcp_ctx *ctx, struct emptcp_scra
 
 		if (idx >= s->chain.len || idx >= EMPTCP_MAX_ACTORS)
 			break;
-		bpf_tail_call(ctx, &emptcp_actions,
-			      s->chain.actors[emptcp_mask(idx, EMPTCP_MAX_ACTORS - 1)].slot);
+		emptcp_tail_call(ctx, &emptcp_actions,
+				 s->chain.actors[emptcp_mask(idx, EMPTCP_MAX_ACTORS - 1)].slot);
 		emptcp_count(EMPTCP_CNT_TAIL_CALL_FAIL);
 		s->act_idx = idx + 1;
 	}
@@ -124,7 +255,7 @@ static __always_inline int emptcp_run_selectors(emptcp_ctx *ctx, struct emptcp_s
 		slot = s->sel.steps[emptcp_mask(idx, EMPTCP_MAX_SELECTORS - 1)].slot;
 		id = emptcp_sel_builtin(s, slot);
 		if (id < 0) {
-			bpf_tail_call(ctx, &emptcp_selectors, slot);
+			emptcp_tail_call(ctx, &emptcp_selectors, slot);
 			emptcp_count(EMPTCP_CNT_TAIL_CALL_FAIL);
 			id = 0; /* an empty slot never matches */
 		}

@@ -33,6 +33,9 @@ struct emptcp_mptcp_scan {
 	__u8 count;  /* MPTCP options in the segment */
 	__u8 pad;
 	struct emptcp_opt first[EMPTCP_MP_SUBTYPES]; /* first option of each subtype seen */
+	/* walk state, kept in memory on purpose (see emptcp_mptcp_scan) */
+	__u32 pos;
+	struct emptcp_opt cur;
 };
 
 /* Subtype of an MPTCP option (its third byte's high nibble). */
@@ -42,55 +45,47 @@ static __always_inline __u8 emptcp_mptcp_subtype(const struct emptcp_opts *o,
 	return emptcp_opt_byte(o, opt->off + 2) >> 4;
 }
 
-/* State of emptcp_mptcp_scan() inside bpf_loop. */
-struct emptcp_mptcp_scan_ctx {
-	const struct emptcp_opts *o;
-	struct emptcp_mptcp_scan *sc;
-	__u32 pos;
-	int ret;
-};
-
-static long emptcp_mptcp_scan_cb(__u32 i, void *data)
-{
-	struct emptcp_mptcp_scan_ctx *c = data;
-	struct emptcp_mptcp_scan *sc = c->sc;
-	struct emptcp_opt opt;
-	__u8 sub;
-	int r;
-
-	r = emptcp_opt_next(c->o, &c->pos, &opt);
-	if (r <= 0) {
-		c->ret = r;
-		return 1;
-	}
-	if (opt.kind != EMPTCP_TCPOPT_MPTCP)
-		return 0;
-	if (opt.len < 3) {
-		c->ret = -EMPTCP_E_BAD_OPT;
-		return 1;
-	}
-	sub = emptcp_mptcp_subtype(c->o, &opt) & (EMPTCP_MP_SUBTYPES - 1);
-	sc->count++;
-	if (!(sc->seen & (1u << sub))) {
-		sc->seen |= 1u << sub;
-		sc->first[sub] = opt;
-	}
-	return 0;
-}
-
-/* Scans all options (in bpf_loop). Returns the number of MPTCP options or -EMPTCP_E_BAD_OPT
- * (malformed TCP option, or an MPTCP option shorter than 3 bytes). `sc` need not be
- * initialised. */
+/* Scans all options. Returns the number of MPTCP options or -EMPTCP_E_BAD_OPT (malformed TCP
+ * option, or an MPTCP option shorter than 3 bytes).
+ *
+ * `o` and `sc` must be map memory (the scratch: &s->opts, &s->scan). The walk is a plain
+ * bounded loop whose state lives only in `sc` (volatile accesses keep the compiler from moving
+ * it into registers): the verifier does not track map contents, so all paths through one step
+ * end in the same state and are pruned, and a step costs a few instructions at run time (no
+ * callback call per option as with bpf_loop). */
 static __always_inline int emptcp_mptcp_scan(const struct emptcp_opts *o,
 					     struct emptcp_mptcp_scan *sc)
 {
-	struct emptcp_mptcp_scan_ctx c = { .o = o, .sc = sc, .pos = 0, .ret = 0 };
+	volatile struct emptcp_mptcp_scan *v = sc;
+	int i, r;
 
-	sc->seen = 0;
-	sc->count = 0;
-	if (bpf_loop(EMPTCP_OPT_MAX, emptcp_mptcp_scan_cb, &c, 0) < 0)
-		return -EMPTCP_E_HELPER;
-	return c.ret < 0 ? c.ret : sc->count;
+	v->seen = 0;
+	v->count = 0;
+	v->pos = 0;
+#pragma clang loop unroll(disable)
+	for (i = 0; i < EMPTCP_OPT_MAX; i++) {
+		__u32 pos = v->pos, sub, seen;
+		struct emptcp_opt cur;
+
+		r = emptcp_opt_next(o, &pos, &cur);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		v->pos = pos;
+		if (cur.kind != EMPTCP_TCPOPT_MPTCP)
+			continue;
+		if (cur.len < 3)
+			return -EMPTCP_E_BAD_OPT;
+		sub = (emptcp_opt_byte(o, cur.off + 2) >> 4) & (EMPTCP_MP_SUBTYPES - 1);
+		v->count = v->count + 1;
+		seen = v->seen;
+		if (!(seen & (1u << sub))) {
+			v->seen = seen | (1u << sub);
+			sc->first[sub] = cur;
+		}
+	}
+	return v->count;
 }
 
 /* Whether the scan saw `subtype`. */

@@ -15,14 +15,14 @@
 #define EMPTCP_L4_OFF_MAX 255
 
 struct emptcp_pkt {
+	/* The flow key oriented for this hook (XDP: local = destination; TC: local = source).
+	 * A tcp2 key is its first 36 bytes with local_port zeroed. 8-aligned for word copies. */
+	struct emptcp_tcp4_key key __attribute__((aligned(8)));
 	__u16 l3_off;   /* IPv4/IPv6 header */
 	__u16 l4_off;   /* TCP header, <= EMPTCP_L4_OFF_MAX */
 	__u16 tcp_hlen; /* TCP header length incl. options, 20..60 */
 	__u8 family;    /* EMPTCP_AF_INET or EMPTCP_AF_INET6 */
 	__u8 tcp_flags; /* byte 13 of the TCP header (FIN 0x01 SYN 0x02 RST 0x04 ACK 0x10) */
-	/* The flow key oriented for this hook (XDP: local = destination; TC: local = source).
-	 * A tcp2 key is its first 36 bytes with local_port zeroed. */
-	struct emptcp_tcp4_key key;
 };
 
 #include "mptcp_opt.h" /* option types used in the scratch below (and tcp_opt.h) */
