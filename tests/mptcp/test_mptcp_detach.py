@@ -1,6 +1,8 @@
 """Issue 3 (e): `emptcp detach` removes only what emptcp attached: a foreign clsact qdisc and its
 filters (ingress and egress) stay exactly as they were, and nothing of ours is left behind."""
 
+import json
+
 from lab import MptcpServer, observe_connection
 
 PORT = 5204
@@ -25,9 +27,13 @@ def test_detach_keeps_foreign_clsact_filters(lab, client_emptcp):
     assert "clsact" in before["qdisc"] and "1:7" in before["egress"] and "1:7" in before["ingress"]
 
     client_emptcp("attach", "c1", "c2")
-    attached = c.out(["bpftool", "net", "show", "dev", "c1"]) + c.out(["ip", "link", "show", "c1"])
-    assert "xdp" in attached, f"nothing attached?\n{attached}"
+    assert "xdp" in c.out(["ip", "link", "show", "c1"]), "no XDP program on c1 after attach"
     assert "1:7" in c.out(["tc", "filter", "show", "dev", "c1", "egress"])
+    # Our programs, by id: after detach no BPF link may still run them (prog ids are unique, so
+    # the global `bpftool link` list is safe to read while other tests run).
+    status = client_emptcp.status()
+    ours = {h["programID"] for i in status["kernel"]["interfaces"] for h in i["hooks"]}
+    assert ours, f"status lists no attached programs: {status}"
 
     client_emptcp("detach", "c1", "c2")
     after = tc_state(c, "c1")
@@ -36,7 +42,10 @@ def test_detach_keeps_foreign_clsact_filters(lab, client_emptcp):
     assert after["ingress"] == before["ingress"]
     link = c.out(["ip", "link", "show", "c1"])
     assert "xdp" not in link, f"XDP program left on c1:\n{link}"
-    net = c.out(["bpftool", "net", "show", "dev", "c1"])  # lists BPF attachments only
+    links = json.loads(c.out(["bpftool", "-j", "link", "show"]) or "[]")
+    left = [l for l in links if l.get("prog_id") in ours]
+    assert not left, f"links still running our programs after detach: {left}"
+    net = c.out(["bpftool", "net", "show", "dev", "c1"])  # XDP and cls_bpf attachments
     assert "c1(" not in net, f"BPF programs left on c1:\n{net}"
 
     # The interface still carries MPTCP normally.
