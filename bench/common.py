@@ -1,0 +1,61 @@
+"""Shared helpers of the benchmark drivers: paths, commands, statistics."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the lab (tests/lab) is shared with the kernel tests
+
+
+def sh(cmd: list[str], *, check: bool = True, timeout: float = 900, env: dict | None = None,
+       input: str | None = None) -> subprocess.CompletedProcess:
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, input=input)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"exit {p.returncode}: {shlex.join(cmd)}: {(p.stderr or p.stdout).strip()[-800:]}")
+    return p
+
+
+def timed(cmd: list[str], **kw) -> float:
+    """Wall-clock seconds of one command (which must succeed)."""
+    t0 = time.perf_counter()
+    sh(cmd, **kw)
+    return time.perf_counter() - t0
+
+
+def stats(values: list[float]) -> dict:
+    """min / median / max of the repetitions, plus the raw values."""
+    if not values:
+        return {"min": None, "median": None, "max": None, "n": 0, "values": []}
+    return {"min": min(values), "median": statistics.median(values), "max": max(values),
+            "n": len(values), "values": values}
+
+
+def slope(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least-squares line through (xs, ys): (slope, intercept)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        return 0.0, my
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    return b, my - b * mx
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def bins(bin_dir: str) -> tuple[str, str]:
+    """Paths of emptcp and emptcp-bench in `bin_dir`."""
+    e, b = os.path.join(bin_dir, "emptcp"), os.path.join(bin_dir, "emptcp-bench")
+    for p in (e, b):
+        if not os.access(p, os.X_OK):
+            raise RuntimeError(f"{p} not built")
+    return e, b
