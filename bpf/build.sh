@@ -26,8 +26,9 @@ CFLAGS=(-O2 -g -target bpf -std=gnu11 -Wall -Werror -Wno-unused-function
 headers=(bpf/include/emptcp/*.h bpf/lib/*.h)
 newest_header=$(ls -t "${headers[@]}" | head -n 1)
 built=0
-for src in bpf/xdp/*.c bpf/tc/*.c; do
+for src in bpf/xdp/*.c bpf/tc/*.c examples/modules/*.c; do
   hook=$(basename "$(dirname "$src")")
+  [ "$hook" = modules ] && hook=examples # operator module examples: build/bpf/examples/NAME.o
   obj=$OUT/$hook/$(basename "${src%.c}").o
   if [ -f "$obj" ] && [ "$obj" -nt "$src" ] && [ "$obj" -nt "$newest_header" ] &&
     [ "$obj" -nt bpf/build.sh ]; then

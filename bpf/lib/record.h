@@ -3,7 +3,7 @@
  * Actor record [pkt, flow, rtt] (xdp): per-flow metrics in `xdp_flow_stats` (PERCPU_HASH, key
  * struct emptcp_flow as on the wire, i.e. source = the remote peer; value struct
  * emptcp_flow_stats per CPU; user space sums the CPUs). Parameter flags (abi.h
- * EMPTCP_RECORD_*; 0 = all):
+ * EMPTCP_RECORD_*; the policy's pkt/flow/rtt, all true by default):
  *
  *   PKT   packets += 1 per segment.
  *   FLOW  bytes += the IP packet length: IPv4 total length, IPv6 40 + payload length (headers
@@ -172,8 +172,6 @@ static __always_inline int emptcp_record(emptcp_ctx *ctx)
 	if (!s)
 		return EMPTCP_PASS;
 	flags = ((struct emptcp_param_record *)emptcp_act_param(s))->flags;
-	if (!flags)
-		flags = EMPTCP_RECORD_PKT | EMPTCP_RECORD_FLOW | EMPTCP_RECORD_RTT;
 	tcpf = s->pkt.tcp_flags;
 	emptcp_flow_of(&s->pkt, &f);
 	if (tcpf & (EMPTCP_TCP_FIN | EMPTCP_TCP_RST)) {
