@@ -22,6 +22,12 @@ enum StoreConfirmTimer {
         posix_spawn_file_actions_init(&files)
         defer { posix_spawn_file_actions_destroy(&files) }
         for fd in Int32(0)...2 { posix_spawn_file_actions_addopen(&files, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        // Close every other inherited descriptor: a pipe of whoever ran us (a shell's $(...), a
+        // test harness) must not stay open for the timer's lifetime and block its reader.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            // Close-on-exec rather than a close action: a listed fd may be gone by spawn time.
+            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
         var pid: pid_t = 0
         let cArgs = args.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }

@@ -153,6 +153,11 @@ private struct NodeReader {
         default: expected = ["param"]  // an operator module; PolicyValidator checks it exists
         }
         var params: [String: Node] = [:]
+        let builtin = ActorCall.builtinNames.contains(name)
+        if !builtin, let paramsNode, let mapping = paramsNode.mapping, mapping.contains(where: { $0.key.scalar?.string != "param" }) {
+            // Most likely a misspelt built-in: say so rather than "unknown key".
+            throw map.error(actorKey, "unknown actor (built-in: \(ActorCall.builtinNames.joined(separator: ", ")); an actor module takes {param: N})", line: line(node))
+        }
         if let paramsNode, !isNull(paramsNode) {
             for (k, v) in try pairs(paramsNode, key: actorKey, allowed: expected) { params[k] = v }
         }
