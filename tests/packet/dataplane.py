@@ -179,6 +179,8 @@ class DataPlane:
     # ---- loading ----
     def load(self, hook, obj, name=None):
         name = name or os.path.basename(obj)[:-2]
+        if os.path.exists(self.prog(hook, name)):
+            os.unlink(self.prog(hook, name))  # reload: the prog arrays keep the old one until set
         r = run(self.loader, obj, self.maps, self.prog(hook, name))
         self.verifier[(hook, name)] = r.stdout.strip()
         return name

@@ -22,7 +22,7 @@ HDR = struct.Struct("<HHHBBIIQ")           # emptcp_event_hdr up to the flow
 FLOW = struct.Struct("<BxHH2x16s16s")      # emptcp_flow (ports big endian: unpacked below)
 HDR_LEN = HDR.size + FLOW.size             # 64
 EV_MPTCP = struct.Struct("<BBBBI8s8s")     # emptcp_ev_mptcp body
-EV_ACK = struct.Struct("<4s4s2sBBIIQ")     # emptcp_ev_ack_state body
+EV_ACK = struct.Struct("<4s4s2sBBII4xQ")   # emptcp_ev_ack_state body (data_ack 8-aligned)
 STATS = struct.Struct("<QQQQIIQ")          # emptcp_flow_stats
 
 L4, R4 = "10.0.0.1", "10.0.0.2"
