@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The main job: sets everything up, then shows emptcp end to end on two network namespaces joined
+# by two veth pairs carrying a real two-subflow MPTCP connection:
+#   1. the versioned store on a scratch database (commit, change, diff, rollback, log, audit);
+#   2. the data plane: with no policy the client joins the server's announced second address
+#      (2 subflows); with rm_add_addr bound on the client's XDP hook the ADD_ADDR never reaches
+#      the client's stack (1 subflow, still MPTCP); `rollback` brings the second subflow back.
+# Everything it creates (namespaces, bpffs pin root, database) is removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (namespaces, BPF)"; exit 1; }
+bash scripts/setup.sh
+
+BIN="$PWD/.build/debug/emptcp"
+export EMPTCP_BPF_DIR="$PWD/build/bpf"
+WORK=$(mktemp -d /tmp/emptcp-demo.XXXXXX)
+TAG="ed$$"
+C="${TAG}c"; S="${TAG}s"
+export EMPTCP_DB="$WORK/emptcp.db" EMPTCP_PIN_ROOT="$WORK/bpffs/emptcp"
+
+cleanup() {
+  set +e
+  nsenter --net=/run/netns/$C "$BIN" detach --all >/dev/null 2>&1
+  ip netns pids $C 2>/dev/null | xargs -r kill 2>/dev/null
+  ip netns pids $S 2>/dev/null | xargs -r kill 2>/dev/null
+  ip netns del $C 2>/dev/null; ip netns del $S 2>/dev/null
+  umount "$WORK/bpffs" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+step "1. The versioned store (scratch database $EMPTCP_DB)"
+show "$BIN" commit examples/policy.yaml -m "first policy"
+sed 's/window: 1600/window: 3200/' examples/policy.yaml > "$WORK/policy-2.yaml"
+show "$BIN" commit "$WORK/policy-2.yaml" -m "larger window"
+show "$BIN" diff 1 2
+show "$BIN" rollback
+show "$BIN" log
+printf 'selectors: {xdp: [{tcp2: or}]}\nchains: {c: [{set_recv_win: {window: 70000}}]}\nbindings: []\n' > "$WORK/bad.yaml"
+printf '$ %s\n' "$BIN commit bad.yaml   # window out of range: refused, nothing written"
+"$BIN" commit "$WORK/bad.yaml" || echo "(exit $?)"
+show "$BIN" audit
+rm -f "$EMPTCP_DB"*
+
+step "2. Two namespaces, two veth pairs, MPTCP"
+ip netns add $C; ip netns add $S
+for i in 1 2; do
+  ip link add c$i netns $C type veth peer name s$i netns $S
+  ip -n $C addr add 10.99.$i.1/24 dev c$i; ip -n $S addr add 10.99.$i.2/24 dev s$i
+  ip -n $C link set c$i up; ip -n $S link set s$i up
+done
+for ns in $C $S; do
+  ip -n $ns link set lo up
+  ip netns exec $ns sysctl -qw net.mptcp.enabled=1 net.ipv4.conf.all.rp_filter=0
+  ip -n $ns mptcp limits set subflows 2 add_addr_accepted 2
+done
+ip -n $S mptcp endpoint add 10.99.2.2 dev s2 signal   # the server announces its second address
+ip netns exec $S mptcpize run iperf3 -s -D -p 5201 >/dev/null
+
+counter() { ip netns exec $C nstat -az "$1" | awk -v k="$1" '$1 == k { print $2 }'; }
+transfer() {  # one 3-second MPTCP transfer; prints what the client's stack saw
+  local add0 join0 pid max=0 n
+  add0=$(counter MPTcpExtAddAddr); join0=$(counter MPTcpExtMPJoinSynTx)
+  ip netns exec $C mptcpize run iperf3 -c 10.99.1.2 -p 5201 -t 3 -C cubic >/dev/null &
+  pid=$!
+  for _ in $(seq 1 25); do
+    sleep 0.1
+    n=$(ip netns exec $C ss -tnH state established dport = :5201 | wc -l)
+    [ "$n" -gt "$max" ] && max=$n
+  done
+  wait $pid
+  echo "   client: ADD_ADDR received $(( $(counter MPTcpExtAddAddr) - add0 )), MP_JOIN SYNs sent $(( $(counter MPTcpExtMPJoinSynTx) - join0 ))"
+  echo "   client: TCP subflows to the server (iperf3 data + control connection): $max"
+}
+mkdir -p "$WORK/bpffs"; mount -t bpf bpf "$WORK/bpffs"
+EMPTCP="nsenter --net=/run/netns/$C $BIN"
+
+step "3. No policy: the client joins the announced address"
+show $EMPTCP attach c1 c2
+show $EMPTCP status
+transfer
+
+cat > "$WORK/hide-add-addr.yaml" <<POLICY
+selectors:
+  xdp: [{tcp2: or}]
+chains:
+  hide:
+    - rm_add_addr: {}
+bindings:
+  - {hook: xdp, selector: tcp2, local: 10.99.1.1, remote: 10.99.1.2, chain: hide}
+POLICY
+printf 'selectors:\n  xdp: [{tcp2: or}]\nchains: {}\nbindings: []\n' > "$WORK/empty.yaml"
+step "4. rm_add_addr on the client's XDP hook: ADD_ADDR never reaches the client"
+show $EMPTCP commit "$WORK/empty.yaml" -m "baseline: no bindings"
+show $EMPTCP commit "$WORK/hide-add-addr.yaml" -m "hide the server's second address"
+transfer
+
+step "5. Rollback: new connections join again"
+show $EMPTCP rollback
+transfer
+show $EMPTCP status
+show $EMPTCP audit
+show $EMPTCP detach --all
