@@ -3,13 +3,14 @@
 Lab variant: the client has a `subflow` endpoint on its second interface and the server no
 `signal` endpoint, so every connection has exactly 2 subflows (one per veth pair) without any
 ADD_ADDR: the chain under test may then hold `rm_add_addr` on every packet without changing the
-topology. Modes, interleaved in every repetition:
-  none   no programs
-  pass   bare pass programs on both hooks of both client interfaces (XDP in the mode emptcp uses,
-         TC as a clsact cls_bpf filter), the floor for the attach mode
-  empty  emptcp attached, no binding
-  chain  emptcp attached, every packet through 2 selectors + 2 actors on both hooks:
-         selectors [tcp2 and, tcp and], chain [set_recv_win {65535}, rm_add_addr]
+topology. Modes, interleaved in every repetition, for each XDP attach mode M (native: emptcp's default
+on veth; generic):
+  none     no programs
+  pass/M   bare pass programs on both hooks of both client interfaces (XDP in mode M, TC as a
+           clsact cls_bpf filter): the floor for that attach mode
+  empty/M  emptcp attached (`--xdp-mode M`, tc tcx), no binding
+  chain/M  emptcp attached, every packet through 2 selectors + 2 actors on both hooks:
+           selectors [tcp2 and, tcp and], chain [set_recv_win {65535}, rm_add_addr]
 Directions: `up` (client sends: TC egress sees data, XDP sees ACKs) and `down` (iperf3 -R: the
 client's XDP sees the data).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -25,7 +27,8 @@ from common import REPO, log, stats
 from lab import Emptcp, Lab, LabError
 
 PORT = 5301
-MODES = ("none", "pass", "empty", "chain")
+XDP_MODES = ("native", "generic")
+MODES = ("none",) + tuple(f"{k}/{m}" for m in XDP_MODES for k in ("pass", "empty", "chain"))
 
 
 def chain_policy(lab: Lab) -> dict:
@@ -52,16 +55,20 @@ class ThroughputLab:
         self.bpf_dir = bpf_dir
         self.emptcp = Emptcp(self.lab.client, self.lab.tmp / "emptcp", binary=emptcp_bin)
         self.xdp_mode = None
-        self.server = self.lab.server.popen(["iperf3", "-s", "-p", str(PORT)], stdout=None, stderr=None)
+        self.committed = None  # the policy of the current revision: an identical commit is refused
+        self.server = self.lab.server.popen(["iperf3", "-s", "-p", str(PORT)], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL)
         time.sleep(0.5)
 
     def devs(self) -> list[str]:
         return [p.client_if for p in self.lab.paths]
 
     # -- modes ------------------------------------------------------------------------------
-    def attach_ours(self, policy: dict, message: str) -> None:
-        self.emptcp("attach", *self.devs())
-        self.emptcp.commit(policy, message)
+    def attach_ours(self, policy: dict, message: str, xdp_mode: str = "auto") -> None:
+        self.emptcp("attach", "--xdp-mode", xdp_mode, *self.devs())  # applies the current revision
+        if policy != self.committed:
+            self.emptcp.commit(policy, message)
+            self.committed = policy
         if self.xdp_mode is None:
             net = self.lab.client.out(["bpftool", "net", "show", "dev", self.devs()[0]])
             self.xdp_mode = "generic" if " generic " in net else "native" if " driver " in net else "unknown"
@@ -69,8 +76,8 @@ class ThroughputLab:
     def detach_ours(self) -> None:
         self.emptcp("detach", *self.devs())
 
-    def attach_pass(self) -> None:
-        mode = "xdpdrv" if self.xdp_mode == "native" else "xdpgeneric"
+    def attach_pass(self, xdp_mode: str) -> None:
+        mode = "xdpdrv" if xdp_mode == "native" else "xdpgeneric"
         c = self.lab.client
         for dev in self.devs():
             c.run(["ip", "link", "set", "dev", dev, mode, "obj", str(self.bpf_dir / "xdp" / "pass.o"), "sec", "xdp"])
@@ -78,8 +85,8 @@ class ThroughputLab:
             c.run(["tc", "filter", "add", "dev", dev, "egress", "bpf", "da", "obj",
                    str(self.bpf_dir / "tc" / "pass.o"), "sec", "tc"])
 
-    def detach_pass(self) -> None:
-        mode = "xdpdrv" if self.xdp_mode == "native" else "xdpgeneric"
+    def detach_pass(self, xdp_mode: str) -> None:
+        mode = "xdpdrv" if xdp_mode == "native" else "xdpgeneric"
         c = self.lab.client
         for dev in self.devs():
             c.run(["ip", "link", "set", "dev", dev, mode, "off"], check=False)
@@ -117,31 +124,32 @@ def run(emptcp_bin: str, bpf_dir: Path, *, seconds: float, reps: int, directions
     res = {d: {m: [] for m in MODES} for d in directions}
     errors: list[str] = []
     try:
-        # Learn emptcp's XDP mode first, so the pass floor uses the same.
+        # Learn the XDP mode emptcp picks by itself (auto) on veth.
         tl.attach_ours(empty_policy(), "bench: learn attach mode")
         tl.detach_ours()
-        log(f"throughput: emptcp attaches XDP in {tl.xdp_mode} mode; {reps} x {len(MODES)} modes x "
+        log(f"throughput: emptcp's auto XDP mode here: {tl.xdp_mode}; {reps} x {len(MODES)} modes x "
             f"{len(directions)} directions x {seconds}s")
         for rep in range(reps):
             for mode in MODES:
+                kind, _, xm = mode.partition("/")
                 try:
-                    if mode == "pass":
-                        tl.attach_pass()
-                    elif mode == "empty":
-                        tl.attach_ours(empty_policy(), "bench: no bindings")
-                    elif mode == "chain":
-                        tl.attach_ours(chain_policy(tl.lab), "bench: 2+2 on every packet")
+                    if kind == "pass":
+                        tl.attach_pass(xm)
+                    elif kind == "empty":
+                        tl.attach_ours(empty_policy(), "bench: no bindings", xm)
+                    elif kind == "chain":
+                        tl.attach_ours(chain_policy(tl.lab), "bench: 2+2 on every packet", xm)
                     for d in directions:
                         r = tl.iperf(seconds, reverse=(d == "down"))
                         res[d][mode].append(r["gbps"])
-                        log(f"throughput rep {rep + 1} {mode:5s} {d:4s} {r['gbps']:.2f} Gbit/s")
+                        log(f"throughput rep {rep + 1} {mode:13s} {d:4s} {r['gbps']:.2f} Gbit/s")
                 except (LabError, RuntimeError) as e:
                     errors.append(f"rep {rep + 1} {mode}: {e}")
                     log(f"throughput rep {rep + 1} {mode}: {e}")
                 finally:
-                    if mode == "pass":
-                        tl.detach_pass()
-                    elif mode in ("empty", "chain"):
+                    if kind == "pass":
+                        tl.detach_pass(xm)
+                    elif kind in ("empty", "chain"):
                         try:
                             tl.detach_ours()
                         except (LabError, RuntimeError) as e:
@@ -153,7 +161,8 @@ def run(emptcp_bin: str, bpf_dir: Path, *, seconds: float, reps: int, directions
         table = {}
         for mode in MODES:
             vals = res[d][mode]
-            none, floor = res[d]["none"], res[d]["pass"]
+            xm = mode.partition("/")[2]
+            none, floor = res[d]["none"], res[d].get(f"pass/{xm}", [])
             ratio_none = [v / n for v, n in zip(vals, none) if n] if vals and none else []
             ratio_floor = [v / f for v, f in zip(vals, floor) if f] if vals and floor else []
             table[mode] = {"gbps": stats(vals), "vs_none": stats(ratio_none), "vs_pass": stats(ratio_floor)}

@@ -197,6 +197,11 @@ private final class HookBench {
         list.append(Scenario(group: "entry", name: "entry, empty selector chain"))
         list.append(Scenario(group: "entry", name: "entry, tcp4 selector, no binding", selectors: [(tcp4, opOr)]))
         let mixed = ["set_recv_win", "rm_add_addr"].filter(actorNames.contains)
+        if mixed.count == 2 {
+            // The original's reference figure: one selector, a matching packet, [set_recv_win, rm_add_addr].
+            list.append(Scenario(group: "chain", name: "tcp2 + [set_recv_win, rm_add_addr]", selectors: [(tcp2, opOr)],
+                                 bound: true, actors: mixed.map(ActorCall.named)))
+        }
         if !mixed.isEmpty {
             for k in [1, 2, 4, maxSel] {
                 let sel = k == 1 ? [(tcp2, opOr)] : (0..<k).map { ($0 % 2 == 0 ? tcp4 : tcp2, opAnd) }
