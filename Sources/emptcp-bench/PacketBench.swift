@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLibbpf
+import EmptcpApply
 import Foundation
 
 /// Per-packet cost of the data plane under BPF_PROG_TEST_RUN (design §5, issue 5).
@@ -8,7 +9,8 @@ import Foundation
 /// a private bpffs, then times, in every repetition and in the same order: the pass program (the
 /// floor), the entry program with no selector chain and with no binding for the packet, k+k
 /// chains (k = 1, 2, 4, 8), selector-only and actor-only series for the slopes, each actor alone,
-/// and the removal of an ADD_ADDR with its ring-buffer report. Each figure is also a ratio to the
+/// and the removal of an ADD_ADDR with its ring-buffer report. Runs go through the applier's
+/// public `testRun(progPath:packet:repeat:)`. Each figure is also a ratio to the
 /// floor of the same repetition. Benchmarks are never asserted.
 struct PacketBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -139,8 +141,8 @@ private final class HookBench {
     let kernel: BenchKernel
     let hook: String
     let family: Int
-    let passFD: Int32
-    let entryFD: Int32
+    let passPath: String
+    let entryPath: String
     var actorNames: [String] = []
     var skipped: [String] = []
     let ackFrame: [UInt8]
@@ -153,8 +155,10 @@ private final class HookBench {
         self.hook = hook
         self.family = family
         let dir = "\(bpfDir)/\(hook)"
-        passFD = try kernel.loadProgram("\(dir)/pass.o")
-        entryFD = try kernel.loadProgram("\(dir)/entry.o")
+        passPath = "\(kernel.pinRoot)/\(hook)_pass"
+        entryPath = "\(kernel.pinRoot)/\(hook)_entry"
+        _ = try kernel.loadProgram("\(dir)/pass.o", pinName: "\(hook)_pass")
+        _ = try kernel.loadProgram("\(dir)/entry.o", pinName: "\(hook)_entry")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         for (name, slot) in selectorSlots.sorted(by: { $0.value < $1.value }) where files.contains("\(name).o") {
             let fd = try kernel.loadProgram("\(dir)/\(name).o")
@@ -300,7 +304,7 @@ private final class HookBench {
     /// One measurement of `repeatCount` packets; ADD_ADDR removal runs in batches that fit the
     /// ring buffer, drained between batches, so every report is really written.
     private func time(_ s: Scenario, repeatCount: Int) throws -> (ns: Double, retval: UInt32) {
-        let prog = s.passProgram ? passFD : entryFD
+        let prog = s.passProgram ? passPath : entryPath
         let frame = s.packet == .addAddr ? addAddrFrame : ackFrame
         if s.packet == .addAddr && kernel.hasMap(ring) {
             let batch = min(repeatCount, 4096)
@@ -309,16 +313,16 @@ private final class HookBench {
             _ = try kernel.drainRing(ring)
             while left > 0 {
                 let n = min(batch, left)
-                let r = try kernel.testRun(prog: prog, packet: frame, repeat: n)
-                total += r.nsPerRun * Double(n)
+                let r = try testRun(progPath: prog, packet: frame, repeat: UInt32(n))
+                total += Double(r.durationNs) * Double(n)
                 retval = r.retval
                 left -= n
                 _ = try kernel.drainRing(ring)
             }
             return (total / Double(repeatCount), retval)
         }
-        let r = try kernel.testRun(prog: prog, packet: frame, repeat: repeatCount)
-        return (r.nsPerRun, r.retval)
+        let r = try testRun(progPath: prog, packet: frame, repeat: UInt32(repeatCount))
+        return (Double(r.durationNs), r.retval)
     }
 
     /// One packet through the scenario, reading counters around it: did it take the chain, did
@@ -328,7 +332,7 @@ private final class HookBench {
         let name = "\(hook)_counters", n = Int(EMPTCP_CNT_MAX.rawValue)
         if kernel.hasMap(ring) { _ = try kernel.drainRing(ring) }
         let before = try kernel.counters(name, count: n)
-        _ = try kernel.testRun(prog: entryFD, packet: s.packet == .addAddr ? addAddrFrame : ackFrame, repeat: 1)
+        _ = try testRun(progPath: entryPath, packet: s.packet == .addAddr ? addAddrFrame : ackFrame, repeat: 1)
         let after = try kernel.counters(name, count: n)
         let reports = kernel.hasMap(ring) ? try kernel.drainRing(ring) : 0
         func d(_ c: emptcp_counter) -> UInt64 { after[Int(c.rawValue)] &- before[Int(c.rawValue)] }

@@ -53,9 +53,9 @@ final class BenchKernel {
         free(pinRootC)
     }
 
-    /// Opens and loads one object file with maps pinned by name under the pin root; returns the
-    /// fd of its (first) program.
-    func loadProgram(_ path: String) throws -> Int32 {
+    /// Opens and loads one object file with maps pinned by name under the pin root; pins its
+    /// (first) program as `<pin root>/<pinName>` when given; returns the program's fd.
+    func loadProgram(_ path: String, pinName: String? = nil) throws -> Int32 {
         var opts = bpf_object_open_opts()
         opts.sz = MemoryLayout<bpf_object_open_opts>.size
         opts.pin_root_path = UnsafePointer(pinRootC)
@@ -70,6 +70,10 @@ final class BenchKernel {
         objects.append(obj)
         guard let prog = bpf_object__next_program(obj, nil) else {
             throw BenchError(operation: "find program", object: path, cause: "object has no program")
+        }
+        if let pinName {
+            let rc = bpf_program__pin(prog, "\(pinRoot)/\(pinName)")
+            if rc != 0 { throw BenchError.errno("pin program", pinName, -rc) }
         }
         return bpf_program__fd(prog)
     }
@@ -123,31 +127,6 @@ final class BenchKernel {
             if bpf_map_lookup_elem(fd, &key, &values) == 0 { out[i] = values.reduce(0, &+) }
         }
         return out
-    }
-
-    struct RunResult {
-        var retval: UInt32
-        var nsPerRun: Double
-        var outSize: Int
-    }
-
-    /// BPF_PROG_TEST_RUN: `repeat` runs of `prog` over `packet`; the kernel's mean ns per run.
-    func testRun(prog: Int32, packet: [UInt8], repeat count: Int) throws -> RunResult {
-        var out = [UInt8](repeating: 0, count: packet.count + 256)
-        var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
-        opts.data_size_in = UInt32(packet.count)
-        opts.data_size_out = UInt32(out.count)
-        opts.`repeat` = Int32(count)
-        let rc = packet.withUnsafeBytes { inp in
-            out.withUnsafeMutableBytes { outp in
-                opts.data_in = inp.baseAddress
-                opts.data_out = outp.baseAddress
-                return bpf_prog_test_run_opts(prog, &opts)
-            }
-        }
-        if rc != 0 { throw BenchError.errno("BPF_PROG_TEST_RUN", "prog fd \(prog)", -rc) }
-        return RunResult(retval: opts.retval, nsPerRun: Double(opts.duration), outSize: Int(opts.data_size_out))
     }
 
     /// Drains the ring buffer pinned as `name`; returns the number of records read.
