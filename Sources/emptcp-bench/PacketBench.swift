@@ -86,7 +86,7 @@ struct PacketResult: Codable {
     var line: String {
         let s = ns.sorted(), r = ratio.sorted()
         let med = s[s.count / 2], rmed = r[r.count / 2]
-        let name = self.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+        let name = self.name.padding(toLength: 40, withPad: " ", startingAt: 0)
         return "\(hook) ipv\(family) \(name) " + String(format: "%8.1f ns  (min %.1f, max %.1f)  %5.2fx  %@",
                                                             med, s.first!, s.last!, rmed, check)
     }
@@ -301,12 +301,14 @@ private final class HookBench {
 
     private let ring = "emptcp_events"
 
-    /// One measurement of `repeatCount` packets; ADD_ADDR removal runs in batches that fit the
-    /// ring buffer, drained between batches, so every report is really written.
+    /// One measurement of `repeatCount` packets. Scenarios that write a ring-buffer record per
+    /// packet (ADD_ADDR removal, recover_add_addr) run in batches that fit the ring buffer,
+    /// drained between batches, so every report is really written (never the cheaper full path).
     private func time(_ s: Scenario, repeatCount: Int) throws -> (ns: Double, retval: UInt32) {
         let prog = s.passProgram ? passPath : entryPath
         let frame = s.packet == .addAddr ? addAddrFrame : ackFrame
-        if s.packet == .addAddr && kernel.hasMap(ring) {
+        let reports = s.packet == .addAddr || s.actors.contains { $0.name == "recover_add_addr" }
+        if reports && kernel.hasMap(ring) {
             let batch = min(repeatCount, 4096)
             var left = repeatCount, total = 0.0
             var retval: UInt32 = 0
@@ -341,6 +343,7 @@ private final class HookBench {
         if s.bound && target == 0 { notes.append("WARNING: chain not taken") }
         if !s.bound && target != 0 { notes.append("WARNING: unexpected target") }
         if d(EMPTCP_CNT_TAIL_CALL_FAIL) != 0 { notes.append("WARNING: tail call failed") }
+        if after[Int(EMPTCP_CNT_RINGBUF_FULL.rawValue)] != 0 { notes.append("WARNING: ring buffer was full") }
         if d(EMPTCP_CNT_MALFORMED) != 0 || d(EMPTCP_CNT_NOT_TCP) != 0 { notes.append("WARNING: frame not parsed") }
         if s.packet == .addAddr {
             notes.append("reports=\(reports) dropped=\(d(EMPTCP_CNT_ADD_ADDR_DROPPED)) nopped=\(d(EMPTCP_CNT_ADD_ADDR_NOPPED))")
