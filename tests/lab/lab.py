@@ -98,9 +98,10 @@ class Node:
         return p
 
     def nstat(self) -> dict[str, int]:
-        """Absolute kernel counters of this namespace (`nstat -az`: no shared history file)."""
+        """Absolute kernel counters of this namespace (`nstat -asz`: ignore and never update the
+        history file, which nstat shares between namespaces)."""
         counters = {}
-        for line in self.out(["nstat", "-az", "--json"]).splitlines():
+        for line in self.out(["nstat", "-asz", "--json"]).splitlines():
             line = line.strip()
             if not line:
                 continue
