@@ -180,17 +180,19 @@ static __always_inline int emptcp_record(emptcp_ctx *ctx)
 		bpf_map_update_elem(&record_state, &f, &st0, BPF_ANY);
 		return emptcp_act_next(ctx, s);
 	}
-	st = bpf_map_lookup_elem(&record_state, &f);
-	if (st && st->closed) {
-		if (!(tcpf & EMPTCP_TCP_SYN))
-			return emptcp_act_next(ctx, s); /* trails a FIN/RST */
-		st->closed = 0;
-		st->last_ecr = 0;
-	}
+	st = NULL;
 	v = bpf_map_lookup_elem(&xdp_flow_stats, &f);
 	if (!v) {
-		long err = bpf_map_update_elem(&xdp_flow_stats, &f, &zero, BPF_NOEXIST);
+		long err;
 
+		st = bpf_map_lookup_elem(&record_state, &f);
+		if (st && st->closed) {
+			if (!(tcpf & EMPTCP_TCP_SYN))
+				return emptcp_act_next(ctx, s); /* trails a FIN/RST */
+			st->closed = 0;
+			st->last_ecr = 0;
+		}
+		err = bpf_map_update_elem(&xdp_flow_stats, &f, &zero, BPF_NOEXIST);
 		if (err && err != -17 /* EEXIST: another CPU created it */) {
 			emptcp_count(EMPTCP_CNT_RECORD_FULL);
 			return emptcp_act_next(ctx, s);
@@ -206,6 +208,8 @@ static __always_inline int emptcp_record(emptcp_ctx *ctx)
 	if (flags & EMPTCP_RECORD_FLOW)
 		v->bytes += emptcp_ip_len(ctx, &s->pkt);
 	if (flags & EMPTCP_RECORD_RTT) {
+		if (!st)
+			st = bpf_map_lookup_elem(&record_state, &f);
 		if (!st) {
 			bpf_map_update_elem(&record_state, &f, &st0, BPF_NOEXIST);
 			st = bpf_map_lookup_elem(&record_state, &f);
