@@ -37,12 +37,22 @@ static __always_inline __u64 emptcp_opt_be(const struct emptcp_opts *o, __u32 of
 	return v;
 }
 
-/* The timestamps option. Returns 0, -EMPTCP_E_NOT_FOUND, or -EMPTCP_E_BAD_OPT (length not 10). */
+/* The timestamps option. Returns 0, -EMPTCP_E_NOT_FOUND, or -EMPTCP_E_BAD_OPT (length not 10).
+ * Fast path: the layout every stack sends (NOP NOP TS first, RFC 7323 appendix A) is read
+ * without a walk. */
 static __always_inline int emptcp_opt_ts(const struct emptcp_opts *o, struct emptcp_ts *ts)
 {
 	struct emptcp_opt opt;
-	int r = emptcp_opt_find(o, EMPTCP_TCPOPT_TS, &opt);
+	int r;
 
+	if (o->len >= 12 && emptcp_opt_byte(o, 0) == EMPTCP_TCPOPT_NOP &&
+	    emptcp_opt_byte(o, 1) == EMPTCP_TCPOPT_NOP && emptcp_opt_byte(o, 2) == EMPTCP_TCPOPT_TS &&
+	    emptcp_opt_byte(o, 3) == 10) {
+		ts->val = emptcp_opt_be(o, 4, 4);
+		ts->ecr = emptcp_opt_be(o, 8, 4);
+		return 0;
+	}
+	r = emptcp_opt_find(o, EMPTCP_TCPOPT_TS, &opt);
 	if (r < 0)
 		return r;
 	if (opt.len != 10)
