@@ -20,6 +20,11 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var previousRevision: Int64?
     /// Every managed map, in a fixed order, with its counts (zero counts included).
     public var maps: [MapCounts]
+    /// Wall time of the phases, in microseconds: encoding the policy, reading the maps (and
+    /// planning), writing the differences.
+    public var encodeMicros: Int64 = 0
+    public var readMicros: Int64 = 0
+    public var writeMicros: Int64 = 0
 
     /// Number of map entries written or deleted (emptcp_meta not counted).
     public var writes: Int { maps.reduce(0) { $0 + $1.total } }
@@ -53,6 +58,8 @@ public struct Applier: Sendable {
         self.bpfDir = bpfDir
         self.logger = logger
         self.layout = PinLayout(root: pinRoot)
+        // libbpf's messages go to the verifier log files, not to stderr (one-line errors).
+        Sys.silenceLibbpf()
         let environment = Sys.environment()
         let directory = logDirectory
             ?? (Sys.isDirectory("/var/lib/emptcp") ? "/var/lib/emptcp" : (environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"))
@@ -96,10 +103,14 @@ public struct Applier: Sendable {
     /// `revision` in emptcp_meta. A second call with the same policy writes nothing.
     public func apply(policy: Policy, revision: Int64, modules: ModuleSlots = ModuleSlots()) throws -> ApplyReport {
         try requireRoot("apply")
+        let clock = ContinuousClock()
+        let start = clock.now
         let desired = try Encoder.encode(policy, modules: modules)
+        let encoded = clock.now
         let maps = try openManagedMaps()
         let current = try read(maps)
         let plans = Planner.plan(desired: desired, current: current)
+        let planned = clock.now
         let byMap = Dictionary(uniqueKeysWithValues: plans.map { ($0.map, $0) })
         let order = MapID.all
 
@@ -115,10 +126,16 @@ public struct Applier: Sendable {
         let previous = try meta.readInteger(at: MapNames.metaRevision)
         if previous != UInt64(bitPattern: revision) { try meta.writeInteger(UInt64(bitPattern: revision), at: MapNames.metaRevision) }
 
+        let written = clock.now
+        let micros = { (d: Duration) in d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000 }
         let report = ApplyReport(
             revision: revision, previousRevision: previous == 0 ? nil : Int64(bitPattern: previous),
-            maps: plans.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) })
-        logger.info("applied", metadata: ["revision.id": "\(revision)", "apply.writes": "\(report.writes)"])
+            maps: plans.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) },
+            encodeMicros: micros(encoded - start), readMicros: micros(planned - encoded), writeMicros: micros(written - planned))
+        logger.info("applied", metadata: [
+            "revision.id": "\(revision)", "apply.writes": "\(report.writes)", "apply.encode_us": "\(report.encodeMicros)",
+            "apply.read_us": "\(report.readMicros)", "apply.write_us": "\(report.writeMicros)",
+        ])
         return report
     }
 
@@ -139,11 +156,11 @@ public struct Applier: Sendable {
     }
 
     /// What the managed maps hold: every entry of the hash maps, index 0 of the arrays.
-    func read(_ maps: [MapID: PinnedMap]) throws -> [MapID: [Bytes: Bytes]] {
-        var result: [MapID: [Bytes: Bytes]] = [:]
+    func read(_ maps: [MapID: PinnedMap]) throws -> [MapID: [MapKey: Bytes]] {
+        var result: [MapID: [MapKey: Bytes]] = [:]
         for (id, map) in maps {
             if id.kind.isArray {
-                result[id] = try map.lookup(Encoder.zeroKey).map { [Encoder.zeroKey: $0] } ?? [:]
+                result[id] = try map.lookup(Encoder.zeroKey.bytes).map { [Encoder.zeroKey: $0] } ?? [:]
             } else {
                 result[id] = try map.entries()
             }

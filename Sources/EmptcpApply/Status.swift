@@ -125,22 +125,22 @@ extension Applier {
     }
 
     /// The differences between desired and current map contents, described.
-    static func drift(desired: DesiredState, current: [MapID: [Bytes: Bytes]]) -> [DriftEntry] {
+    static func drift(desired: DesiredState, current: [MapID: [MapKey: Bytes]]) -> [DriftEntry] {
         var result: [DriftEntry] = []
         for plan in Planner.plan(desired: desired, current: current) {
             let names = desired.chainNames[plan.map.hook] ?? [:]
             let now = current[plan.map] ?? [:]
             for (key, value) in plan.add {
-                result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key), problem: .missing,
+                result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key.bytes), problem: .missing,
                                          expected: EntryText.value(plan.map, value, names: names), actual: nil))
             }
             for (key, value) in plan.change {
-                result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key), problem: .differs,
+                result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key.bytes), problem: .differs,
                                          expected: EntryText.value(plan.map, value, names: names),
                                          actual: now[key].map { EntryText.value(plan.map, $0, names: names) } ?? "nothing"))
             }
             for key in plan.remove {
-                result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key), problem: .unexpected,
+                result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key.bytes), problem: .unexpected,
                                          expected: nil, actual: now[key].map { EntryText.value(plan.map, $0, names: names) }))
             }
         }

@@ -83,7 +83,7 @@ import Testing
             stray.remote = IPAddress("10.9.9.9")
             try tcp2.update(try Encoder.tcp2Key(stray), Encoder.u32(1))
             let sel = try PinnedMap(path: applier.layout.map("tc_sel_chain"), name: "tc_sel_chain")
-            try sel.update(Encoder.zeroKey, Encoder.selectorChainValue([]))
+            try sel.update(Encoder.zeroKey.bytes, Encoder.selectorChainValue([]))
 
             let drift = try applier.status(policy: Self.policy).drift
             #expect(drift.count == 3)

@@ -57,8 +57,8 @@ struct PinnedMap {
     }
 
     /// Every entry of a hash map: batch lookup where the kernel has it, else key iteration.
-    func entries() throws -> [Bytes: Bytes] {
-        var result: [Bytes: Bytes] = [:]
+    func entries() throws -> [MapKey: Bytes] {
+        var result: [MapKey: Bytes] = [:]
         let chunk = max(1, min(maxEntries, 4096))
         var token = Bytes(repeating: 0, count: max(keySize, 8))
         var keys = Bytes(repeating: 0, count: chunk * keySize)
@@ -69,36 +69,36 @@ struct PinnedMap {
             else { return try iterate() }
             first = false
             for i in 0..<step.count {
-                result[Array(keys[(i * keySize)..<((i + 1) * keySize)])] = Array(values[(i * valueSize)..<((i + 1) * valueSize)])
+                result[MapKey(Array(keys[(i * keySize)..<((i + 1) * keySize)]))] = Array(values[(i * valueSize)..<((i + 1) * valueSize)])
             }
             if step.done { return result }
         }
     }
 
-    private func iterate() throws -> [Bytes: Bytes] {
-        var result: [Bytes: Bytes] = [:]
+    private func iterate() throws -> [MapKey: Bytes] {
+        var result: [MapKey: Bytes] = [:]
         var key: Bytes? = nil
         while let next = try Sys.mapNextKey(fd, object, after: key, keySize: keySize) {
-            if let value = try lookup(next) { result[next] = value }
+            if let value = try lookup(next) { result[MapKey(next)] = value }
             key = next
         }
         return result
     }
 
     /// Writes entries: one batch where the map supports it, else element by element.
-    func write(_ entries: [(key: Bytes, value: Bytes)]) throws {
+    func write(_ entries: [(key: MapKey, value: Bytes)]) throws {
         guard !entries.isEmpty else { return }
         if entries.count > 1 {
-            let keys = entries.flatMap(\.key)
+            let keys = entries.flatMap(\.key.bytes)
             let values = entries.flatMap(\.value)
             if try Sys.mapUpdateBatch(fd, object, keys: keys, values: values, count: entries.count) { return }
         }
-        for entry in entries { try update(entry.key, entry.value) }
+        for entry in entries { try update(entry.key.bytes, entry.value) }
     }
 
-    func remove(_ keys: [Bytes]) throws {
+    func remove(_ keys: [MapKey]) throws {
         guard !keys.isEmpty else { return }
-        if keys.count > 1, try Sys.mapDeleteBatch(fd, object, keys: keys.flatMap { $0 }, count: keys.count) { return }
-        for key in keys { try delete(key) }
+        if keys.count > 1, try Sys.mapDeleteBatch(fd, object, keys: keys.flatMap(\.bytes), count: keys.count) { return }
+        for key in keys { try delete(key.bytes) }
     }
 }

@@ -23,6 +23,13 @@ let kernelENOTSUPP: Int32 = 524
 /// statfs magic of a bpffs mount.
 let bpffsMagic: Int = 0xcafe_4a11
 
+/// The `sz` of a libbpf opts struct: up to the end of the last field used (libbpf's
+/// `offsetofend`). Not `MemoryLayout.size`: Swift does not keep the struct's trailing padding
+/// zeroed, and libbpf rejects non-zero bytes past the fields it knows.
+private func optsSize<T, F>(_ field: KeyPath<T, F>, _ type: F.Type) -> Int {
+    MemoryLayout<T>.offset(of: field)! + MemoryLayout<F>.size
+}
+
 enum Sys {
     static func fail(_ operation: String, _ object: String, _ code: Int32) -> KernelError {
         KernelError(operation: operation, object: object, code: code)
@@ -208,7 +215,7 @@ enum Sys {
     /// batch support (the caller then writes element by element).
     static func mapUpdateBatch(_ fd: Descriptor, _ object: String, keys: [UInt8], values: [UInt8], count: Int) throws -> Bool {
         var opts = bpf_map_batch_opts()
-        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        opts.sz = optsSize(\bpf_map_batch_opts.flags, UInt64.self)
         opts.elem_flags = UInt64(BPF_ANY)
         var n = UInt32(count)
         let ret = bpf_map_update_batch(fd.raw, keys, values, &n, &opts)
@@ -219,7 +226,7 @@ enum Sys {
 
     static func mapDeleteBatch(_ fd: Descriptor, _ object: String, keys: [UInt8], count: Int) throws -> Bool {
         var opts = bpf_map_batch_opts()
-        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        opts.sz = optsSize(\bpf_map_batch_opts.flags, UInt64.self)
         var n = UInt32(count)
         let ret = bpf_map_delete_batch(fd.raw, keys, &n, &opts)
         if ret == 0 { return true }
@@ -234,7 +241,7 @@ enum Sys {
         keys: inout [UInt8], values: inout [UInt8], count: Int
     ) throws -> (count: Int, done: Bool)? {
         var opts = bpf_map_batch_opts()
-        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        opts.sz = optsSize(\bpf_map_batch_opts.flags, UInt64.self)
         var n = UInt32(count)
         var out = [UInt8](repeating: 0, count: token.count)
         let ret: Int32 = first
@@ -261,7 +268,7 @@ enum Sys {
 
     static func openObject(_ path: String, pinRoot: String, logBuffer: UnsafeMutableBufferPointer<CChar>) throws -> OpaquePointer {
         var opts = bpf_object_open_opts()
-        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        opts.sz = optsSize(\bpf_object_open_opts.kernel_log_level, UInt32.self)
         opts.kernel_log_buf = logBuffer.baseAddress
         opts.kernel_log_size = logBuffer.count
         let object: OpaquePointer? = pinRoot.withCString { root in
@@ -300,7 +307,7 @@ enum Sys {
 
     static func linkCreate(program: Descriptor, ifindex: UInt32, type: bpf_attach_type, flags: UInt32, object: String) throws -> Descriptor {
         var opts = bpf_link_create_opts()
-        opts.sz = MemoryLayout<bpf_link_create_opts>.size
+        opts.sz = optsSize(\bpf_link_create_opts.flags, UInt32.self)
         opts.flags = flags
         let fd = bpf_link_create(program.raw, Int32(bitPattern: ifindex), type, &opts)
         guard fd >= 0 else { throw fail("bpf_link_create", object, code(fd)) }
@@ -314,7 +321,7 @@ enum Sys {
 
     static func xdpQuery(ifindex: UInt32, _ object: String) throws -> bpf_xdp_query_opts {
         var opts = bpf_xdp_query_opts()
-        opts.sz = MemoryLayout<bpf_xdp_query_opts>.size
+        opts.sz = optsSize(\bpf_xdp_query_opts.attach_mode, UInt8.self)
         let ret = bpf_xdp_query(Int32(bitPattern: ifindex), 0, &opts)
         guard ret == 0 else { throw fail("bpf_xdp_query", object, code(ret)) }
         return opts
@@ -325,7 +332,7 @@ enum Sys {
     {
         var output = [UInt8](repeating: 0, count: outputSize)
         var opts = bpf_test_run_opts()
-        opts.sz = MemoryLayout<bpf_test_run_opts>.size
+        opts.sz = optsSize(\bpf_test_run_opts.batch_size, UInt32.self)
         opts.data_size_in = UInt32(packet.count)
         opts.data_size_out = UInt32(outputSize)
         opts.repeat = Int32(clamping: count)
@@ -393,7 +400,9 @@ final class LibbpfLog: Sendable {
 
     func append(_ line: String, debug: Bool) {
         guard !debug else { return }
-        lines.withLock { $0.append(line) }
+        lines.withLock { lines in
+            if lines.count < 10_000 { lines.append(line) }
+        }
     }
 
     /// Returns and clears what libbpf printed since the last call.

@@ -3,6 +3,18 @@ import EmptcpStore
 
 typealias Bytes = [UInt8]
 
+/// A map key as raw bytes, hashed in bulk (an `[UInt8]` key hashes byte by byte, which
+/// dominated applying 100k bindings).
+struct MapKey: Hashable, Sendable {
+    let bytes: Bytes
+
+    init(_ bytes: Bytes) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+
+    static func < (a: MapKey, b: MapKey) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+}
+
 /// Slots of operator modules (`emptcp module add`) per hook, by name.
 public struct ModuleSlots: Sendable, Hashable {
     public var selectors: [Hook: [String: UInt8]]
@@ -17,14 +29,14 @@ public struct ModuleSlots: Sendable, Hashable {
 /// What the maps must hold for one policy: per managed map, its entries as raw key/value bytes
 /// in the ABI layouts of abi.h.
 struct DesiredState: Sendable {
-    var maps: [MapID: [Bytes: Bytes]] = [:]
+    var maps: [MapID: [MapKey: Bytes]] = [:]
     /// Chain id → name per hook, to describe entries in reports.
     var chainNames: [Hook: [UInt32: String]] = [:]
 }
 
 /// Turns a `Policy` into map contents. Pure: no kernel access.
 enum Encoder {
-    static let zeroKey: Bytes = [0, 0, 0, 0]
+    static let zeroKey = MapKey([0, 0, 0, 0])
 
     /// Stable chain id: FNV-1a 32-bit of "<hook>/<name>".
     static func chainID(hook: Hook, name: String) -> UInt32 {
@@ -88,7 +100,7 @@ enum Encoder {
         let bindings = policy.bindings.filter { $0.hook == hook }
         var ids: [String: UInt32] = [:]
         var names: [UInt32: String] = [:]
-        var chains: [Bytes: Bytes] = [:]
+        var chains: [MapKey: Bytes] = [:]
         for name in Set(bindings.map(\.chain)).sorted() {
             guard let actors = policy.chains[name] else {
                 let binding = bindings.first { $0.chain == name }!
@@ -101,24 +113,26 @@ enum Encoder {
             }
             ids[name] = id
             names[id] = name
-            chains[u32(id)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
+            chains[MapKey(u32(id))] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
         }
         state.maps[MapID(hook: hook, kind: .chains)] = chains
         state.chainNames[hook] = names
 
         // Bindings.
         var tcpDefault: UInt32 = 0
-        var tcp2: [Bytes: Bytes] = [:]
-        var tcp4: [Bytes: Bytes] = [:]
+        var tcp2: [MapKey: Bytes] = [:]
+        var tcp4: [MapKey: Bytes] = [:]
+        tcp2.reserveCapacity(bindings.count)
+        tcp4.reserveCapacity(bindings.count)
         for binding in bindings {
             let id = u32(ids[binding.chain]!)
             switch binding.selector {
             case .tcp:
                 tcpDefault = ids[binding.chain]!
             case .tcp2:
-                tcp2[try tcp2Key(binding)] = id
+                tcp2[MapKey(try tcp2Key(binding))] = id
             case .tcp4:
-                tcp4[try tcp4Key(binding)] = id
+                tcp4[MapKey(try tcp4Key(binding))] = id
             }
         }
         state.maps[MapID(hook: hook, kind: .tcpDefault)] = [zeroKey: u32(tcpDefault)]

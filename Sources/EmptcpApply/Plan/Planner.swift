@@ -1,9 +1,9 @@
 /// The writes that turn one map's current contents into the desired ones.
 struct MapPlan: Sendable, Equatable {
     let map: MapID
-    var add: [(key: Bytes, value: Bytes)] = []
-    var change: [(key: Bytes, value: Bytes)] = []
-    var remove: [Bytes] = []
+    var add: [(key: MapKey, value: Bytes)] = []
+    var change: [(key: MapKey, value: Bytes)] = []
+    var remove: [MapKey] = []
 
     var isEmpty: Bool { add.isEmpty && change.isEmpty && remove.isEmpty }
 
@@ -16,10 +16,9 @@ struct MapPlan: Sendable, Equatable {
 
 /// Compares desired and current map contents. Pure; deterministic order (keys sorted bytewise).
 enum Planner {
-    static func plan(_ map: MapID, desired: [Bytes: Bytes], current: [Bytes: Bytes]) -> MapPlan {
+    static func plan(_ map: MapID, desired: [MapKey: Bytes], current: [MapKey: Bytes]) -> MapPlan {
         var plan = MapPlan(map: map)
-        for key in desired.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            let value = desired[key]!
+        for (key, value) in desired {
             switch current[key] {
             case nil where map.kind.isArray: plan.change.append((key, value))
             case nil: plan.add.append((key, value))
@@ -27,13 +26,17 @@ enum Planner {
             default: break
             }
         }
-        if !map.kind.isArray {
-            plan.remove = current.keys.filter { desired[$0] == nil }.sorted(by: { $0.lexicographicallyPrecedes($1) })
+        if !map.kind.isArray && current.count + plan.add.count != desired.count {
+            plan.remove = current.keys.filter { desired[$0] == nil }
         }
+        // Only the differences are sorted (usually few): the order is deterministic.
+        plan.add.sort { $0.key < $1.key }
+        plan.change.sort { $0.key < $1.key }
+        plan.remove.sort(by: <)
         return plan
     }
 
-    static func plan(desired: DesiredState, current: [MapID: [Bytes: Bytes]]) -> [MapPlan] {
+    static func plan(desired: DesiredState, current: [MapID: [MapKey: Bytes]]) -> [MapPlan] {
         MapID.all.map { plan($0, desired: desired.maps[$0] ?? [:], current: current[$0] ?? [:]) }
     }
 }
