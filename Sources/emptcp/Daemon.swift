@@ -24,12 +24,9 @@ extension Emptcp {
         var restorePrio: String?
         @Flag(name: .long, help: "Client: list the flows the daemon tracks.") var flows = false
 
-        func validate() throws {
-            let requests = [recoverAddAddr != nil, restorePrio != nil, flows].filter { $0 }.count
-            guard requests <= 1 else { throw ValidationError("give at most one of --recover-add-addr, --restore-prio, --flows") }
-        }
-
         func run() throws {
+            let requests = [recoverAddAddr != nil, restorePrio != nil, flows].filter { $0 }.count
+            guard requests <= 1 else { throw Kernel.usage("daemon", "give at most one of --recover-add-addr, --restore-prio, --flows") }
             let request: DaemonRequest? =
                 if let recoverAddAddr { DaemonRequest(op: DaemonRequest.recoverAddAddr, flow: recoverAddAddr) }
                 else if let restorePrio { DaemonRequest(op: DaemonRequest.restorePrio, flow: restorePrio) }

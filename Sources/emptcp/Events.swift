@@ -16,20 +16,24 @@ extension Emptcp {
         @Option(name: .long, help: "Stop after this many events (default: until SIGINT/SIGTERM).") var count: Int?
 
         func run() throws {
-            let reader = try EventReader(pinRoot: global.pinRoot)
-            let stop = try StopSignal()
-            var printed = 0
-            loop: while count.map({ printed < $0 }) ?? true {
-                guard try stop.wait(for: [reader.pollDescriptor]) != nil else { break }
-                for event in try reader.read() {
-                    let line = EventLine(event)
-                    EventsOutput.line(json ? line.json : line.text)
-                    printed += 1
-                    if let count, printed >= count { break loop }
+            if let count, count < 1 { throw Kernel.usage("events", "--count must be at least 1") }
+            do {
+                let reader = try EventReader(pinRoot: global.pinRoot)
+                let stop = try StopSignal()
+                var printed = 0
+                loop: while count.map({ printed < $0 }) ?? true {
+                    guard try stop.wait(for: [reader.pollDescriptor]) != nil else { break }
+                    for event in try reader.read() {
+                        let line = EventLine(event)
+                        EventsOutput.line(json ? line.json : line.text)
+                        printed += 1
+                        if let count, printed >= count { break loop }
+                    }
                 }
+                EventsOutput.error("events: \(printed) printed, \(reader.unknownCount) unknown")
+            } catch {
+                throw Kernel.fail("events", error)
             }
-            let unknown = reader.unknownCount
-            EventsOutput.error("events: \(printed) printed, \(unknown) unknown")
         }
     }
 }

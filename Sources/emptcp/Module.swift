@@ -10,6 +10,17 @@ extension Emptcp {
             abstract: "Hot-plug operator BPF modules into free program-array slots of the running chains.",
             subcommands: [Add.self, List.self, Remove.self])
 
+        /// One line on stderr; exit 2 for bad input (names, store validation), else 1.
+        static func fail(_ command: String, _ error: Error) -> ExitCode {
+            switch error {
+            case let e as StoreError:
+                FileHandle.standardError.write(Data("emptcp \(command): \(e)\n".utf8))
+                return ExitCode(e.exitCode)
+            case ModuleError.invalidName: return Kernel.usage(command, "\(error)")
+            default: return Kernel.fail(command, error)
+            }
+        }
+
         /// Where module copies and verifier logs live: next to the database.
         static func manager(_ global: GlobalOptions) -> ModuleManager {
             let dbDirectory = (global.db as NSString).deletingLastPathComponent
@@ -38,7 +49,7 @@ extension Emptcp {
                     let record = try Module.manager(global).add(objectPath: file, hook: hook, name: name, kind: kind, catalog: store)
                     Kernel.print("module \(record.name): \(record.kind.rawValue) on \(record.hook.rawValue), slot \(record.slot)")
                 } catch {
-                    throw Kernel.fail("module add", error)
+                    throw Module.fail("module add", error)
                 }
             }
         }
@@ -62,7 +73,7 @@ extension Emptcp {
                         Kernel.print("\(m.name)\t\(m.hook.rawValue)\t\(m.kind.rawValue)\tslot \(m.slot)\t\(state)\t\(m.objectPath)")
                     }
                 } catch {
-                    throw Kernel.fail("module list", error)
+                    throw Module.fail("module list", error)
                 }
             }
         }
@@ -79,7 +90,7 @@ extension Emptcp {
                     try Module.manager(global).remove(name: name, catalog: store)
                     Kernel.print("module \(name) removed")
                 } catch {
-                    throw Kernel.fail("module remove", error)
+                    throw Module.fail("module remove", error)
                 }
             }
         }

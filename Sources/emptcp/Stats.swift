@@ -11,18 +11,18 @@ extension Emptcp {
         @Flag(name: .long, help: "JSON array of flows.") var json = false
 
         func run() throws {
-            let flows = try StatsReader.read(pinRoot: global.pinRoot)
+            let flows: [FlowStats]
+            do { flows = try StatsReader.read(pinRoot: global.pinRoot) } catch { throw Kernel.fail("stats", error) }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(flows), as: UTF8.self))
+                Kernel.print(try Kernel.json(flows))
                 return
             }
-            print("FLOW".padding(toLength: 48, withPad: " ", startingAt: 0), "PACKETS", "BYTES", "RTT_SAMPLES", "RTT_LAST_US", "RTT_MIN_US", "RTT_AVG_US")
+            let columns = ["PACKETS", "BYTES", "RTT_SAMPLES", "RTT_LAST_US", "RTT_MIN_US", "RTT_AVG_US"]
+            Kernel.print((["FLOW".padding(toLength: 48, withPad: " ", startingAt: 0)] + columns).joined(separator: " "))
             for f in flows {
-                let dash = "-"
-                print(f.flow.description.padding(toLength: 48, withPad: " ", startingAt: 0), f.packets, f.bytes, f.rttSamples,
-                      f.rttLastUs.map(String.init) ?? dash, f.rttMinUs.map(String.init) ?? dash, f.rttAvgUs.map(String.init) ?? dash)
+                let values = [String(f.packets), String(f.bytes), String(f.rttSamples), f.rttLastUs.map(String.init) ?? "-",
+                              f.rttMinUs.map(String.init) ?? "-", f.rttAvgUs.map(String.init) ?? "-"]
+                Kernel.print(([f.flow.description.padding(toLength: 48, withPad: " ", startingAt: 0)] + values).joined(separator: " "))
             }
         }
     }
