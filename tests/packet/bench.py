@@ -13,7 +13,7 @@ import sys
 
 from scapy.all import IP, IPv6, TCP, Ether, Raw
 
-from dataplane import DataPlane, recv_win_param, tcp2_key, tcp4_key
+from dataplane import SEL_F_PREFILTER, DataPlane, recv_win_param, tcp2_key, tcp4_key
 
 L, R = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
 
@@ -80,6 +80,18 @@ def main():
                 dp.chain(hook, 1, [win])
                 dp.bind_tcp4(hook, other4, 1)
 
+            def no_binding_prefilter():
+                dp.sel_chain(hook, [("tcp4", "or")], flags=SEL_F_PREFILTER)
+                dp.chain(hook, 1, [win])
+                dp.bind_tcp4(hook, other4, 1)
+                dp.prefilter_add(hook, other4)
+
+            def win_rm_prefilter():
+                dp.sel_chain(hook, [("tcp4", "or")], flags=SEL_F_PREFILTER)
+                dp.chain(hook, 1, [win, rm])
+                dp.bind_tcp4(hook, lk, 1)
+                dp.prefilter_add(hook, lk)
+
             def one_one():
                 dp.sel_chain(hook, [("tcp4", "or")])
                 dp.chain(hook, 1, [win])
@@ -105,8 +117,10 @@ def main():
 
             measure(hook, "entry, no selector chain", p, no_chain)
             measure(hook, "entry, tcp4 chain, no binding", p, no_binding)
+            measure(hook, "entry, tcp4 chain, no binding, prefilter", p, no_binding_prefilter)
             measure(hook, "1+1 tcp4 -> set_recv_win", p, one_one)
             measure(hook, "1+1 tcp4 -> [set_recv_win,rm_add_addr]", p, win_rm)
+            measure(hook, "1+1 tcp4 -> [win,rm], prefilter", p, win_rm_prefilter)
             measure(hook, "2+2 miss tcp4, tcp2 -> [win,rm]", p, two_two)
             measure(hook, "longest 8 sel (and) + 8 actors", p, longest)
             if hook == "xdp":

@@ -72,9 +72,9 @@ def tcp4_key(family, local, lport, remote, rport):
             remote.ljust(16, b"\0") + struct.pack("!H", rport) + b"\0\0")
 
 
-def sel_chain_value(steps):
+def sel_chain_value(steps, flags=0):
     """steps: [(selector name or slot, 'or'|'and')] -> struct emptcp_selector_chain (18 bytes)."""
-    b = bytes([len(steps), 0])
+    b = bytes([len(steps), flags])
     for sel, op in steps:
         b += bytes([SEL_SLOTS.get(sel, sel) if isinstance(sel, str) else sel, OP[op]])
     return b.ljust(2 + 2 * 8, b"\0")
@@ -87,6 +87,19 @@ def action_chain_value(actors):
         slot = ACT_SLOTS.get(act, act) if isinstance(act, str) else act
         b += bytes([slot]) + bytes(7) + param.ljust(8, b"\0")
     return b.ljust(8 + 16 * 8, b"\0")
+
+
+SEL_F_PREFILTER = 0x01
+PREFILTER_BITS_LOG = 20
+
+
+def prefilter_bit(key):
+    """abi.h emptcp_prefilter_bit, written again from its comment."""
+    h = 2166136261
+    for i in range(0, min(len(key), 40), 4):
+        h = ((h ^ struct.unpack_from("<I", key, i)[0]) * 16777619) & 0xFFFFFFFF
+    h ^= h >> 16
+    return h & ((1 << PREFILTER_BITS_LOG) - 1)
 
 
 def recv_win_param(window):
@@ -163,6 +176,7 @@ class DataPlane:
         self.loader = loader_binary()
         self.verifier = {}
         self._ring = None
+        self._prefilter_words = {}
         try:
             for hook in HOOKS:
                 for obj in sorted(os.listdir(os.path.join(bpf_dir, hook))):
@@ -207,8 +221,18 @@ class DataPlane:
     def delete(self, hook, name, key):
         run("bpftool", "map", "delete", "pinned", self.map(hook, name), "key", *hexbytes(key))
 
-    def sel_chain(self, hook, steps):
-        self.update(hook, "sel_chain", struct.pack("<I", 0), sel_chain_value(steps))
+    def sel_chain(self, hook, steps, flags=0):
+        self.update(hook, "sel_chain", struct.pack("<I", 0), sel_chain_value(steps, flags))
+
+    def prefilter_add(self, hook, key):
+        """Sets the prefilter bit of a tcp2/tcp4 key (read-modify-write of one word)."""
+        bit = prefilter_bit(key)
+        word = struct.pack("<I", bit >> 6)
+        r = run("bpftool", "map", "lookup", "pinned", self.map(hook, "prefilter"),
+                "key", *hexbytes(word), "-j")
+        val = int.from_bytes(bytes(int(x, 16) for x in json.loads(r.stdout)["value"]), "little")
+        self.update(hook, "prefilter", word, (val | (1 << (bit & 63))).to_bytes(8, "little"))
+        self._prefilter_words.setdefault(hook, set()).add(word)
 
     def chain(self, hook, chain_id, actors):
         self.update(hook, "chains", struct.pack("<I", chain_id), action_chain_value(actors))
@@ -231,6 +255,8 @@ class DataPlane:
         for hook in HOOKS:
             self.sel_chain(hook, [])
             self.bind_tcp(hook, 0)
+            for word in self._prefilter_words.pop(hook, set()):
+                self.update(hook, "prefilter", word, bytes(8))
             for name in ("tcp2", "tcp4", "chains"):
                 for k in self.dump_keys(hook, name):
                     self.delete(hook, name, k)

@@ -143,3 +143,21 @@ def test_operator_actor_verdict(dp):
     dp.chain(hook, 1, [(FIRST_MODULE_SLOT, bytes([64])), ("set_recv_win", recv_win_param(99))])
     ret, out, _ = dp.run(hook, pkt)
     assert ret == PASS[hook] and window_of(out) == 99
+
+
+@pytest.mark.parametrize("selector", ["tcp2", "tcp4"])
+@pytest.mark.parametrize("hook", HOOKS)
+def test_prefilter(dp, hook, selector):
+    """With EMPTCP_SEL_F_PREFILTER a binding counts only if its prefilter bit is set (the bit
+    function is re-implemented in Python from abi.h); without the flag the bits are ignored."""
+    from dataplane import SEL_F_PREFILTER
+    setup_chains(dp, hook)
+    fam, local, remote, lport, rport = key_for(hook, "v4")
+    key = tcp2_key(fam, local, remote) if selector == "tcp2" else tcp4_key(fam, local, lport, remote, rport)
+    bind(dp, hook, **{selector: 2})
+    dp.sel_chain(hook, [(selector, "or")], flags=SEL_F_PREFILTER)
+    assert window_after(dp, hook) is None      # bit clear: a miss, the binding is not looked up
+    dp.prefilter_add(hook, key)
+    assert window_after(dp, hook) == 200       # bit set: the lookup decides
+    dp.sel_chain(hook, [(selector, "or")])
+    assert window_after(dp, hook) == 200       # flag clear: prefilter not consulted

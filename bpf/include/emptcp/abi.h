@@ -56,9 +56,39 @@ struct emptcp_selector_step {
 
 struct emptcp_selector_chain {
 	__u8 len; /* number of steps in use, 0..EMPTCP_MAX_SELECTORS */
-	__u8 pad;
+	union {
+		__u8 pad;
+		__u8 flags; /* EMPTCP_SEL_F_*; 0 unless the applier opts in */
+	};
 	struct emptcp_selector_step steps[EMPTCP_MAX_SELECTORS];
 };
+
+/* Optional negative prefilter for the tcp2/tcp4 selectors (`<hook>_prefilter`, ARRAY of
+ * EMPTCP_PREFILTER_WORDS __u64 = a 2^20-bit set). With EMPTCP_SEL_F_PREFILTER set in the
+ * selector chain, a tcp2/tcp4 step whose key's bit (emptcp_prefilter_bit) is clear is a miss
+ * without the hash lookup; a set bit means "maybe": the lookup decides. The applier that sets
+ * the flag must set the bit of every binding before the binding is visible; bits of removed
+ * bindings may stay (they only cost a lookup). Flag clear: the prefilter is not consulted. */
+#define EMPTCP_SEL_F_PREFILTER 0x01
+#define EMPTCP_PREFILTER_BITS_LOG 20
+#define EMPTCP_PREFILTER_WORDS (1u << (EMPTCP_PREFILTER_BITS_LOG - 6))
+
+/* Bit number of a tcp2 key (36 bytes) or tcp4 key (40 bytes) in the prefilter: FNV-1a over the
+ * key's 32-bit words as they lie in memory, then folded. Word = bit >> 6, mask = 1 << (bit & 63).
+ * Shared by the BPF side and the applier (callable from Swift). */
+static inline __u32 emptcp_prefilter_bit(const void *key, __u32 key_size)
+{
+	const __u32 *w = (const __u32 *)key;
+	__u32 h = 2166136261u, i;
+
+	for (i = 0; i < 10; i++) {
+		if (i * 4 >= key_size)
+			break;
+		h = (h ^ w[i]) * 16777619u;
+	}
+	h ^= h >> 16;
+	return h & ((1u << EMPTCP_PREFILTER_BITS_LOG) - 1);
+}
 
 /* `emptcp_meta` (ARRAY, EMPTCP_META_MAX entries of __u64), written by the applier only. */
 enum emptcp_meta_key {

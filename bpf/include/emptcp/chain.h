@@ -159,6 +159,21 @@ static __always_inline void *emptcp_opaque(void *p)
 	return p;
 }
 
+/* Whether the prefilter may hold `key` (1) or surely does not (0); see abi.h. */
+static __always_inline int emptcp_prefilter_maybe(const struct emptcp_scratch *s,
+						  const void *key, __u32 key_size)
+{
+	__u32 bit, word;
+	__u64 *bits;
+
+	if (!(s->sel.flags & EMPTCP_SEL_F_PREFILTER))
+		return 1;
+	bit = emptcp_prefilter_bit(key, key_size);
+	word = bit >> 6;
+	bits = bpf_map_lookup_elem(&emptcp_prefilter, &word);
+	return bits ? (*bits >> (bit & 63)) & 1 : 1;
+}
+
 /* Chain id bound by built-in selector `slot` for the in-flight packet (0 = no match), or
  * -EMPTCP_E_NOT_FOUND when `slot` is not a built-in selector. */
 static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 slot)
@@ -169,6 +184,8 @@ static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 s
 
 	switch (slot) {
 	case EMPTCP_SEL_TCP4:
+		if (!emptcp_prefilter_maybe(s, &s->pkt.key, sizeof(struct emptcp_tcp4_key)))
+			return 0;
 		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp4, &s->pkt.key));
 		break;
 	case EMPTCP_SEL_TCP2:
@@ -178,6 +195,8 @@ static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 s
 		k2[2] = k4[2];
 		k2[3] = k4[3];
 		k2[4] = k4[4];
+		if (!emptcp_prefilter_maybe(s, k2, sizeof(struct emptcp_tcp2_key)))
+			return 0;
 		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp2, k2));
 		break;
 	case EMPTCP_SEL_TCP:

@@ -74,6 +74,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(tcp_dflt) SEC(".maps");
 
+/* <hook>_prefilter: optional negative prefilter of the tcp2/tcp4 bindings (abi.h,
+ * EMPTCP_SEL_F_PREFILTER). Key word index, value __u64 (64 bits of the set). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EMPTCP_PREFILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} EMPTCP_MAP(prefilter) SEC(".maps");
+
 /* <hook>_chains: action chains. Key __u32 chain id (never 0), value struct emptcp_action_chain. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -126,6 +136,7 @@ struct {
 #define emptcp_tcp4 EMPTCP_MAP(tcp4)
 #define emptcp_tcp_dflt EMPTCP_MAP(tcp_dflt)
 #define emptcp_chains EMPTCP_MAP(chains)
+#define emptcp_prefilter EMPTCP_MAP(prefilter)
 #define emptcp_counters EMPTCP_MAP(counters)
 #define emptcp_scratch_map EMPTCP_MAP(scratch)
 
