@@ -15,6 +15,12 @@ public enum PolicyValidator {
     }
 
     public static func validate(_ p: Policy, modules: [ModuleRecord], map: SourceMap) throws {
+        try validate(p, modules: modules, map: map, keys: nil)
+    }
+
+    /// `keys[i]`, when given, is `p.bindings[i].key.description` (the store has it already);
+    /// duplicates are then found by string, which is cheaper than hashing the key's parts.
+    static func validate(_ p: Policy, modules: [ModuleRecord], map: SourceMap, keys: [String]?) throws {
         let byName = Dictionary(modules.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         // Selector chains.
         for hook in p.selectors.keys.sorted() {
@@ -56,8 +62,8 @@ public enum PolicyValidator {
             }
         }
         // Bindings.
-        var keys = Set<BindingKey>()
-        keys.reserveCapacity(p.bindings.count)
+        var seenKeys = Set<BindingKey>(), seenStrings = Set<String>()
+        if keys == nil { seenKeys.reserveCapacity(p.bindings.count) } else { seenStrings.reserveCapacity(p.bindings.count) }
         var checkedChainOnHook = Set<String>()
         for (i, b) in p.bindings.enumerated() {
             let key = "bindings[\(i)]"
@@ -77,7 +83,8 @@ public enum PolicyValidator {
                     }
                 }
             }
-            guard keys.insert(b.key).inserted else { throw fail("selector", "duplicate binding (\(b.key))") }
+            let fresh = keys.map { seenStrings.insert($0[i]).inserted } ?? seenKeys.insert(b.key).inserted
+            guard fresh else { throw fail("selector", "duplicate binding (\(b.key))") }
         }
     }
 

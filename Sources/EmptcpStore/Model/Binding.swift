@@ -47,12 +47,16 @@ public struct BindingKey: Codable, Sendable, Hashable, Comparable, CustomStringC
 
     /// A stable text form, also used as the binding's key column in the store.
     public var description: String {
-        var parts = ["\(hook.rawValue)", selector.rawValue]
-        if let local { parts.append("local=\(local)") }
-        if let localPort { parts.append("local_port=\(localPort)") }
-        if let remote { parts.append("remote=\(remote)") }
-        if let remotePort { parts.append("remote_port=\(remotePort)") }
-        return parts.joined(separator: " ")
+        // Concatenation, not interpolation: built once per binding on every commit.
+        var s = hook.rawValue
+        s.reserveCapacity(96)
+        s += " "
+        s += selector.rawValue
+        if let local { s += " local="; s += local.description }
+        if let localPort { s += " local_port="; s += String(localPort) }
+        if let remote { s += " remote="; s += remote.description }
+        if let remotePort { s += " remote_port="; s += String(remotePort) }
+        return s
     }
 
     public static func < (a: BindingKey, b: BindingKey) -> Bool { a.description < b.description }

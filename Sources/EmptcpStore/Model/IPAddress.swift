@@ -28,6 +28,17 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Canonical text (inet_ntop), so `show` prints what `commit` parses back to the same bytes.
     public var description: String {
+        // IPv4 by hand: the store formats every address of a commit, and inet_ntop plus a buffer
+        // per call costs several times more. Same text as inet_ntop.
+        if bytes.count == 4 {
+            var s = String(bytes[0])
+            s.reserveCapacity(15)
+            for b in bytes[1...] {
+                s += "."
+                s += String(b)
+            }
+            return s
+        }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         let family = isIPv4 ? AF_INET : AF_INET6
         bytes.withUnsafeBytes { raw in

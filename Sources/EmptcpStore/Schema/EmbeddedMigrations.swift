@@ -62,9 +62,10 @@ CREATE TABLE binding (
 );
 -- At most one live binding per key: duplicates are impossible even for a buggy writer.
 CREATE UNIQUE INDEX binding_current ON binding(key) WHERE removed_in IS NULL;
--- Rollback and `policy(at:)` look rows up by the revision they were closed in.
+-- Rollback finds the rows closed after its target through this index. There is deliberately no
+-- index on added_in: it would cost every insert of a large commit, and the queries that filter on
+-- added_in (rollback, `policy(at:)`) read most of the table anyway.
 CREATE INDEX binding_removed_in ON binding(removed_in) WHERE removed_in IS NOT NULL;
-CREATE INDEX binding_added_in ON binding(added_in);
 
 CREATE TABLE audit (
     id       INTEGER PRIMARY KEY,

@@ -29,12 +29,14 @@ public struct BindingSum: Equatable, Sendable {
     mutating func remove(_ b: Binding) { combine(b, subtract: true) }
 
     private mutating func combine(_ b: Binding, subtract: Bool) {
-        var h = SHA256()
-        h.update(ContentHash.line(b))
-        let d = h.finalize()
+        combine(line: ContentHash.line(b), subtract: subtract)
+    }
+
+    /// Adds (or subtracts) the digest of one binding's canonical line.
+    mutating func combine(line: String, subtract: Bool) {
+        let d = SHA256.words(line)
         for i in 0..<4 {
-            var v: UInt64 = 0
-            for j in 0..<8 { v = v << 8 | UInt64(d[i * 8 + j]) }
+            let v = UInt64(d[2 * i]) << 32 | UInt64(d[2 * i + 1])
             lanes[i] = subtract ? lanes[i] &- v : lanes[i] &+ v
         }
     }
@@ -57,8 +59,13 @@ enum ContentHash {
     }
 
     static func of(_ p: Policy) -> (hash: String, sum: BindingSum) {
+        of(p, keys: p.bindings.map { $0.key.description })
+    }
+
+    /// `keys[i]` is `p.bindings[i].key.description`, computed once by the caller.
+    static func of(_ p: Policy, keys: [String]) -> (hash: String, sum: BindingSum) {
         var sum = BindingSum()
-        for b in p.bindings { sum.add(b) }
+        for (b, key) in zip(p.bindings, keys) { sum.combine(line: key + " -> " + b.chain, subtract: false) }
         return (of(selectors: p.selectors, chains: p.chains, bindings: sum, count: p.bindings.count), sum)
     }
 }

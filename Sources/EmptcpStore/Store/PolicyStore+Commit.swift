@@ -60,8 +60,9 @@ extension PolicyStore {
 
     private func commitLocked(_ policy: Policy, message: String?, sourceMap: SourceMap, confirmWithin: TimeInterval?) throws -> Revision {
         let head = try currentRevision()
-        try PolicyValidator.validate(policy, modules: try modules(), map: sourceMap)
-        let (hash, sum) = ContentHash.of(policy)
+        let keys = policy.bindings.map { $0.key.description }
+        try PolicyValidator.validate(policy, modules: try modules(), map: sourceMap, keys: keys)
+        let (hash, sum) = ContentHash.of(policy, keys: keys)
         if let head, head.contentHash == hash { throw StoreError.identical(revision: head.id) }
         let id = (head?.id ?? 0) + 1
         let rev = try insertRevision(
@@ -77,8 +78,8 @@ extension PolicyStore {
         while try liveRows.step() { live[liveRows.text(1)] = (liveRows.int64(0), liveRows.text(2)) }
         let writer = try BindingWriter(db)
         var added = 0, changed = 0
-        for b in policy.bindings {
-            let key = b.key.description
+        var opens: [(key: String, binding: Binding)] = []
+        for (b, key) in zip(policy.bindings, keys) {
             if let old = live.removeValue(forKey: key) {
                 if old.chain == b.chain { continue }
                 try writer.close(rowID: old.row, revision: id)
@@ -86,9 +87,10 @@ extension PolicyStore {
             } else {
                 added += 1
             }
-            try writer.insert(b, key: key, revision: id)
+            opens.append((key, b))
         }
         for old in live.values { try writer.close(rowID: old.row, revision: id) }
+        for (key, b) in opens { try writer.insert(b, key: key, revision: id) }
         let detail = "revision \(id): \(policy.bindings.count) bindings (+\(added) -\(live.count) ~\(changed))"
         try settlePending(revision: rev, previous: head?.id, confirmWithin: confirmWithin)
         try insertAudit(action: "commit", revision: id, outcome: .ok, detail: message.map { "\(detail); \($0)" } ?? detail)

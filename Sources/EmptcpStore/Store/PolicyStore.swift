@@ -39,6 +39,9 @@ public final class PolicyStore {
             // FULL: a commit the CLI reported is on disk even after a power cut (WAL fsync per commit).
             try db.execute("PRAGMA synchronous = FULL")
             try db.execute("PRAGMA foreign_keys = ON")
+            // 64 MiB page cache: a 100k-binding commit touches ~30 MB of table and index pages;
+            // with the 2 MiB default SQLite spills pages mid-transaction and the commit triples.
+            try db.execute("PRAGMA cache_size = -65536")
             try Migrations.migrate(db, to: schemaVersion, logger: logger)
         } catch let error as StoreError {
             throw Self.busyAware(error, operation: "open \(path)")

@@ -1,13 +1,8 @@
 /// SHA-256 (FIPS 180-4). Foundation on Linux has no CryptoKit and the house rules allow no crypto
-/// package, so the content hash carries its own ~60-line implementation, checked against the
-/// standard test vectors in SHA256Tests.
-struct SHA256 {
-    private var state: [UInt32] = [
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
-    ]
-    private var buffer: [UInt8] = []
-    private var length: UInt64 = 0
-
+/// package, so the content hash carries its own implementation, checked against the standard
+/// test vectors in PropertyTests. It hashes one message at once from a contiguous buffer, with
+/// no allocation per block: the store hashes every binding of a commit, so this is on the hot path.
+enum SHA256 {
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
         0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
@@ -19,78 +14,67 @@ struct SHA256 {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    mutating func update(_ text: String) {
-        let utf8 = Array(text.utf8)
-        var i = 0
-        // Finish a partial block, then compress whole blocks straight from the input.
-        while !buffer.isEmpty && i < utf8.count {
-            buffer.append(utf8[i]); i += 1
-            if buffer.count == 64 { compress(buffer); buffer.removeAll(keepingCapacity: true) }
+    /// The digest as eight big-endian words.
+    static func words(_ message: UnsafeRawBufferPointer) -> [UInt32] {
+        var h: [UInt32] = [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19]
+        let n = message.count
+        let total = (n + 9 + 63) / 64 * 64  // message, 0x80, zeros, 64-bit length
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                k.withUnsafeBufferPointer { k in
+                    h.withUnsafeMutableBufferPointer { h in
+                        // Whole blocks straight from the message, then the padded tail (1 or 2 blocks).
+                        let whole = n / 64
+                        for b in 0..<whole { compress(UnsafeRawBufferPointer(rebasing: message[(b * 64)..<(b * 64 + 64)]), w, k, h) }
+                        let rest = n - whole * 64
+                        let tailBlocks = (total / 64) - whole
+                        let tailBytes = UnsafeMutableRawBufferPointer(tail)
+                        tailBytes.initializeMemory(as: UInt8.self, repeating: 0)
+                        if rest > 0 { tailBytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: message[(whole * 64)...])) }
+                        tailBytes[rest] = 0x80
+                        let bits = UInt64(n) &* 8
+                        for i in 0..<8 { tailBytes[tailBlocks * 64 - 1 - i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i))) }
+                        for b in 0..<tailBlocks { compress(UnsafeRawBufferPointer(rebasing: tailBytes[(b * 64)..<(b * 64 + 64)]), w, k, h) }
+                    }
+                }
+            }
         }
-        while utf8.count - i >= 64 {
-            compress(utf8[i..<i + 64]); i += 64
-        }
-        buffer.append(contentsOf: utf8[i...])
-        length &+= UInt64(utf8.count)
+        return h
     }
 
-    mutating func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var tail: [UInt8] = [0x80]
-        while (buffer.count + tail.count) % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        for b in tail {
-            buffer.append(b)
-            if buffer.count == 64 { compress(buffer); buffer.removeAll(keepingCapacity: true) }
-        }
-        var out: [UInt8] = []
-        for word in state { for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) } }
-        return out
-    }
-
-    private mutating func compress<C: Collection>(_ block: C) where C.Element == UInt8, C.Index == Int {
-        var w = [UInt32](repeating: 0, count: 64)
-        let base = block.startIndex
+    @inline(__always)
+    private static func compress(_ block: UnsafeRawBufferPointer, _ w: UnsafeMutableBufferPointer<UInt32>, _ k: UnsafeBufferPointer<UInt32>, _ h: UnsafeMutableBufferPointer<UInt32>) {
         for t in 0..<16 {
-            let j = base + t * 4
+            let j = t * 4
             w[t] = UInt32(block[j]) << 24 | UInt32(block[j + 1]) << 16 | UInt32(block[j + 2]) << 8 | UInt32(block[j + 3])
         }
         for t in 16..<64 {
-            let s0 = w[t - 15].rotr(7) ^ w[t - 15].rotr(18) ^ (w[t - 15] >> 3)
-            let s1 = w[t - 2].rotr(17) ^ w[t - 2].rotr(19) ^ (w[t - 2] >> 10)
+            let x = w[t - 15], y = w[t - 2]
+            let s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3)
+            let s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >> 10)
             w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
         }
-        var (a, b, c, d, e, f, g, h) = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
+        var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
         for t in 0..<64 {
-            let s1 = e.rotr(6) ^ e.rotr(11) ^ e.rotr(25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ ch &+ Self.k[t] &+ w[t]
-            let s0 = a.rotr(2) ^ a.rotr(13) ^ a.rotr(22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+            let t1 = hh &+ (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[t] &+ w[t]
+            let t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+            hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
         }
-        state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-        state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
+        h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d; h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
+    }
+
+    @inline(__always)
+    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+
+    static func words(_ text: String) -> [UInt32] {
+        var text = text
+        return text.withUTF8 { words(UnsafeRawBufferPointer($0)) }
     }
 
     static func hex(_ text: String) -> String {
-        var h = SHA256()
-        h.update(text)
-        return h.finalize().hexString
-    }
-}
-
-extension UInt32 {
-    fileprivate func rotr(_ n: UInt32) -> UInt32 { (self >> n) | (self << (32 - n)) }
-}
-
-extension Array where Element == UInt8 {
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(count * 2)
-        for b in self { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
+        words(text).map { w in
+            let s = String(w, radix: 16)
+            return String(repeating: "0", count: 8 - s.count) + s
+        }.joined()
     }
 }
