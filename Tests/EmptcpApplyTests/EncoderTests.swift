@@ -109,6 +109,15 @@ import Testing
         #expect(ObjectDiscovery.candidates(explicit: "/y", environment: ["EMPTCP_BPF_DIR": "/x"], executable: nil) == ["/y"])
     }
 
+    @Test func mapKeyRoundTripsAndOrdersBytewise() {
+        var generator = SystemRandomNumberGenerator()
+        let keys = (0..<200).map { i in Bytes((0..<(i % 3 == 0 ? 4 : 40)).map { _ in UInt8.random(in: 0...3, using: &generator) }) }
+        for key in keys { #expect(MapKey(key).bytes == key) }
+        let sorted = keys.map(MapKey.init).sorted().map(\.bytes)
+        #expect(sorted == keys.sorted { $0.lexicographicallyPrecedes($1) })
+        #expect(Set(keys.map(MapKey.init)).count == Set(keys).count)
+    }
+
     @Test func reportSummary() {
         let report = ApplyReport(revision: 3, previousRevision: 2, maps: [
             MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0), MapCounts(map: "xdp_tcp4", added: 0, removed: 0, changed: 0),

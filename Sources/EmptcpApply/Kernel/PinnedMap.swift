@@ -68,8 +68,12 @@ struct PinnedMap {
             guard let step = try Sys.mapLookupBatch(fd, object, token: &token, first: first, keys: &keys, values: &values, count: chunk)
             else { return try iterate() }
             first = false
-            for i in 0..<step.count {
-                result[MapKey(Array(keys[(i * keySize)..<((i + 1) * keySize)]))] = Array(values[(i * valueSize)..<((i + 1) * valueSize)])
+            result.reserveCapacity(result.count + step.count)
+            keys.withUnsafeBytes { raw in
+                for i in 0..<step.count {
+                    let key = MapKey(raw: UnsafeRawBufferPointer(rebasing: raw[(i * keySize)..<((i + 1) * keySize)]))
+                    result[key] = Array(values[(i * valueSize)..<((i + 1) * valueSize)])
+                }
             }
             if step.done { return result }
         }

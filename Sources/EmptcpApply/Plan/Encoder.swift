@@ -3,16 +3,37 @@ import EmptcpStore
 
 typealias Bytes = [UInt8]
 
-/// A map key as raw bytes, hashed in bulk (an `[UInt8]` key hashes byte by byte, which
-/// dominated applying 100k bindings).
-struct MapKey: Hashable, Sendable {
-    let bytes: Bytes
+/// A map key of up to 40 bytes (the largest key, emptcp_tcp4_key), stored inline as five words:
+/// no allocation per key and cheap hashing, which matters at 100k bindings.
+struct MapKey: Hashable, Comparable, Sendable {
+    static let capacity = 40
+    private var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0
+    let count: Int
 
-    init(_ bytes: Bytes) { self.bytes = bytes }
+    init(raw: UnsafeRawBufferPointer) {
+        precondition(raw.count <= Self.capacity, "map key of \(raw.count) bytes")
+        count = raw.count
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: raw) }
+        (w0, w1, w2, w3, w4) = words
+    }
 
-    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    init(_ bytes: Bytes) { self = bytes.withUnsafeBytes { MapKey(raw: $0) } }
 
-    static func < (a: MapKey, b: MapKey) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    var bytes: Bytes {
+        let words = (w0, w1, w2, w3, w4)
+        return withUnsafeBytes(of: words) { Array($0.prefix(count)) }
+    }
+
+    /// Bytewise order: a word loaded in host order, converted to big endian, compares like its bytes.
+    static func < (a: MapKey, b: MapKey) -> Bool {
+        if a.w0 != b.w0 { return a.w0.bigEndian < b.w0.bigEndian }
+        if a.w1 != b.w1 { return a.w1.bigEndian < b.w1.bigEndian }
+        if a.w2 != b.w2 { return a.w2.bigEndian < b.w2.bigEndian }
+        if a.w3 != b.w3 { return a.w3.bigEndian < b.w3.bigEndian }
+        if a.w4 != b.w4 { return a.w4.bigEndian < b.w4.bigEndian }
+        return a.count < b.count
+    }
 }
 
 /// Slots of operator modules (`emptcp module add`) per hook, by name.
