@@ -5,7 +5,8 @@
  * emptcp_flow_stats per CPU; user space sums the CPUs). Parameter flags (abi.h
  * EMPTCP_RECORD_*; the policy's pkt/flow/rtt, all true by default):
  *
- *   PKT   packets += 1 per segment.
+ *   PKT   packets += 1 per frame XDP sees (generic XDP on veth sees a GSO/GRO super-packet as
+ *         one frame; a capture on the same interface sees the same frames).
  *   FLOW  bytes += the IP packet length: IPv4 total length, IPv6 40 + payload length (headers
  *         included, link layer and Ethernet padding excluded; tshark: ip.len, ipv6.plen + 40).
  *   RTT   one sample per new TSecr value (the first segment of the flow that echoes a TSval of

@@ -21,7 +21,8 @@
  *
  * Skipped, counted, packet unchanged: an MP_PRIO already present (EMPTCP_CNT_PRIO_PRESENT); no
  * room, i.e. options + 4 > 40 bytes, or on TC a segment with payload (EMPTCP_CNT_PRIO_NO_ROOM);
- * malformed options (EMPTCP_CNT_BAD_OPTIONS). Inserted: EMPTCP_CNT_PRIO_ADDED.
+ * malformed options (EMPTCP_CNT_BAD_OPTIONS). Inserted: EMPTCP_CNT_PRIO_ADDED. A helper failing
+ * after the packet grew (memory pressure only) leaves it inconsistent: dropped, MALFORMED.
  */
 #ifndef EMPTCP_LIB_SET_FLOW_PRIO_H
 #define EMPTCP_LIB_SET_FLOW_PRIO_H
@@ -29,6 +30,9 @@
 #include <emptcp/tcp_state.h>
 
 #define EMPTCP_PRIO_GROW 4
+/* A helper failed after the packet had grown: it is inconsistent, so it is dropped (counted as
+ * MALFORMED). The kernel helpers involved fail only on memory pressure. */
+#define EMPTCP_PRIO_BROKEN 1000
 
 /* The 4 bytes inserted, as they go on the wire. */
 static __always_inline void emptcp_prio_bytes(const struct emptcp_param_flow_prio *prm,
@@ -159,7 +163,7 @@ static __always_inline int emptcp_prio_grow(emptcp_ctx *ctx, const struct emptcp
 	if (bpf_xdp_adjust_head(ctx, -EMPTCP_PRIO_GROW))
 		return -EMPTCP_E_NO_ROOM;
 	if (bpf_xdp_store_bytes(ctx, 0, h->b, hl + EMPTCP_PRIO_GROW))
-		return -EMPTCP_E_HELPER; /* cannot happen: the frame just grew by 4 */
+		return -EMPTCP_PRIO_BROKEN; /* cannot happen: the frame just grew by 4 */
 	return 0;
 }
 #else
@@ -170,24 +174,24 @@ static __always_inline int emptcp_prio_grow(emptcp_ctx *ctx, const struct emptcp
 
 	if (e->ip_end != (__u32)p->l4_off + p->tcp_hlen)
 		return -EMPTCP_E_NO_ROOM; /* payload: not grown on TC (see the top) */
+	if (n > EMPTCP_OPT_MAX - EMPTCP_PRIO_GROW)
+		return -EMPTCP_E_NO_ROOM;
 	/* Trims any link-layer trailer and adds 4 bytes at the end of the IP packet. */
 	if (bpf_skb_change_tail(ctx, e->ip_end + EMPTCP_PRIO_GROW, 0))
 		return -EMPTCP_E_NO_ROOM;
-	if (n > EMPTCP_OPT_MAX - EMPTCP_PRIO_GROW)
-		return -EMPTCP_E_NO_ROOM;
 	if (n && bpf_skb_store_bytes(ctx, l4 + 20 + EMPTCP_PRIO_GROW, o->buf, n, 0))
-		return -EMPTCP_E_HELPER;
+		return -EMPTCP_PRIO_BROKEN;
 	if (bpf_skb_store_bytes(ctx, l4 + 20, e->opt, EMPTCP_PRIO_GROW, 0) ||
 	    bpf_skb_store_bytes(ctx, l4 + 12, (void *)&e->doff_to, 2, 0) ||
 	    bpf_skb_store_bytes(ctx, e->len_off, (void *)&e->len_to, 2, 0))
-		return -EMPTCP_E_HELPER;
+		return -EMPTCP_PRIO_BROKEN;
 	if (p->family == EMPTCP_AF_INET &&
 	    bpf_l3_csum_replace(ctx, p->l3_off + 10, e->len_from, e->len_to, 2))
-		return -EMPTCP_E_HELPER;
+		return -EMPTCP_PRIO_BROKEN;
 	if (bpf_l4_csum_replace(ctx, emptcp_tcp_csum_off(p), 0, emptcp_prio_data_diff(e), 0) ||
 	    bpf_l4_csum_replace(ctx, emptcp_tcp_csum_off(p), e->tlen_from, e->tlen_to,
 				BPF_F_PSEUDO_HDR | 2))
-		return -EMPTCP_E_HELPER;
+		return -EMPTCP_PRIO_BROKEN;
 	return 0;
 }
 #endif
@@ -231,6 +235,10 @@ static __always_inline int emptcp_set_flow_prio(emptcp_ctx *ctx)
 #else
 		err = emptcp_prio_grow(ctx, p, &e, &s->opts);
 #endif
+	if (err == -EMPTCP_PRIO_BROKEN) {
+		emptcp_count(EMPTCP_CNT_MALFORMED);
+		return EMPTCP_DROP;
+	}
 	if (err == -EMPTCP_E_NO_ROOM)
 		emptcp_count(EMPTCP_CNT_PRIO_NO_ROOM);
 	else if (err)
