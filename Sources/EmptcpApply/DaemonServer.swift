@@ -134,11 +134,15 @@ public final class DaemonServer {
 /// The client side: one request, one reply.
 public enum DaemonClient {
     public static func send(_ request: DaemonRequest, socketPath: String) throws -> DaemonReply {
+        Sys.ignoreSIGPIPE()
         let socket = try Sys.unixConnect(socketPath)
         Sys.setReceiveTimeout(socket, seconds: 10)
         let body = String(decoding: try JSONEncoder().encode(request), as: UTF8.self) + "\n"
-        try Sys.writeAll(socket, Array(body.utf8), socketPath)
+        var writeError: Error?
+        do { try Sys.writeAll(socket, Array(body.utf8), socketPath) } catch { writeError = error }
+        // A refusal is written before the daemon reads anything: read it even if our write failed.
         let line = try Sys.readLine(socket, limit: 1 << 20, socketPath)
+        if line.isEmpty, let writeError { throw writeError }
         return try JSONDecoder().decode(DaemonReply.self, from: Data(line))
     }
 }

@@ -79,6 +79,9 @@ extension Sys {
         return fds[0]
     }
 
+    /// A peer that closes first must yield EPIPE, not kill the process.
+    static func ignoreSIGPIPE() { signal(SIGPIPE, SIG_IGN) }
+
     // MARK: - Files
 
     static func readFile(_ path: String) throws -> [UInt8] {

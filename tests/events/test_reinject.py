@@ -2,7 +2,8 @@
 the client's stack (no join); `emptcp daemon` saved the removed option from the ring buffer and,
 on request, re-delivers it into the client's stack through a raw socket to the client's own
 address; the client then accepts the announcement (MPTcpExtAddAddr +1) and opens the second
-subflow. Also: the daemon's socket serves root only."""
+subflow. Also: the daemon's socket serves root only (mode 0600, and SO_PEERCRED checked even
+when the mode is opened up)."""
 
 import json
 import subprocess
@@ -69,6 +70,14 @@ def test_removed_add_addr_redelivered_opens_second_subflow(lab, client_emptcp):
                                  e.bin, "daemon", "--socket", sock, "--recover-add-addr", flow],
                                 check=False, env=e.env())
         assert nobody.returncode != 0, nobody.stdout
+        assert "Permission denied" in nobody.stderr, nobody.stderr
+        # Even with the socket opened up by mistake, the peer credentials are checked.
+        lab.client.run(["chmod", "666", sock])
+        nobody = lab.client.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 e.bin, "daemon", "--socket", sock, "--recover-add-addr", flow],
+                                check=False, env=e.env())
+        lab.client.run(["chmod", "600", sock])
+        assert nobody.returncode == 1 and "refused: uid 65534 is not root" in nobody.stderr, nobody.stderr
         assert lab.client.mptcp_counters().get("MPTcpExtAddAddr", 0) == before.get("MPTcpExtAddAddr", 0)
 
         r = daemon_request(e, sock, "--recover-add-addr", flow)
