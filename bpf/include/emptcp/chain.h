@@ -17,6 +17,8 @@
 #ifndef EMPTCP_CHAIN_H
 #define EMPTCP_CHAIN_H
 
+#include <stddef.h>
+
 /* `v & mask` computed at run time: hides the value from the compiler so that it cannot fold the
  * mask into a loop-strength-reduced pointer the verifier would reject. */
 static __always_inline __u32 emptcp_mask(__u32 v, __u32 mask)
@@ -248,13 +250,20 @@ static __always_inline int emptcp_run_actors(emptcp_ctx *ctx, struct emptcp_scra
 static __always_inline int emptcp_run_chain(emptcp_ctx *ctx, struct emptcp_scratch *s)
 {
 	struct emptcp_action_chain *c = bpf_map_lookup_elem(&emptcp_chains, &s->chain_id);
+	int i;
 
 	if (!c) {
 		emptcp_count(EMPTCP_CNT_NO_CHAIN);
 		return EMPTCP_PASS;
 	}
 	emptcp_count(EMPTCP_CNT_TARGET);
-	__builtin_memcpy(&s->chain, c, sizeof(*c));
+	/* copy the header and only the actors in use */
+	__builtin_memcpy(&s->chain, c, offsetof(struct emptcp_action_chain, actors));
+	for (i = 0; i < EMPTCP_MAX_ACTORS; i++) {
+		if (i >= c->len)
+			break;
+		__builtin_memcpy(&s->chain.actors[i], &c->actors[i], sizeof(c->actors[0]));
+	}
 	s->act_idx = 0;
 	return emptcp_run_actors(ctx, s);
 }
