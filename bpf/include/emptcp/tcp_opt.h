@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * TCP option walking on a copy of the option bytes. Copying once (one helper call) keeps the
- * walk free of packet bounds checks and the verifier's work small: every index is masked into a
- * fixed 64-byte buffer and walks run in bpf_loop, at most EMPTCP_OPT_MAX (40) steps.
- * Keep the copy in the scratch (s->opts), not on the stack: the verifier tracks stack bytes
- * through every loop step, map memory it does not (rm_add_addr: 18k instead of 780k insns).
+ * TCP option walking on a copy of the option bytes. Copying once (32-bit words, direct packet
+ * reads) keeps the walk free of packet bounds checks: every index is masked into a fixed 64-byte
+ * buffer and every walk is bounded by EMPTCP_OPT_MAX (40) steps.
  *
  *	struct emptcp_opt opt;
  *	int r;
@@ -12,9 +10,11 @@
  *	if (emptcp_opts_load(ctx, &s->pkt, &s->opts) < 0) ...
  *	r = emptcp_opt_find(&s->opts, EMPTCP_TCPOPT_TS, &opt);   // offset in opts.buf, or < 0
  *
- * For a walk of your own, call emptcp_opt_next() from a bpf_loop() callback (see
- * emptcp_opt_find_cb): an open-coded loop over 40 option bytes with several branches per option
- * can exceed the verifier's budget (design §3).
+ * Keep the copy in the scratch (s->opts), not on the stack. For a walk of your own, either keep
+ * all loop state in map memory as emptcp_mptcp_scan() does (fastest: a few instructions per
+ * option), or call emptcp_opt_next() from a bpf_loop() callback as emptcp_opt_find() does (one
+ * call per option). An open-coded loop with its state in registers or on the stack makes the
+ * verifier walk every path of every step and exceeds its 1M-instruction budget (design §3).
  */
 #ifndef EMPTCP_TCP_OPT_H
 #define EMPTCP_TCP_OPT_H
