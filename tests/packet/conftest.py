@@ -1,4 +1,5 @@
-"""Fixtures of the packet tests: one loaded data plane per module, reset before every test."""
+"""Fixtures of the packet tests: the objects built once, one loaded data plane per module,
+reset before every test."""
 import os
 import subprocess
 
@@ -7,14 +8,15 @@ import pytest
 from dataplane import ROOT, DataPlane
 
 
-def pytest_sessionstart(session):
+@pytest.fixture(scope="session", autouse=True)
+def bpf_built():
     if os.geteuid() != 0:
-        raise pytest.UsageError("tests/packet needs root (BPF programs, bpffs)")
+        pytest.fail("tests/packet needs root (BPF programs, bpffs, namespaces)")
     subprocess.run(["bash", os.path.join(ROOT, "bpf", "build.sh")], check=True)
 
 
 @pytest.fixture(scope="module")
-def plane():
+def plane(bpf_built):
     p = DataPlane()
     try:
         yield p
