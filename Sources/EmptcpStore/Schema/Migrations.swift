@@ -7,7 +7,7 @@ public struct Migration: Sendable {
     public let sql: String
 }
 
-/// Runs migrations forward, one transaction each, tracking the schema in PRAGMA user_version.
+/// Runs migrations forward, all pending ones in one transaction (all or nothing), tracking the schema in PRAGMA user_version.
 /// Migrations are never edited after they ship; a change is a new file.
 public enum Migrations {
     /// The schema this binary writes.
@@ -16,7 +16,11 @@ public enum Migrations {
     /// Brings the database to `target` (default: latest). Refuses a database newer than we know.
     static func migrate(_ db: Database, to target: Int? = nil, logger: Logger) throws {
         let target = target ?? latestVersion
-        // BEGIN IMMEDIATE first, then read the version: two processes opening a fresh file at once
+        // Up to date (the common case): no write lock, so readers without write access can open.
+        let seen = Int(try db.scalarInt("PRAGMA user_version") ?? 0)
+        if seen > latestVersion { throw StoreError.schemaTooNew(found: seen, supported: latestVersion) }
+        if seen >= target { return }
+        // BEGIN IMMEDIATE, then read the version again: two processes opening a fresh file at once
         // must not both run migration 1.
         try db.execute("BEGIN IMMEDIATE")
         var committed = false

@@ -68,7 +68,7 @@ extension PolicyStore {
         let rev = try insertRevision(
             id: id, parent: head?.id, message: message, action: "commit", rollbackTo: nil, hash: hash, sum: sum,
             count: policy.bindings.count, now: Date())
-        try writeSelectorsAndChains(policy, revision: id)
+        let structure = try writeSelectorsAndChains(policy, revision: id)
 
         // Compare with the live bindings by key: unchanged rows stay, others close and open.
         var live: [String: (row: Int64, chain: String)] = [:]
@@ -91,7 +91,9 @@ extension PolicyStore {
         }
         for old in live.values { try writer.close(rowID: old.row, revision: id) }
         for (key, b) in opens { try writer.insert(b, key: key, revision: id) }
-        let detail = "revision \(id): \(policy.bindings.count) bindings (+\(added) -\(live.count) ~\(changed))"
+        var detail = "revision \(id): \(policy.bindings.count) bindings (+\(added) -\(live.count) ~\(changed))"
+        if structure.chains > 0 { detail += ", \(structure.chains) chain\(structure.chains == 1 ? "" : "s") changed" }
+        if structure.selectors > 0 { detail += ", \(structure.selectors) selector chain\(structure.selectors == 1 ? "" : "s") changed" }
         try settlePending(revision: rev, previous: head?.id, confirmWithin: confirmWithin)
         try insertAudit(action: "commit", revision: id, outcome: .ok, detail: message.map { "\(detail); \($0)" } ?? detail)
         return rev

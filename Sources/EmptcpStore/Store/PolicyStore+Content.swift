@@ -58,13 +58,17 @@ extension PolicyStore {
 
     /// Closes the live selector chains and action chains that differ in `p` and opens the new ones.
     /// Both are small (a few rows), so they are compared in full.
-    func writeSelectorsAndChains(_ p: Policy, revision: Int64) throws {
+    /// Returns how many selector chains (hooks) and action chains changed, for the audit detail.
+    @discardableResult
+    func writeSelectorsAndChains(_ p: Policy, revision: Int64) throws -> (selectors: Int, chains: Int) {
+        var changed = (selectors: 0, chains: 0)
         let oldSelectors = try selectors(at: nil), oldChains = try chains(at: nil)
         let closeSel = try db.prepare("UPDATE selector_chain SET removed_in = ? WHERE hook = ? AND removed_in IS NULL")
         let openSel = try db.prepare("INSERT INTO selector_chain (hook, steps, added_in) VALUES (?, ?, ?)")
         for hook in Hook.allCases {
             let old = oldSelectors[hook] ?? [], new = p.selectors[hook] ?? []
             guard old != new else { continue }
+            changed.selectors += 1
             if !old.isEmpty { try closeSel.run([.int(revision), .text(hook.rawValue)]) }
             if !new.isEmpty { try openSel.run([.text(hook.rawValue), .text(PolicyCanonical.stepsJSON(new)), .int(revision)]) }
         }
@@ -73,9 +77,11 @@ extension PolicyStore {
         for name in Set(oldChains.keys).union(p.chains.keys).sorted() {
             let old = oldChains[name], new = p.chains[name]
             guard old != new else { continue }
+            changed.chains += 1
             if old != nil { try closeChain.run([.int(revision), .text(name)]) }
             if let new { try openChain.run([.text(name), .text(PolicyCanonical.actorsJSON(new)), .int(revision)]) }
         }
+        return changed
     }
 
     /// Prepared statements for binding rows, reused across a commit.
