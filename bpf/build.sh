@@ -35,8 +35,9 @@ for src in bpf/xdp/*.c bpf/tc/*.c examples/modules/*.c; do
     continue
   fi
   mkdir -p "$OUT/$hook"
-  "$CLANG" "${CFLAGS[@]}" -c "$src" -o "$obj.tmp"
-  mv "$obj.tmp" "$obj"
+  # a private temporary name: concurrent builds (parallel test runs) never see half an object
+  "$CLANG" "${CFLAGS[@]}" -c "$src" -o "$obj.tmp.$$"
+  mv -f "$obj.tmp.$$" "$obj"
   built=$((built + 1))
 done
 echo "bpf/build.sh: $built object(s) built in $OUT"
