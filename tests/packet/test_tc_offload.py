@@ -102,3 +102,91 @@ def test_set_recv_win_on_the_wire(dp, veth, tx):
         assert all(tcp_checksum_ok(f) for f in frames)
     # one TC run per skb; a GSO skb becomes several frames after TC, each with the edited header
     assert 1 <= dp.counters("tc")["win_set"] <= len(frames)
+
+
+SEND_PARTIAL = r"""
+import socket, struct, sys
+dev, frame = sys.argv[1], bytes.fromhex(sys.argv[2])
+l4 = int(sys.argv[3])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.setsockopt(263, 15, 1)                      # SOL_PACKET, PACKET_VNET_HDR
+s.bind((dev, 0))
+# virtio_net_hdr: NEEDS_CSUM, no GSO, csum_start = TCP header, csum_offset = 16
+vnet = struct.pack("<BBHHHH", 1, 0, 0, 0, l4, 16)
+try:
+    s.send(vnet + frame)
+    print("sent")
+except OSError as e:                          # TC_ACT_SHOT reaches the sender as ENOBUFS
+    if e.errno != 105:
+        raise
+    print("dropped")
+"""
+
+CAPTURE = r"""
+import json, socket, sys, select
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+cap.bind((sys.argv[1], 0))
+print("ready", flush=True)
+frames = []
+while select.select([cap], [], [], 5)[0]:     # until the sender has been quiet for 5 s
+    f = cap.recv(65536)
+    if f[23] == 6 and f[26:30] == socket.inet_aton("10.77.0.1"):
+        frames.append(f.hex())
+print(json.dumps(frames), flush=True)
+"""
+
+
+def partial_frame(opts):
+    """A TCP segment whose checksum field holds only the pseudo-header sum, as the stack leaves
+    it for CHECKSUM_PARTIAL."""
+    import struct as st
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    tcp_len = 20 + len(opts)
+    pseudo = bytes([10, 77, 0, 1, 10, 77, 0, 2, 0, 6]) + st.pack("!H", tcp_len)
+    s = sum(st.unpack("!6H", pseudo))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return bytes(Ether(src="02:00:00:00:00:02", dst="ff:ff:ff:ff:ff:ff") /
+                 IP(src="10.77.0.1", dst="10.77.0.2") /
+                 TCP(sport=40000, dport=5201, flags="A", window=5000, chksum=s,
+                     dataofs=5 + len(opts) // 4) / Raw(opts))
+
+
+def test_tc_edits_on_checksum_partial_skbs(dp, veth):
+    """[set_recv_win, rm_add_addr] on CHECKSUM_PARTIAL skbs (AF_PACKET with a virtio-net header
+    asking for checksum completion), completed in software after TC (tx off): the frames on the
+    wire carry the edits and a valid checksum; the ADD_ADDR-only segment is dropped."""
+    from packets import ADD_ADDR4, DSS, TS, option_bytes
+    a, b, va, vb = veth
+    run("ip", "netns", "exec", a, "ethtool", "-K", va, "tx", "off")
+    run("tc", "-n", a, "qdisc", "add", "dev", va, "clsact")
+    run("tc", "-n", a, "filter", "add", "dev", va, "egress", "bpf", "da", "pinned",
+        dp.prog("tc", "entry"))
+    dp.sel_chain("tc", [("tcp", "or")])
+    dp.chain("tc", 1, [("set_recv_win", recv_win_param(1600)), ("rm_add_addr", b"")])
+    dp.bind_tcp("tc", 1)
+
+    cap = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", CAPTURE, vb],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert cap.stdout.readline().strip() == "ready", cap.stderr.read()
+        nop = partial_frame(DSS + ADD_ADDR4 + TS)
+        drop = partial_frame(ADD_ADDR4)
+        sent = [run("ip", "netns", "exec", a, sys.executable, "-c", SEND_PARTIAL, va, f.hex(),
+                    "34").stdout.strip() for f in (nop, drop)]
+        assert sent == ["sent", "dropped"]
+        out, err = cap.communicate(timeout=60)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+            cap.wait()
+    frames = [bytes.fromhex(x) for x in json.loads(out.strip().splitlines()[-1])]
+    assert len(frames) == 1, frames                      # the ADD_ADDR-only one was dropped
+    f = frames[0]
+    assert window_of(f) == 1600
+    assert option_bytes(f) == DSS + b"\x01" * 16 + TS
+    assert tcp_checksum_ok(f)
+    c = dp.counters("tc")
+    assert c["add_addr_nopped"] == 1 and c["add_addr_dropped"] == 1
