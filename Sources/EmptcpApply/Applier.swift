@@ -67,7 +67,9 @@ public struct Applier: Sendable {
     }
 
     /// True when at least one interface has an emptcp link pinned.
-    public func isAttached() -> Bool { !attacher.attachedInterfaces().isEmpty }
+    public func isAttached() -> Bool {
+        attacher.attachedInterfaces().contains { !Sys.listDirectory(layout.linkDirectory($0)).isEmpty }
+    }
 
     /// Interfaces with emptcp links pinned (some may be stale if the device disappeared).
     public func attachedInterfaces() -> [String] { attacher.attachedInterfaces() }

@@ -33,7 +33,8 @@ extension Emptcp {
                     modules = try Kernel.moduleSlots(store)
                 }
                 let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
-                let inSync = kernel.loaded && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
+                let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
+                let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
                 if json {
                     Kernel.print(try Kernel.json(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
                 } else {
@@ -51,7 +52,8 @@ extension Emptcp {
             } else {
                 lines.append("interfaces:")
                 for iface in s.interfaces {
-                    let hooks = iface.hooks.map { "\($0.hook) \($0.mode) (prog \($0.programID))" }.joined(separator: ", ")
+                    let hooks = iface.hooks.isEmpty ? "links gone (run `emptcp apply --boot`)"
+                        : iface.hooks.map { "\($0.hook) \($0.mode)" + ($0.programID == 0 ? "" : " (prog \($0.programID))") }.joined(separator: ", ")
                     lines.append("  \(iface.name) (ifindex \(iface.ifindex.map(String.init) ?? "gone")): \(hooks)")
                 }
             }
