@@ -8,7 +8,7 @@ extension Emptcp {
         static let configuration = CommandConfiguration(
             commandName: "module",
             abstract: "Hot-plug operator BPF modules into free program-array slots of the running chains.",
-            subcommands: [Add.self, List.self, Remove.self])
+            subcommands: [Add.self, List.self, Remove.self, Restore.self])
 
         /// One line on stderr; exit 2 for bad input (names, store validation), else 1.
         static func fail(_ command: String, _ error: Error) -> ExitCode {
@@ -91,6 +91,24 @@ extension Emptcp {
                     Kernel.print("module \(name) removed")
                 } catch {
                     throw Module.fail("module remove", error)
+                }
+            }
+        }
+
+        struct Restore: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Reload every recorded module the kernel does not hold into its recorded slot (after a reboot or detach).",
+                discussion: "The same step `apply --boot` takes after re-attaching: ModuleManager.restore(catalog:).")
+            @OptionGroup var global: GlobalOptions
+
+            func run() throws {
+                do {
+                    let store = try Kernel.store(global, logger: Kernel.logger())
+                    let restored = try Module.manager(global).restore(catalog: store)
+                    Kernel.print(restored.isEmpty ? "nothing to restore"
+                                 : restored.map { "module \($0.name): restored into slot \($0.slot)" }.joined(separator: "\n"))
+                } catch {
+                    throw Module.fail("module restore", error)
                 }
             }
         }

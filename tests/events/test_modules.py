@@ -58,6 +58,23 @@ def test_module_add_use_refuse_remove(lab, client_emptcp):
     audit = e("audit").stdout
     assert "module-remove" in audit
 
+    # Detach unpins everything, modules included; re-attach loads the built-ins only, and
+    # `module restore` (what `apply --boot` does after re-attaching) puts the module back into
+    # its recorded slot, where the committed chain finds it again.
+    e("detach", "--all")
+    e("attach", "c1", "c2")
+    assert json.loads(e("module", "list", "--json").stdout)[0]["loaded"] is False
+    assert "restored into slot 16" in e("module", "restore").stdout
+    assert json.loads(e("module", "list", "--json").stdout)[0]["loaded"] is True
+    assert e("module", "restore").stdout.strip() == "nothing to restore"
+    e("apply")
+    cap = Capture(lab.server, "s1", lab.tmp / "s1b.pcapng", f"tcp port {PORT}")
+    with MptcpClient(lab.client, p1.server4, PORT) as cl:
+        time.sleep(1.0)
+    cap.stop()
+    dscp = cap.fields(f"ip.src == {p1.client4} && tcp.dstport == {PORT}", "ip.dsfield.dscp")
+    assert dscp and all(r[0] == "46" for r in dscp), dscp[:5]
+
     e("rollback")
     e("module", "remove", "set_dscp")
     assert not pin.exists()
