@@ -13,37 +13,13 @@ measured the same way, interleaved; those numbers carry the per-call timer overh
 comparable with each other. Ring-buffer cases run in batches below the ring size, drained
 between batches, and fail if a record was lost."""
 import argparse
-import ctypes
 import json
-import os
 import statistics
 import struct
 import sys
 
 from dataplane import DataPlane
-from issue4_util import DSS4, TS, _Bpf, counters, pkt, use
-
-
-class TestRun:
-    """BPF_PROG_TEST_RUN on a pinned program, repeat 1, from this process (no bpftool fork,
-    so the caches stay as warm as a packet stream leaves them)."""
-
-    def __init__(self, path):
-        self.fd = _Bpf.obj_get(path)
-        self.out = ctypes.create_string_buffer(4096)
-
-    def run(self, frame):
-        data = ctypes.create_string_buffer(frame, len(frame))
-        attr = struct.pack("IIIIQQIIIIQQIII", self.fd, 0, len(frame), 4096,
-                           ctypes.addressof(data), ctypes.addressof(self.out), 1, 0, 0, 0, 0, 0,
-                           0, 0, 0).ljust(128, b"\0")
-        buf = ctypes.create_string_buffer(attr, len(attr))
-        if _Bpf.libc.syscall(_Bpf.NR, 10, buf, len(attr)) < 0:
-            raise OSError(ctypes.get_errno(), "BPF_PROG_TEST_RUN")
-        return struct.unpack_from("I", buf.raw, 36)[0]  # duration
-
-    def close(self):
-        os.close(self.fd)
+from issue4_util import DSS4, TS, ProgRun, counters, pkt, use
 
 MPC_ACK = bytes([30, 20, 0x01, 0x81]) + bytes(range(16))
 
@@ -87,7 +63,7 @@ def main():
         """repeat 1, a fresh frame per run (frames[i % len]), interleaved with pass."""
         dp.reset()
         use(dp, hook, actors, slot_names=[x[0] for x in actors])
-        entry, bare = TestRun(dp.prog(hook, "entry")), TestRun(dp.prog(hook, "pass"))
+        entry, bare = ProgRun(dp.prog(hook, "entry")), ProgRun(dp.prog(hook, "pass"))
         ns, base = [], []
         try:
             for i in range(a.single):

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from dataplane import PASS
-from issue4_util import DSS4, DSS8, EV, HDR_LEN, TS, ack_body, counters, pkt, records, use
+from issue4_util import (DSS4, DSS8, EV, HDR_LEN, TS, ProgRun, ack_body, counters, pkt, records,
+                         use)
 
 EV_ACK_LEN = HDR_LEN + 32
 _ports = itertools.count(30000)
@@ -74,6 +75,29 @@ def test_only_changes_are_reported(dp):
     recs = one_run(dp, pkt("v4", opts=TS + bytes([30, 8, 0x20, 0x01]) + struct.pack("!I", 7), ack=200,
                            sport=port))
     assert [ack_body(r)["data_ack"] for r in recs] == [7]
+    assert counters(dp, "xdp")["ringbuf_full"] == 0
+
+
+def test_burst_rate_limited_last_state_reported(dp):
+    """500 changes in a row, as fast as BPF_PROG_TEST_RUN goes: at most one record per 1 ms gap
+    (plus the first and the timer's), and the burst's last state is reported after it ends,
+    by the flow's timer, though no segment follows."""
+    setup(dp)
+    port = fresh_port()
+    run = ProgRun(dp.prog("xdp", "entry"))
+    try:
+        t0 = time.monotonic()
+        for i in range(500):
+            run.run(pkt("v4", opts=TS + DSS4, ack=10000 + i, sport=port))
+        elapsed_ms = (time.monotonic() - t0) * 1000
+    finally:
+        run.close()
+    time.sleep(0.05)  # > the gap: the pending state is written by then
+    recs = records(dp)
+    acks = [ack_body(r)["ack"] for r in recs]
+    assert acks[0] == 10000 and acks[-1] == 10499
+    assert acks == sorted(acks)
+    assert len(recs) <= elapsed_ms / 1.0 + 3
     assert counters(dp, "xdp")["ringbuf_full"] == 0
 
 
