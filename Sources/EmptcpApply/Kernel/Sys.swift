@@ -109,8 +109,7 @@ enum Sys {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
-        buffer[n] = 0
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func realPath(_ path: String) -> String? {
@@ -129,7 +128,7 @@ enum Sys {
     static func interfaceName(_ index: UInt32) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
         guard if_indextoname(index, &buffer) != nil else { return nil }
-        return String(cString: buffer)
+        return cText(buffer)
     }
 
     static func interfaces() -> [(index: UInt32, name: String)] {
@@ -384,12 +383,17 @@ enum Sys {
     }
 }
 
+/// The text of a NUL-terminated C buffer.
+private func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 /// libbpf's print callback: formats the message and hands it to `LibbpfLog`.
 private let libbpfPrint: libbpf_print_fn_t = { level, format, args in
     guard let format, let args else { return 0 }
     var buffer = [CChar](repeating: 0, count: 2048)
     let n = vsnprintf(&buffer, buffer.count, format, args)
-    if n > 0 { LibbpfLog.shared.append(String(cString: buffer), debug: level == LIBBPF_DEBUG) }
+    if n > 0 { LibbpfLog.shared.append(cText(buffer), debug: level == LIBBPF_DEBUG) }
     return 0
 }
 
