@@ -44,7 +44,7 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
             "\(iface) already has a foreign XDP program (id \(id)); emptcp does not replace it"
         case .abiMismatch(let root, let found, let expected):
             "maps pinned under \(root) have ABI version \(found), this emptcp uses \(expected); run `emptcp detach --all` first"
-        case .notLoaded(let root): "emptcp is not loaded under \(root) (run `emptcp attach` first)"
+        case .notLoaded(let root): "no programs or maps are loaded under \(root) (run `emptcp attach` first)"
         case .chainIdZero(let hook, let chain): "chain \(chain) on \(hook) hashes to id 0; rename the chain"
         case .chainIdCollision(let hook, let a, let b, let id):
             "chains \(a) and \(b) on \(hook) share id \(id); rename one of them"
