@@ -45,105 +45,43 @@ static __always_inline void emptcp_tail_call_static(void *ctx, void *map, const 
  * call site per slot. Returns only if the slot is empty. */
 static __always_inline void emptcp_tail_call(void *ctx, void *map, __u32 slot)
 {
+	/* one line per slot: EMPTCP_PROG_SLOTS (32) cases */
 	switch (slot) {
-	case 0:
-		emptcp_tail_call_static(ctx, map, 0);
-		break;
-	case 1:
-		emptcp_tail_call_static(ctx, map, 1);
-		break;
-	case 2:
-		emptcp_tail_call_static(ctx, map, 2);
-		break;
-	case 3:
-		emptcp_tail_call_static(ctx, map, 3);
-		break;
-	case 4:
-		emptcp_tail_call_static(ctx, map, 4);
-		break;
-	case 5:
-		emptcp_tail_call_static(ctx, map, 5);
-		break;
-	case 6:
-		emptcp_tail_call_static(ctx, map, 6);
-		break;
-	case 7:
-		emptcp_tail_call_static(ctx, map, 7);
-		break;
-	case 8:
-		emptcp_tail_call_static(ctx, map, 8);
-		break;
-	case 9:
-		emptcp_tail_call_static(ctx, map, 9);
-		break;
-	case 10:
-		emptcp_tail_call_static(ctx, map, 10);
-		break;
-	case 11:
-		emptcp_tail_call_static(ctx, map, 11);
-		break;
-	case 12:
-		emptcp_tail_call_static(ctx, map, 12);
-		break;
-	case 13:
-		emptcp_tail_call_static(ctx, map, 13);
-		break;
-	case 14:
-		emptcp_tail_call_static(ctx, map, 14);
-		break;
-	case 15:
-		emptcp_tail_call_static(ctx, map, 15);
-		break;
-	case 16:
-		emptcp_tail_call_static(ctx, map, 16);
-		break;
-	case 17:
-		emptcp_tail_call_static(ctx, map, 17);
-		break;
-	case 18:
-		emptcp_tail_call_static(ctx, map, 18);
-		break;
-	case 19:
-		emptcp_tail_call_static(ctx, map, 19);
-		break;
-	case 20:
-		emptcp_tail_call_static(ctx, map, 20);
-		break;
-	case 21:
-		emptcp_tail_call_static(ctx, map, 21);
-		break;
-	case 22:
-		emptcp_tail_call_static(ctx, map, 22);
-		break;
-	case 23:
-		emptcp_tail_call_static(ctx, map, 23);
-		break;
-	case 24:
-		emptcp_tail_call_static(ctx, map, 24);
-		break;
-	case 25:
-		emptcp_tail_call_static(ctx, map, 25);
-		break;
-	case 26:
-		emptcp_tail_call_static(ctx, map, 26);
-		break;
-	case 27:
-		emptcp_tail_call_static(ctx, map, 27);
-		break;
-	case 28:
-		emptcp_tail_call_static(ctx, map, 28);
-		break;
-	case 29:
-		emptcp_tail_call_static(ctx, map, 29);
-		break;
-	case 30:
-		emptcp_tail_call_static(ctx, map, 30);
-		break;
-	case 31:
-		emptcp_tail_call_static(ctx, map, 31);
-		break;
+	case 0: emptcp_tail_call_static(ctx, map, 0); break;
+	case 1: emptcp_tail_call_static(ctx, map, 1); break;
+	case 2: emptcp_tail_call_static(ctx, map, 2); break;
+	case 3: emptcp_tail_call_static(ctx, map, 3); break;
+	case 4: emptcp_tail_call_static(ctx, map, 4); break;
+	case 5: emptcp_tail_call_static(ctx, map, 5); break;
+	case 6: emptcp_tail_call_static(ctx, map, 6); break;
+	case 7: emptcp_tail_call_static(ctx, map, 7); break;
+	case 8: emptcp_tail_call_static(ctx, map, 8); break;
+	case 9: emptcp_tail_call_static(ctx, map, 9); break;
+	case 10: emptcp_tail_call_static(ctx, map, 10); break;
+	case 11: emptcp_tail_call_static(ctx, map, 11); break;
+	case 12: emptcp_tail_call_static(ctx, map, 12); break;
+	case 13: emptcp_tail_call_static(ctx, map, 13); break;
+	case 14: emptcp_tail_call_static(ctx, map, 14); break;
+	case 15: emptcp_tail_call_static(ctx, map, 15); break;
+	case 16: emptcp_tail_call_static(ctx, map, 16); break;
+	case 17: emptcp_tail_call_static(ctx, map, 17); break;
+	case 18: emptcp_tail_call_static(ctx, map, 18); break;
+	case 19: emptcp_tail_call_static(ctx, map, 19); break;
+	case 20: emptcp_tail_call_static(ctx, map, 20); break;
+	case 21: emptcp_tail_call_static(ctx, map, 21); break;
+	case 22: emptcp_tail_call_static(ctx, map, 22); break;
+	case 23: emptcp_tail_call_static(ctx, map, 23); break;
+	case 24: emptcp_tail_call_static(ctx, map, 24); break;
+	case 25: emptcp_tail_call_static(ctx, map, 25); break;
+	case 26: emptcp_tail_call_static(ctx, map, 26); break;
+	case 27: emptcp_tail_call_static(ctx, map, 27); break;
+	case 28: emptcp_tail_call_static(ctx, map, 28); break;
+	case 29: emptcp_tail_call_static(ctx, map, 29); break;
+	case 30: emptcp_tail_call_static(ctx, map, 30); break;
+	case 31: emptcp_tail_call_static(ctx, map, 31); break;
 	}
 }
+_Static_assert(EMPTCP_PROG_SLOTS == 32, "emptcp_tail_call needs one case per program slot");
 
 /* Outcome of one selector step. */
 enum emptcp_sel_outcome {
