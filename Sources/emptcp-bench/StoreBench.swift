@@ -21,6 +21,9 @@ struct StoreBench: ParsableCommand {
         var bindings: Int
         var minMs: Double, medianMs: Double, maxMs: Double
         var ratioToBaseline: Double?
+        /// Median CPU time of the measuring thread: on a shared, oversubscribed machine wall time
+        /// includes waiting for a core, CPU time does not (it excludes fsync waits too).
+        var cpuMedianMs: Double
     }
 
     func run() throws {
@@ -33,44 +36,52 @@ struct StoreBench: ParsableCommand {
         for n in counts {
             let a = Self.policy(n, chain: "slow"), b = Self.policy(n, chain: "backup")
             var samples: [String: [Double]] = [:]
+            var cpu: [String: [Double]] = [:]
+            /// Times `body` into `samples[op]` (wall) and `cpu[op]` (thread CPU).
+            func measure(_ op: String, _ body: () throws -> Void) throws {
+                let c0 = Self.threadCPU()
+                samples[op, default: []].append(try Self.time(body))
+                cpu[op, default: []].append(Self.threadCPU() - c0)
+            }
             for rep in 0..<reps {
                 let base = "\(root)/n\(n)-r\(rep)"
                 let raw = try RawBaseline(path: base + "-raw.db")
-                samples["baseline: raw insert", default: []].append(try Self.time { try raw.insert(a.bindings) })
+                try measure("baseline: raw insert") { try raw.insert(a.bindings) }
                 let store = try PolicyStore(path: base + ".db")
-                samples["commit (full policy)", default: []].append(try Self.time { _ = try store.commit(a, message: nil) })
+                try measure("commit (full policy)") { _ = try store.commit(a, message: nil) }
                 // One binding re-pointed, through the incremental API (what a tool editing a large policy uses).
                 var one = a.bindings[n / 2]
                 one.chain = "backup"
-                samples["change 1 binding: commit(changes:)", default: []].append(try Self.time {
+                try measure("change 1 binding: commit(changes:)") {
                     _ = try store.commit(changes: BindingChanges(upsert: [one]), message: nil)
-                })
+                }
                 // The same kind of change given as a whole policy: diffed against the live rows.
                 var a2 = a
                 a2.bindings[n / 3].chain = "backup"
                 a2.bindings[n / 2] = one
-                samples["change 1 binding: commit(full policy)", default: []].append(try Self.time { _ = try store.commit(a2, message: nil) })
-                samples["rollback 1 binding", default: []].append(try Self.time { _ = try store.rollback(to: nil, message: nil) })
+                try measure("change 1 binding: commit(full policy)") { _ = try store.commit(a2, message: nil) }
+                try measure("rollback 1 binding") { _ = try store.rollback(to: nil, message: nil) }
                 // Every binding re-pointed, then rolled back: the worst case, 2n rows touched.
                 _ = try store.commit(b, message: nil)
-                samples["rollback all bindings", default: []].append(try Self.time { _ = try store.rollback(to: 1, message: nil) })
-                samples["read policy(at:)", default: []].append(try Self.time { _ = try store.policy(at: 1) })
+                try measure("rollback all bindings") { _ = try store.rollback(to: 1, message: nil) }
+                try measure("read policy(at:)") { _ = try store.policy(at: 1) }
                 if ProcessInfo.processInfo.environment["EMPTCP_BENCH_PARTS"] != nil {
-                    samples["part: validate", default: []].append(try Self.time { try PolicyValidator.validate(a, modules: [], file: nil) })
-                    samples["part: content hash", default: []].append(try Self.time { _ = StoreBenchProbe.hash(a) })
-                    samples["part: key strings", default: []].append(try Self.time { _ = a.bindings.map { $0.key.description } })
+                    try measure("part: validate") { try PolicyValidator.validate(a, modules: [], file: nil) }
+                    try measure("part: content hash") { _ = StoreBenchProbe.hash(a) }
+                    try measure("part: key strings") { _ = a.bindings.map { $0.key.description } }
                 }
                 let text = PolicyFile.render(a)
-                samples["parse+validate YAML file", default: []].append(try Self.time {
+                try measure("parse+validate YAML file") {
                     let (p, map) = try PolicyFile.parse(text, file: "bench.yaml")
                     try PolicyValidator.validate(p, modules: [], map: map)
-                })
+                }
             }
             let baseline = Self.median(samples["baseline: raw insert"]!)
             for op in samples.keys.sorted(by: { Self.order($0) < Self.order($1) }) {
                 let s = samples[op]!.sorted()
                 rows.append(Row(operation: op, bindings: n, minMs: s.first! * 1000, medianMs: Self.median(s) * 1000, maxMs: s.last! * 1000,
-                                ratioToBaseline: op.hasPrefix("baseline") ? nil : Self.median(s) / baseline))
+                                ratioToBaseline: op.hasPrefix("baseline") ? nil : Self.median(s) / baseline,
+                                cpuMedianMs: Self.median(cpu[op]!) * 1000))
             }
         }
         if json {
@@ -79,16 +90,19 @@ struct StoreBench: ParsableCommand {
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }
-        print("store benchmark: \(reps) reps, times in ms (min / median / max), ratio = median / raw-insert median of the same size")
+        print("store benchmark: \(reps) reps, wall times in ms (min / median / max), ratio = median / raw-insert median of the same size,")
+        print("cpu med = median CPU time of the measuring thread (excludes waiting for a core or for fsync)")
         func pad(_ s: String, _ w: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, w - s.count))
             return left ? s + fill : fill + s
         }
-        print(pad("operation", 40, left: true) + pad("bindings", 9) + pad("min", 10) + pad("median", 10) + pad("max", 10) + pad("ratio", 8))
+        print(pad("operation", 40, left: true) + pad("bindings", 9) + pad("min", 10) + pad("median", 10) + pad("max", 10) + pad("ratio", 8)
+              + pad("cpu med", 10))
         for r in rows {
             let ratio = r.ratioToBaseline.map { String(format: "%.2f", $0) } ?? "-"
             print(pad(r.operation, 40, left: true) + pad("\(r.bindings)", 9) + pad(String(format: "%.2f", r.minMs), 10)
-                  + pad(String(format: "%.2f", r.medianMs), 10) + pad(String(format: "%.2f", r.maxMs), 10) + pad(ratio, 8))
+                  + pad(String(format: "%.2f", r.medianMs), 10) + pad(String(format: "%.2f", r.maxMs), 10) + pad(ratio, 8)
+                  + pad(String(format: "%.2f", r.cpuMedianMs), 10))
         }
     }
 
@@ -117,6 +131,13 @@ struct StoreBench: ParsableCommand {
         let start = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// CPU time of the calling thread, seconds.
+    static func threadCPU() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     static func median(_ xs: [Double]) -> Double {

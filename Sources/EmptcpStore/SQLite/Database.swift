@@ -85,6 +85,20 @@ final class Statement {
         return self
     }
 
+    /// Resets the statement for binding one column at a time with `set` (no array per row: the
+    /// hot loop of a large commit).
+    func reset() {
+        sqlite3_reset(stmt)
+    }
+
+    func set(_ i: Int32, _ text: String?) {
+        if let text { sqlite3_bind_text(stmt, i, text, -1, emptcp_sqlite_transient()) } else { sqlite3_bind_null(stmt, i) }
+    }
+
+    func set(_ i: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(stmt, i, value) } else { sqlite3_bind_null(stmt, i) }
+    }
+
     private func bind(_ value: SQLValue?, at i: Int32) {
         switch value {
         case nil: sqlite3_bind_null(stmt, i)

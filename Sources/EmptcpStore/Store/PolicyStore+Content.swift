@@ -98,10 +98,17 @@ extension PolicyStore {
         }
 
         func insert(_ b: Binding, key: String, revision: Int64) throws {
-            try open.run([
-                .text(key), .text(b.hook.rawValue), .text(b.selector.rawValue), .of(b.local?.description), .of(b.localPort),
-                .of(b.remote?.description), .of(b.remotePort), .text(b.chain), .int(revision),
-            ])
+            open.reset()
+            open.set(1, key)
+            open.set(2, b.hook.rawValue)
+            open.set(3, b.selector.rawValue)
+            open.set(4, b.local?.description)
+            open.set(5, b.localPort.map { Int64($0) })
+            open.set(6, b.remote?.description)
+            open.set(7, b.remotePort.map { Int64($0) })
+            open.set(8, b.chain)
+            open.set(9, revision)
+            while try open.step() {}
         }
 
         func close(rowID: Int64, revision: Int64) throws { try close.run([.int(revision), .int(rowID)]) }

@@ -20,10 +20,16 @@ public final class RawBaseline {
         try db.execute("BEGIN IMMEDIATE")
         let insert = try db.prepare("INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)")
         for b in bindings {
-            try insert.run([
-                .text(b.key.description), .text(b.hook.rawValue), .text(b.selector.rawValue), .of(b.local?.description), .of(b.localPort),
-                .of(b.remote?.description), .of(b.remotePort), .text(b.chain),
-            ])
+            insert.reset()
+            insert.set(1, b.key.description)
+            insert.set(2, b.hook.rawValue)
+            insert.set(3, b.selector.rawValue)
+            insert.set(4, b.local?.description)
+            insert.set(5, b.localPort.map { Int64($0) })
+            insert.set(6, b.remote?.description)
+            insert.set(7, b.remotePort.map { Int64($0) })
+            insert.set(8, b.chain)
+            while try insert.step() {}
         }
         try db.execute("COMMIT")
     }
