@@ -82,8 +82,8 @@ static __always_inline int emptcp_ack_emit(const struct emptcp_ev_ack_state *r)
 }
 
 /* Timer callback: the gap is over, write the pending change. A segment on another CPU may
- * replace `pending` meanwhile: it bumps pending_gen and re-arms the timer, so the newer state
- * is written by the next run and has_pending stays set. */
+ * replace `pending` meanwhile (it bumps pending_gen, and arms the timer only when nothing was
+ * pending): then the timer re-arms itself for the newer state. */
 static int emptcp_recover_timer_cb(void *map, struct emptcp_flow *key,
 				   struct emptcp_recover_flow *v)
 {
@@ -97,6 +97,8 @@ static int emptcp_recover_timer_cb(void *map, struct emptcp_flow *key,
 	}
 	if (v->pending_gen == gen)
 		v->has_pending = 0;
+	else
+		bpf_timer_start(&v->timer, emptcp_recover_gap_ns, 0);
 	return 0;
 }
 
@@ -205,8 +207,10 @@ static __always_inline int emptcp_recover_add_addr(emptcp_ctx *ctx)
 	}
 	__builtin_memcpy(&v->pending, cur, sizeof(v->pending));
 	v->pending_gen++;
-	v->has_pending = 1;
-	bpf_timer_start(&v->timer, emptcp_recover_gap_ns - since, 0);
+	if (!v->has_pending) { /* armed once per gap, not per change: re-arming costs µs */
+		v->has_pending = 1;
+		bpf_timer_start(&v->timer, emptcp_recover_gap_ns - since, 0);
+	}
 	return emptcp_act_next(ctx, s);
 }
 
