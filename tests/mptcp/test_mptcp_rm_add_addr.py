@@ -38,6 +38,10 @@ def test_rm_add_addr_on_client_xdp_then_rollback(lab, client_emptcp):
     assert obs.server_delta.get("MPTcpExtAddAddrTx", 0) >= 1, f"the server announced nothing\n{obs.describe()}"
     assert len(sent) >= 1, "no ADD_ADDR on the wire at the server"
     assert seen == [], f"{len(seen)} ADD_ADDR segments got past the client's XDP hook"
+    # Every copy (the server repeats an unechoed ADD_ADDR) was handled by our actor.
+    counters = {(c["hook"], c["counter"]): c["value"] for c in e.status()["kernel"]["counters"]}
+    handled = counters.get(("xdp", "add_addr_dropped"), 0) + counters.get(("xdp", "add_addr_nopped"), 0)
+    assert handled >= len(sent), f"{len(sent)} ADD_ADDR copies sent, {handled} removed: {counters}"
     assert obs.client_delta.get("MPTcpExtAddAddr", 0) == 0, obs.describe()
     assert obs.subflow_count == 1, obs.describe()
     assert obs.info["subflows"] == 0, obs.describe()
