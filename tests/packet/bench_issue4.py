@@ -91,7 +91,7 @@ def main():
             measure_single(hook, "entry, tcp selector, empty chain", [ack], [])
         measure("xdp", "recover_add_addr, state unchanged", ack, [("recover_add_addr", b"")])
         changing = [pkt("v4", opts=TS + DSS4, ack=1000 + i) for i in range(16)]
-        measure_single("xdp", "recover_add_addr, record written", changing,
+        measure_single("xdp", "recover_add_addr, ack changes every packet", changing,
                        [("recover_add_addr", b"")])
         measure("xdp", "record pkt+flow+rtt, same TSecr", ack, [("record", bytes([7]))])
         measure("xdp", "record pkt+flow", ack, [("record", bytes([3]))])
