@@ -37,7 +37,7 @@ import Testing
             for b in p.bindings {
                 try db.execute("""
                     INSERT INTO binding (key, hook, selector, local, local_port, remote, remote_port, chain, added_in) VALUES
-                    ('\(b.key)', '\(b.hook.rawValue)', '\(b.selector.rawValue)', '\(b.local!)', \(b.localPort.map(String.init) ?? "NULL"),
+                    ('\(b.key.storageKey)', '\(b.hook.rawValue)', '\(b.selector.rawValue)', '\(b.local!)', \(b.localPort.map(String.init) ?? "NULL"),
                      '\(b.remote!)', \(b.remotePort.map(String.init) ?? "NULL"), '\(b.chain)', 1)
                     """)
             }

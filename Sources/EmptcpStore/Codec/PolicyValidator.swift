@@ -18,7 +18,7 @@ public enum PolicyValidator {
         try validate(p, modules: modules, map: map, keys: nil)
     }
 
-    /// `keys[i]`, when given, is `p.bindings[i].key.description` (the store has it already);
+    /// `keys[i]`, when given, is `p.bindings[i].key.storageKey` (the store has it already);
     /// duplicates are then found by string, which is cheaper than hashing the key's parts.
     static func validate(_ p: Policy, modules: [ModuleRecord], map: SourceMap, keys: [String]?) throws {
         let byName = Dictionary(modules.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

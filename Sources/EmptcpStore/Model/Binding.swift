@@ -59,5 +59,25 @@ public struct BindingKey: Codable, Sendable, Hashable, Comparable, CustomStringC
         return s
     }
 
+    /// The compact form the store keys rows and hashes content by: fixed positions, `-` for an
+    /// absent field (`xdp tcp4 10.0.1.1 5201 10.0.1.2 40000`). Short on purpose: it is built,
+    /// indexed and hashed once per binding of every commit, and with the chain name it fits one
+    /// SHA-256 block.
+    public var storageKey: String {
+        var s = hook.rawValue
+        s.reserveCapacity(48)
+        s += " "
+        s += selector.rawValue
+        s += " "
+        s += local?.description ?? "-"
+        s += " "
+        s += localPort.map { String($0) } ?? "-"
+        s += " "
+        s += remote?.description ?? "-"
+        s += " "
+        s += remotePort.map { String($0) } ?? "-"
+        return s
+    }
+
     public static func < (a: BindingKey, b: BindingKey) -> Bool { a.description < b.description }
 }

@@ -48,7 +48,7 @@ CREATE UNIQUE INDEX chain_current ON chain(name) WHERE removed_in IS NULL;
 
 CREATE TABLE binding (
     id          INTEGER PRIMARY KEY,
-    key         TEXT NOT NULL,                      -- BindingKey.description: hook, selector, flow key
+    key         TEXT NOT NULL,                      -- BindingKey.storageKey: hook, selector, flow key
     hook        TEXT NOT NULL CHECK (hook IN ('xdp', 'tc')),
     selector    TEXT NOT NULL CHECK (selector IN ('tcp', 'tcp2', 'tcp4')),
     local       TEXT,

@@ -43,8 +43,8 @@ public struct BindingSum: Equatable, Sendable {
 }
 
 enum ContentHash {
-    /// The canonical text of one binding: its key and its chain.
-    static func line(_ b: Binding) -> String { "\(b.key.description) -> \(b.chain)" }
+    /// The canonical text of one binding: its storage key and its chain (`xdp tcp2 10.0.1.1 - 10.0.1.2 - slow`).
+    static func line(_ b: Binding) -> String { b.key.storageKey + " " + b.chain }
 
     static func of(selectors: [Hook: [SelectorStep]], chains: [String: [ActorCall]], bindings: BindingSum, count: Int) -> String {
         var text = "emptcp-content-v1\n"
@@ -59,13 +59,13 @@ enum ContentHash {
     }
 
     static func of(_ p: Policy) -> (hash: String, sum: BindingSum) {
-        of(p, keys: p.bindings.map { $0.key.description })
+        of(p, keys: p.bindings.map { $0.key.storageKey })
     }
 
-    /// `keys[i]` is `p.bindings[i].key.description`, computed once by the caller.
+    /// `keys[i]` is `p.bindings[i].key.storageKey`, computed once by the caller.
     static func of(_ p: Policy, keys: [String]) -> (hash: String, sum: BindingSum) {
         var sum = BindingSum()
-        for (b, key) in zip(p.bindings, keys) { sum.combine(line: key + " -> " + b.chain, subtract: false) }
+        for (b, key) in zip(p.bindings, keys) { sum.combine(line: key + " " + b.chain, subtract: false) }
         return (of(selectors: p.selectors, chains: p.chains, bindings: sum, count: p.bindings.count), sum)
     }
 }

@@ -60,7 +60,7 @@ extension PolicyStore {
 
     private func commitLocked(_ policy: Policy, message: String?, sourceMap: SourceMap, confirmWithin: TimeInterval?) throws -> Revision {
         let head = try currentRevision()
-        let keys = policy.bindings.map { $0.key.description }
+        let keys = policy.bindings.map { $0.key.storageKey }
         try PolicyValidator.validate(policy, modules: try modules(), map: sourceMap, keys: keys)
         let (hash, sum) = ContentHash.of(policy, keys: keys)
         if let head, head.contentHash == hash { throw StoreError.identical(revision: head.id) }
@@ -120,7 +120,7 @@ extension PolicyStore {
         var count = head?.bindingCount ?? 0
         var closes: [Int64] = [], opens: [(Binding, String)] = []
         for b in changes.upsert {
-            let key = b.key.description
+            let key = b.key.storageKey
             if let old = try live(key) {
                 if old.chain == b.chain { continue }
                 var oldBinding = b
@@ -134,7 +134,7 @@ extension PolicyStore {
             opens.append((b, key))
         }
         for k in changes.remove {
-            guard let old = try live(k.description) else {
+            guard let old = try live(k.storageKey) else {
                 throw StoreError.validation(file: nil, line: nil, key: "remove", message: "no binding \(k)")
             }
             sum.remove(Binding(hook: k.hook, selector: k.selector, local: k.local, localPort: k.localPort, remote: k.remote, remotePort: k.remotePort, chain: old.chain))

@@ -21,7 +21,7 @@ public final class RawBaseline {
         let insert = try db.prepare("INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)")
         for b in bindings {
             insert.reset()
-            insert.set(1, b.key.description)
+            insert.set(1, b.key.storageKey)
             insert.set(2, b.hook.rawValue)
             insert.set(3, b.selector.rawValue)
             insert.set(4, b.local?.description)
