@@ -18,3 +18,6 @@ fi
 export EMPTCP_BIN="$PWD/.build/debug/emptcp"
 export EMPTCP_BPF_DIR="$PWD/build/bpf"
 python3 -m pytest -q tests
+
+# The benchmarks are never tests; a smoke run (tiny sizes and repeat counts) keeps their code alive.
+bash scripts/bench.sh --smoke
