@@ -162,6 +162,20 @@ import Testing
         #expect(throws: StoreError.identical(revision: 1)) { try store.commit(changes: BindingChanges(upsert: [same]), message: nil) }
     }
 
+    /// A writer that cannot get the lock within the busy timeout gets a clear error; nothing is lost.
+    @Test func busyDatabaseGivesAClearError() throws {
+        _ = try PolicyStore(path: dbPath)
+        let other = try Database(path: dbPath, busyTimeoutMs: 1000)
+        try other.execute("BEGIN IMMEDIATE")
+        let store = try PolicyStore(path: dbPath, busyTimeout: 0.2)
+        #expect(throws: StoreError.busy(operation: "commit")) { try store.commit(try parse(samplePolicyYAML), message: nil) }
+        #expect(StoreError.busy(operation: "commit").description.contains("database is busy"))
+        try other.execute("COMMIT")
+        #expect(try store.currentRevision() == nil)
+        _ = try store.commit(try parse(samplePolicyYAML), message: nil)
+        #expect(try store.currentRevision()?.id == 1)
+    }
+
     @Test func newerSchemaIsRefused() throws {
         _ = try PolicyStore(path: dbPath)
         let db = try Database(path: dbPath, busyTimeoutMs: 1000)
