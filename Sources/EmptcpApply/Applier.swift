@@ -18,7 +18,8 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var revision: Int64
     /// The revision emptcp_meta held before (nil: none yet).
     public var previousRevision: Int64?
-    /// Every managed map, in a fixed order, with its counts (zero counts included).
+    /// Every managed map, in a fixed order, with its counts (zero counts included); with the
+    /// prefilter on, `<hook>_prefilter` last, its words written counted as changed.
     public var maps: [MapCounts]
     /// Wall time of the phases, in microseconds: encoding the policy, reading the maps (and
     /// planning), writing the differences.
@@ -46,6 +47,9 @@ public struct Applier: Sendable {
     public let bpfDir: String?
     public let logDirectory: String
     public let logger: Logger
+    /// Maintain the binding prefilter (`<hook>_prefilter`) and set EMPTCP_SEL_F_PREFILTER in the
+    /// selector chains. Off by default for now (see docs/applier.md).
+    public let prefilter: Bool
     let layout: PinLayout
 
     /// - Parameters:
@@ -53,8 +57,10 @@ public struct Applier: Sendable {
     ///   - bpfDir: directory of the built objects (`xdp/*.o`, `tc/*.o`); nil: discover it
     ///     (env EMPTCP_BPF_DIR, the repo build tree, /usr/local/lib/emptcp/bpf).
     ///   - logDirectory: where verifier logs are saved; nil: /var/lib/emptcp when it exists, else $TMPDIR or /tmp.
-    public init(pinRoot: String, bpfDir: String? = nil, logDirectory: String? = nil, logger: Logger) {
+    ///   - prefilter: maintain the binding prefilter and turn it on in the selector chains.
+    public init(pinRoot: String, bpfDir: String? = nil, logDirectory: String? = nil, logger: Logger, prefilter: Bool = false) {
         self.pinRoot = pinRoot
+        self.prefilter = prefilter
         self.bpfDir = bpfDir
         self.logger = logger
         self.layout = PinLayout(root: pinRoot)
@@ -107,22 +113,41 @@ public struct Applier: Sendable {
         try requireRoot("apply")
         let clock = ContinuousClock()
         let start = clock.now
-        let desired = try Encoder.encode(policy, modules: modules)
+        let desired = try Encoder.encode(policy, modules: modules, prefilter: prefilter)
         let encoded = clock.now
         let maps = try openManagedMaps()
         let current = try read(maps)
         let plans = Planner.plan(desired: desired, current: current)
+        // The prefilter is maintained when on, and also on a hook whose chain still has the flag
+        // from an earlier apply (switching it off): until the new chain is written, it is consulted.
+        let flagged = Hook.allCases.filter { hook in
+            (current[MapID(hook: hook, kind: .selectorChain)]?[Encoder.zeroKey]?[1] ?? 0) & UInt8(EMPTCP_SEL_F_PREFILTER) != 0
+        }
+        let prefilters = desired.prefilter == nil && flagged.isEmpty ? [:] : try openPrefilters()
+        var prefilterPlans: [Hook: Prefilter.Plan] = [:]
+        for (hook, map) in prefilters where desired.prefilter != nil || flagged.contains(hook) {
+            let keys = { (state: [MapID: [MapKey: Bytes]]) in
+                [state[MapID(hook: hook, kind: .tcp2)] ?? [:], state[MapID(hook: hook, kind: .tcp4)] ?? [:]].joined().map(\.key)
+            }
+            let wanted = desired.prefilter?[hook] ?? Prefilter.words(of: keys(desired.maps))
+            prefilterPlans[hook] = Prefilter.plan(desired: wanted, present: Prefilter.words(of: keys(current)), current: try map.nonzeroWords())
+        }
         let planned = clock.now
         let byMap = Dictionary(uniqueKeysWithValues: plans.map { ($0.map, $0) })
         let order = MapID.all
+        let hooks = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
 
         // Readers never see a binding without its chain: chains first, then bindings and the
-        // selector chain, then stale bindings, then stale chains.
+        // selector chain, then stale bindings, then stale chains. The prefilter bits of every
+        // key, old and new, are set before all of them and trimmed to the desired keys after
+        // (Prefilter.Plan), so the flag never hides a visible binding.
+        for hook in hooks { if let plan = prefilterPlans[hook] { try prefilters[hook]!.writeWords(plan.raise) } }
         for id in order where id.kind == .chains { try maps[id]!.write(byMap[id]!.add + byMap[id]!.change) }
         for id in order where id.kind != .chains && id.kind != .selectorChain { try maps[id]!.write(byMap[id]!.add + byMap[id]!.change) }
         for id in order where id.kind == .selectorChain { try maps[id]!.write(byMap[id]!.change) }
         for id in order where id.kind != .chains { try maps[id]!.remove(byMap[id]!.remove) }
         for id in order where id.kind == .chains { try maps[id]!.remove(byMap[id]!.remove) }
+        for hook in hooks { if let plan = prefilterPlans[hook] { try prefilters[hook]!.writeWords(plan.settle) } }
 
         let meta = try PinnedMap(path: layout.map(MapNames.meta), name: MapNames.meta)
         let previous = try meta.readInteger(at: MapNames.metaRevision)
@@ -132,7 +157,10 @@ public struct Applier: Sendable {
         let micros = { (d: Duration) in d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000 }
         let report = ApplyReport(
             revision: revision, previousRevision: previous == 0 ? nil : Int64(bitPattern: previous),
-            maps: plans.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) },
+            maps: plans.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) }
+                + hooks.compactMap { hook in
+                    prefilterPlans[hook].map { MapCounts(map: Prefilter.mapName(hook), added: 0, removed: 0, changed: $0.wordsChanged) }
+                },
             encodeMicros: micros(encoded - start), readMicros: micros(planned - encoded), writeMicros: micros(written - planned))
         logger.info("applied", metadata: [
             "revision.id": "\(revision)", "apply.writes": "\(report.writes)", "apply.encode_us": "\(report.encodeMicros)",
@@ -154,6 +182,13 @@ public struct Applier: Sendable {
         guard Sys.exists(layout.map(MapNames.meta)) else { throw ApplyError.notLoaded(pinRoot: pinRoot) }
         var maps: [MapID: PinnedMap] = [:]
         for id in MapID.all { maps[id] = try PinnedMap(path: layout.map(id.name), name: id.name) }
+        return maps
+    }
+
+    /// The prefilter map of each hook.
+    func openPrefilters() throws -> [Hook: PinnedMap] {
+        var maps: [Hook: PinnedMap] = [:]
+        for hook in Hook.allCases { maps[hook] = try PinnedMap(path: layout.map(Prefilter.mapName(hook)), name: Prefilter.mapName(hook)) }
         return maps
     }
 

@@ -118,8 +118,18 @@ extension Applier {
         }
 
         if let policy {
-            let desired = try Encoder.encode(policy, modules: modules)
+            let desired = try Encoder.encode(policy, modules: modules, prefilter: prefilter)
             status.drift = Self.drift(desired: desired, current: current)
+            // Prefilter: only a missing bit is drift (it would hide a binding); stale bits are not.
+            let prefilters = desired.prefilter == nil ? [:] : try openPrefilters()
+            for hook in Hook.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
+                guard let map = prefilters[hook] else { continue }
+                let missing = Prefilter.missing(desired: desired.prefilter?[hook] ?? [:], current: try map.nonzeroWords())
+                status.drift += missing.map {
+                    DriftEntry(map: Prefilter.mapName(hook), key: "word \($0.word)", problem: .differs,
+                               expected: "bits 0x\(String($0.expected, radix: 16)) set", actual: "0x\(String($0.actual, radix: 16))")
+                }
+            }
         }
         return status
     }

@@ -100,6 +100,41 @@ struct PinnedMap {
         for entry in entries { try update(entry.key.bytes, entry.value) }
     }
 
+    /// The nonzero values of an ARRAY map of u64 (a prefilter), by index: batch lookup where
+    /// the kernel has it, else one lookup per index.
+    func nonzeroWords() throws -> [UInt32: UInt64] {
+        var result: [UInt32: UInt64] = [:]
+        let chunk = max(1, maxEntries)
+        var token = Bytes(repeating: 0, count: max(keySize, 8))
+        var keys = Bytes(repeating: 0, count: chunk * keySize)
+        var values = Bytes(repeating: 0, count: chunk * valueSize)
+        var first = true
+        while true {
+            guard let step = try Sys.mapLookupBatch(fd, object, token: &token, first: first, keys: &keys, values: &values, count: chunk)
+            else { break }
+            first = false
+            keys.withUnsafeBytes { k in
+                values.withUnsafeBytes { v in
+                    for i in 0..<step.count {
+                        let word = v.loadUnaligned(fromByteOffset: i * valueSize, as: UInt64.self)
+                        if word != 0 { result[k.loadUnaligned(fromByteOffset: i * keySize, as: UInt32.self)] = word }
+                    }
+                }
+            }
+            if step.done || step.count == 0 { return result }
+        }
+        for index in 0..<UInt32(maxEntries) {
+            let word = try readInteger(at: index)
+            if word != 0 { result[index] = word }
+        }
+        return result
+    }
+
+    /// Writes u64 words of an ARRAY map by index.
+    func writeWords(_ words: [(word: UInt32, bits: UInt64)]) throws {
+        try write(words.map { (MapKey(Encoder.u32($0.word)), withUnsafeBytes(of: $0.bits) { Array($0) }) })
+    }
+
     func remove(_ keys: [MapKey]) throws {
         guard !keys.isEmpty else { return }
         if keys.count > 1, try Sys.mapDeleteBatch(fd, object, keys: keys.flatMap(\.bytes), count: keys.count) { return }

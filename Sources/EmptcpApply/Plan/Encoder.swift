@@ -20,6 +20,12 @@ struct MapKey: Hashable, Comparable, Sendable {
 
     init(_ bytes: Bytes) { self = bytes.withUnsafeBytes { MapKey(raw: $0) } }
 
+    /// The key's bytes without a copy (8-byte aligned).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let words = (w0, w1, w2, w3, w4)
+        return try withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+    }
+
     var bytes: Bytes {
         let words = (w0, w1, w2, w3, w4)
         return withUnsafeBytes(of: words) { Array($0.prefix(count)) }
@@ -53,6 +59,8 @@ struct DesiredState: Sendable {
     var maps: [MapID: [MapKey: Bytes]] = [:]
     /// Chain id → name per hook, to describe entries in reports.
     var chainNames: [Hook: [UInt32: String]] = [:]
+    /// Per hook, the prefilter words of its tcp2/tcp4 keys; nil when the prefilter is off.
+    var prefilter: [Hook: PrefilterWords]? = nil
 }
 
 /// Turns a `Policy` into map contents. Pure: no kernel access.
@@ -89,15 +97,18 @@ enum Encoder {
         }
     }
 
-    static func encode(_ policy: Policy, modules: ModuleSlots = ModuleSlots()) throws -> DesiredState {
+    /// - Parameter prefilter: also compute the prefilter words of the tcp2/tcp4 keys and set
+    ///   EMPTCP_SEL_F_PREFILTER in every non-empty selector chain.
+    static func encode(_ policy: Policy, modules: ModuleSlots = ModuleSlots(), prefilter: Bool = false) throws -> DesiredState {
         var state = DesiredState()
+        if prefilter { state.prefilter = [:] }
         for hook in Hook.allCases {
-            try encodeHook(hook, policy, modules, into: &state)
+            try encodeHook(hook, policy, modules, prefilter: prefilter, into: &state)
         }
         return state
     }
 
-    private static func encodeHook(_ hook: Hook, _ policy: Policy, _ modules: ModuleSlots, into state: inout DesiredState) throws {
+    private static func encodeHook(_ hook: Hook, _ policy: Policy, _ modules: ModuleSlots, prefilter: Bool, into state: inout DesiredState) throws {
         // Selector chain, one value.
         let steps = policy.selectors[hook] ?? []
         guard steps.count <= Int(EMPTCP_MAX_SELECTORS) else {
@@ -115,7 +126,8 @@ enum Encoder {
             }
             slots.append((slot, step.op == .and ? UInt8(EMPTCP_OP_AND.rawValue) : UInt8(EMPTCP_OP_OR.rawValue)))
         }
-        state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots)]
+        let flags = prefilter && !slots.isEmpty ? UInt8(EMPTCP_SEL_F_PREFILTER) : 0
+        state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots, flags: flags)]
 
         // Action chains referenced by this hook's bindings.
         let bindings = policy.bindings.filter { $0.hook == hook }
@@ -159,15 +171,17 @@ enum Encoder {
         state.maps[MapID(hook: hook, kind: .tcpDefault)] = [zeroKey: u32(tcpDefault)]
         state.maps[MapID(hook: hook, kind: .tcp2)] = tcp2
         state.maps[MapID(hook: hook, kind: .tcp4)] = tcp4
+        if prefilter { state.prefilter?[hook] = Prefilter.words(of: [tcp2.keys, tcp4.keys].joined()) }
     }
 
     // MARK: - Layouts (abi.h)
 
     static func u32(_ value: UInt32) -> Bytes { withUnsafeBytes(of: value) { Array($0) } }
 
-    static func selectorChainValue(_ steps: [(slot: UInt8, op: UInt8)]) -> Bytes {
+    static func selectorChainValue(_ steps: [(slot: UInt8, op: UInt8)], flags: UInt8 = 0) -> Bytes {
         var chain = emptcp_selector_chain()
         chain.len = UInt8(steps.count)
+        chain.flags = flags
         withUnsafeMutableBytes(of: &chain.steps) { raw in
             let stride = MemoryLayout<emptcp_selector_step>.stride
             for (i, step) in steps.enumerated() {

@@ -1,0 +1,161 @@
+import CLibbpf
+import EmptcpStore
+import Foundation
+import Testing
+@testable import EmptcpApply
+
+/// The binding prefilter: pure planning, then the applier on the real kernel.
+@Suite struct PrefilterTests {
+    /// abi.h's bit function, written again from its comment, to check the imported one.
+    static func referenceBit(_ key: Bytes) -> UInt32 {
+        var h: UInt32 = 2_166_136_261
+        for i in stride(from: 0, to: key.count, by: 4) {
+            let word = key[i..<(i + 4)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            h = (h ^ word) &* 16_777_619
+        }
+        h ^= h >> 16
+        return h & ((1 << UInt32(EMPTCP_PREFILTER_BITS_LOG)) - 1)
+    }
+
+    @Test func bitIsTheHeaderFunction() throws {
+        for binding in EncoderTests.policy.bindings {
+            let key = binding.selector == .tcp4 ? try Encoder.tcp4Key(binding) : try Encoder.tcp2Key(binding)
+            #expect(Prefilter.bit(MapKey(key)) == Self.referenceBit(key))
+        }
+    }
+
+    @Test func raiseCoversOldAndNewKeysAndSettleIsExact() {
+        // Word 1: bit 0 wanted, bit 1 of a binding being removed; word 5: a stale bit; word 9: right already.
+        let plan = Prefilter.plan(desired: [1: 0b01, 9: 0b100], present: [1: 0b10, 9: 0b100], current: [5: 0b1, 9: 0b100])
+        #expect(plan.raise.map(\.word) == [1] && plan.raise.map(\.bits) == [0b11])
+        #expect(plan.settle.map(\.word) == [1, 5] && plan.settle.map(\.bits) == [0b01, 0])
+        #expect(plan.wordsChanged == 2)
+        let again = Prefilter.plan(desired: [1: 0b01, 9: 0b100], present: [1: 0b01, 9: 0b100], current: [1: 0b01, 9: 0b100])
+        #expect(again.raise.isEmpty && again.settle.isEmpty)
+        #expect(Prefilter.missing(desired: [1: 0b11], current: [1: 0b01]).map(\.word) == [1])
+        #expect(Prefilter.missing(desired: [1: 0b01], current: [1: 0b11]).isEmpty)
+    }
+
+    @Test func encoderSetsTheFlagOnlyWhenAsked() throws {
+        let off = try Encoder.encode(EncoderTests.policy)
+        let on = try Encoder.encode(EncoderTests.policy, prefilter: true)
+        let sel = MapID(hook: .xdp, kind: .selectorChain)
+        #expect(off.maps[sel]![Encoder.zeroKey]![1] == 0 && off.prefilter == nil)
+        #expect(on.maps[sel]![Encoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
+        #expect(on.prefilter?[.xdp]?.values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
+        var empty = EncoderTests.policy
+        empty.selectors[.tc] = []
+        empty.bindings.removeAll { $0.hook == .tc }
+        #expect(try Encoder.encode(empty, prefilter: true).maps[MapID(hook: .tc, kind: .selectorChain)]![Encoder.zeroKey]![1] == 0)
+    }
+}
+
+@Suite(.serialized) struct PrefilterKernelTests {
+    static let bound = Binding(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
+                               remote: IPAddress("10.0.1.2"), remotePort: 40000, chain: "slow")
+    static let policy = Policy(
+        selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or), SelectorStep(name: "tcp2", op: .or)],
+                    .tc: [SelectorStep(name: "tcp2", op: .or)]],
+        chains: ["slow": [.setRecvWin(window: 1600)]],
+        bindings: [
+            bound,
+            Binding(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.3.1"), remote: IPAddress("10.0.3.2"), chain: "slow"),
+            Binding(hook: .tc, selector: .tcp2, local: IPAddress("fd00::1"), remote: IPAddress("fd00::2"), chain: "slow"),
+        ])
+
+    /// Ethernet + IPv4 + TCP ACK 10.0.1.2:`remotePort` → 10.0.1.1:5201, window 5000.
+    static func packet(remotePort: UInt16) -> [UInt8] {
+        var p = [UInt8](repeating: 0, count: 14 + 20 + 20)
+        p[12] = 0x08
+        p[14] = 0x45; p[17] = 40; p[22] = 64; p[23] = 6
+        p[26...29] = [10, 0, 1, 2]; p[30...33] = [10, 0, 1, 1]
+        p[34] = UInt8(remotePort >> 8); p[35] = UInt8(remotePort & 0xff); p[36] = 0x14; p[37] = 0x51
+        p[46] = 0x50; p[47] = 0x10
+        p[48] = 0x13; p[49] = 0x88
+        return p
+    }
+
+    static func window(_ packet: [UInt8]) -> UInt16 { UInt16(packet[48]) << 8 | UInt16(packet[49]) }
+
+    /// Per hook, the words the prefilter map holds.
+    static func words(_ applier: Applier) throws -> [Hook: PrefilterWords] {
+        try applier.openPrefilters().mapValues { try $0.nonzeroWords() }
+    }
+
+    static func key(_ binding: Binding) throws -> MapKey {
+        MapKey(binding.selector == .tcp4 ? try Encoder.tcp4Key(binding) : try Encoder.tcp2Key(binding))
+    }
+
+    @Test func applyMaintainsThePrefilter() throws {
+        let fx = try ApplierFixture("pref")
+        defer { fx.cleanup() }
+        try fx.inNetns {
+            _ = try fx.applier.attach(interface: "a0")
+            defer { _ = try? fx.applier.detach(interface: "a0") }
+            let applier = Applier(pinRoot: fx.pinRoot, bpfDir: fx.bpfDir, logDirectory: NSTemporaryDirectory(), logger: fx.logger, prefilter: true)
+
+            let first = try applier.apply(policy: Self.policy, revision: 1)
+            #expect(first.maps.suffix(2).map(\.map) == ["xdp_prefilter", "tc_prefilter"])
+            #expect(first.maps.first { $0.map == "tc_prefilter" }?.changed == 1)
+
+            // Every binding's bit is set, no other bit is, and both selector chains carry the flag.
+            var words = try Self.words(applier)
+            for binding in Self.policy.bindings {
+                let bit = Prefilter.bit(try Self.key(binding))
+                #expect((words[binding.hook]?[bit >> 6] ?? 0) >> UInt64(bit & 63) & 1 == 1, "\(binding.key)")
+            }
+            for hook in Hook.allCases {
+                let bits = Set(try Self.policy.bindings.filter { $0.hook == hook }.map { Prefilter.bit(try Self.key($0)) })
+                #expect(words[hook]?.values.reduce(0) { $0 + $1.nonzeroBitCount } == bits.count)
+            }
+            let current = try applier.read(try applier.openManagedMaps())
+            for hook in Hook.allCases {
+                #expect(current[MapID(hook: hook, kind: .selectorChain)]?[Encoder.zeroKey]?[1] == UInt8(EMPTCP_SEL_F_PREFILTER))
+            }
+
+            // A second apply writes nothing; status sees no drift.
+            #expect(try applier.apply(policy: Self.policy, revision: 1).writes == 0)
+            #expect(try applier.status(policy: Self.policy).drift.isEmpty)
+
+            // The bound flow is still matched through the flag; another flow is not.
+            let entry = applier.layout.prog(.xdp, "entry")
+            let hit = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
+            #expect(hit.retval == 2 && Self.window(hit.output) == 1600)
+            let missPacket = Self.packet(remotePort: 40001)
+            let miss = try testRun(progPath: entry, packet: missPacket, repeat: 1)
+            #expect(miss.retval == 2 && Array(miss.output.prefix(missPacket.count)) == missPacket)
+
+            // A bit cleared behind emptcp's back is drift, and apply repairs it.
+            let boundBit = Prefilter.bit(try Self.key(Self.bound))
+            let xdpPrefilter = try applier.openPrefilters()[.xdp]!
+            try xdpPrefilter.writeWords([(boundBit >> 6, 0)])
+            let hidden = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
+            #expect(Self.window(hidden.output) == 5000, "the data path does not consult the prefilter")
+            let drift = try applier.status(policy: Self.policy).drift
+            #expect(drift.count == 1 && drift.first?.map == "xdp_prefilter")
+            let repair = try applier.apply(policy: Self.policy, revision: 1)
+            #expect(repair.writes == 1 && repair.maps.first { $0.map == "xdp_prefilter" }?.changed == 1)
+
+            // Dropping the binding trims its bit after the entry is gone; the flow is no longer matched.
+            var smaller = Self.policy
+            smaller.bindings.removeFirst()
+            let third = try applier.apply(policy: smaller, revision: 2)
+            #expect(third.maps.first { $0.map == "xdp_tcp4" } == MapCounts(map: "xdp_tcp4", added: 0, removed: 1, changed: 0))
+            words = try Self.words(applier)
+            let desired = try Encoder.encode(smaller, prefilter: true)
+            #expect(words[.xdp] == desired.prefilter?[.xdp] && words[.tc] == desired.prefilter?[.tc])
+            let after = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
+            #expect(Self.window(after.output) == 5000)
+            #expect(try applier.apply(policy: smaller, revision: 2).writes == 0)
+
+            // Switching it off clears the flag and still keeps the bits of the bindings in place.
+            let off = try fx.applier.apply(policy: Self.policy, revision: 3)
+            #expect(off.maps.first { $0.map == "xdp_sel_chain" }?.changed == 1)
+            let plain = try applier.read(try applier.openManagedMaps())
+            #expect(plain[MapID(hook: .xdp, kind: .selectorChain)]?[Encoder.zeroKey]?[1] == 0)
+            let bit = Prefilter.bit(try Self.key(Self.bound))
+            #expect(try Self.words(applier)[.xdp]?[bit >> 6].map { $0 >> UInt64(bit & 63) & 1 } == 1)
+            #expect(try fx.applier.apply(policy: Self.policy, revision: 3).writes == 0)
+        }
+    }
+}
