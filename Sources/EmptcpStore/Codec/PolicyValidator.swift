@@ -64,18 +64,22 @@ public enum PolicyValidator {
         // Bindings.
         var seenKeys = Set<BindingKey>(), seenStrings = Set<String>()
         if keys == nil { seenKeys.reserveCapacity(p.bindings.count) } else { seenStrings.reserveCapacity(p.bindings.count) }
-        var checkedChainOnHook = Set<String>()
+        // Chains already checked per hook (bit 0 xdp, bit 1 tc): checked once, not per binding.
+        var checkedChains: [String: UInt8] = [:]
         for (i, b) in p.bindings.enumerated() {
-            let key = "bindings[\(i)]"
-            let line = map.bindingLine(i)
-            func fail(_ field: String, _ message: String) -> StoreError { map.error("\(key).\(field)", message, line: line) }
+            // The error key is built only on failure: this loop runs once per binding.
+            func fail(_ field: String, _ message: String) -> StoreError {
+                map.error("bindings[\(i)].\(field)", message, line: map.bindingLine(i))
+            }
             try checkFlowKey(b, fail: fail)
             guard let actors = p.chains[b.chain] else { throw fail("chain", "no chain named \(b.chain)") }
             let steps = p.selectors[b.hook] ?? []
             guard steps.contains(where: { $0.name == b.selector.rawValue }) else {
                 throw fail("selector", "\(b.selector.rawValue) is not in the \(b.hook.rawValue) selector chain (selectors.\(b.hook.rawValue))")
             }
-            if checkedChainOnHook.insert("\(b.hook.rawValue)/\(b.chain)").inserted {
+            let bit: UInt8 = b.hook == .xdp ? 1 : 2
+            if (checkedChains[b.chain] ?? 0) & bit == 0 {
+                checkedChains[b.chain, default: 0] |= bit
                 for a in actors {
                     let hooks: Set<Hook> = a.builtinHooks ?? byName[a.name].map { [$0.hook] } ?? []
                     guard hooks.contains(b.hook) else {
