@@ -26,6 +26,13 @@ struct StoreBench: ParsableCommand {
         var cpuMedianMs: Double
     }
 
+    func validate() throws {
+        let counts = sizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        // Below 10 bindings the one-binding changes of a run would coincide and be refused as identical.
+        guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 10 }) else { throw ValidationError("--sizes: comma-separated counts, each at least 10") }
+        guard reps >= 1 else { throw ValidationError("--reps: at least 1") }
+    }
+
     func run() throws {
         let counts = quick ? [100, 1000] : sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let reps = quick ? 3 : max(1, reps)
