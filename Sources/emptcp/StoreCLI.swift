@@ -18,6 +18,8 @@ enum StoreCLI {
         for r in store.expiredOnOpen {
             warn("revision \(r.parent ?? 0) was not confirmed in time; rolled back as revision \(r.id)")
         }
+        // The timer should have done this; if it died, the kernel must follow the rollback now.
+        if !store.expiredOnOpen.isEmpty { _ = applyIfAttached(store, global, logger: logger) }
         return store
     }
 
