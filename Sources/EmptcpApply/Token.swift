@@ -1,3 +1,5 @@
+import EmptcpStore
+
 /// MPTCP v1 key-derived values (RFC 8684 §3.1, §3.2): the token is the most significant 32 bits
 /// of SHA-256 over the 64-bit key in network byte order, the initial data sequence number (IDSN)
 /// the least significant 64 bits of the same hash.

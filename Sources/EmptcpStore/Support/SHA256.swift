@@ -2,7 +2,7 @@
 /// package, so the content hash carries its own implementation, checked against the standard
 /// test vectors in PropertyTests. It hashes one message at once from a contiguous buffer, with
 /// no allocation per block: the store hashes every binding of a commit, so this is on the hot path.
-enum SHA256 {
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
         0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
@@ -76,5 +76,11 @@ enum SHA256 {
             let s = String(w, radix: 16)
             return String(repeating: "0", count: 8 - s.count) + s
         }.joined()
+    }
+
+    /// The 32-byte digest of `bytes` (also used for MPTCP tokens by EmptcpApply).
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        let d = bytes.withUnsafeBytes { words($0) }
+        return d.flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (24 - 8 * $0)) } }
     }
 }
