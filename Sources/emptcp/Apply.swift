@@ -23,7 +23,7 @@ extension Emptcp {
             do {
                 let store = try Kernel.store(global, logger: logger)
                 if boot { try restore(applier, store) }
-                guard let (revision, report) = try Kernel.applyCurrent(applier, store) else {
+                guard let (revision, report) = try Kernel.applyCurrent(applier, store, global) else {
                     Kernel.print("no revision committed; nothing to apply")
                     return
                 }

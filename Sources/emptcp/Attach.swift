@@ -44,7 +44,7 @@ extension Emptcp {
                 }
             }
             do {
-                if let (revision, report) = try Kernel.applyCurrent(applier, store) {
+                if let (revision, report) = try Kernel.applyCurrent(applier, store, global) {
                     Kernel.print("applied revision \(revision.id): \(report.summary)")
                 }
             } catch {

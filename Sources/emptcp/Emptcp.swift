@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The root command is only configuration: each subcommand lives in its own file.
 @main
@@ -12,4 +13,20 @@ struct Emptcp: ParsableCommand {
             Events.self, Stats.self, Module.self, Daemon.self,
         ]
     )
+
+    /// Usage errors (unknown option, missing argument, a failed `validate()`) exit 2 with one line,
+    /// as design §4 asks; ArgumentParser alone would exit 64 and print the whole usage text.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
+                FileHandle.standardError.write(Data("emptcp: \(message) (see emptcp --help)\n".utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -45,9 +45,14 @@ enum Kernel {
 
     /// Applies the store's current revision and audits it; nil when no revision exists yet.
     @discardableResult
-    static func applyCurrent(_ applier: Applier, _ store: PolicyStore) throws -> (Revision, ApplyReport)? {
+    static func applyCurrent(_ applier: Applier, _ store: PolicyStore, _ global: GlobalOptions) throws -> (Revision, ApplyReport)? {
         guard let revision = try store.currentRevision() else { return nil }
         do {
+            // Attach loads only the built-in programs: put the recorded operator modules back in
+            // their slots first, so a chain that names one never meets an empty slot.
+            if try !store.modules().isEmpty {
+                _ = try Emptcp.Module.manager(global).restore(catalog: store)
+            }
             let report = try applier.apply(policy: try store.policy(at: revision.id), revision: revision.id,
                                            modules: try moduleSlots(store))
             try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary)
