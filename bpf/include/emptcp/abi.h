@@ -247,6 +247,7 @@ struct emptcp_ev_ack_state {
 	__u8 has_data_ack;
 	__u32 tsval;
 	__u32 tsecr;
+	__u32 pad; /* explicit: data_ack is 8-byte aligned */
 	__u64 data_ack; /* host order; 32-bit acks are zero-extended */
 };
 
