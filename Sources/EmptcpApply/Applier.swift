@@ -58,7 +58,7 @@ public struct Applier: Sendable {
     ///     (env EMPTCP_BPF_DIR, the repo build tree, /usr/local/lib/emptcp/bpf).
     ///   - logDirectory: where verifier logs are saved; nil: /var/lib/emptcp when it exists, else $TMPDIR or /tmp.
     ///   - prefilter: maintain the binding prefilter and turn it on in the selector chains.
-    public init(pinRoot: String, bpfDir: String? = nil, logDirectory: String? = nil, logger: Logger, prefilter: Bool = false) {
+    public init(pinRoot: String, bpfDir: String? = nil, logDirectory: String? = nil, logger: Logger, prefilter: Bool = true) {
         self.pinRoot = pinRoot
         self.prefilter = prefilter
         self.bpfDir = bpfDir

@@ -242,6 +242,8 @@ private final class HookBench {
     private func setSelectors(_ steps: [(slot: UInt8, op: UInt8)]) throws {
         var chain = emptcp_selector_chain()
         chain.len = UInt8(steps.count)
+        // Measured as `emptcp apply` writes it: the binding prefilter on (bits set in bindings()).
+        if kernel.hasMap(prefilterMap) { chain.flags = UInt8(EMPTCP_SEL_F_PREFILTER) }
         withUnsafeMutableBytes(of: &chain.steps) { raw in
             for (i, s) in steps.enumerated() {
                 raw[2 * i] = s.slot
@@ -268,23 +270,42 @@ private final class HookBench {
         try kernel.update("\(hook)_chains", key: id, value: chain)
     }
 
+    /// Binds the bench flow (tcp2 and tcp4) to `chainID`, or leaves it unbound (nil). The
+    /// prefilter words of its keys follow, as the applier keeps them: set when bound, clear when not.
     private func bindings(_ chainID: UInt32?) throws {
         try kernel.clear("\(hook)_tcp2", keySize: MemoryLayout<emptcp_tcp2_key>.size)
         try kernel.clear("\(hook)_tcp4", keySize: MemoryLayout<emptcp_tcp4_key>.size)
-        guard let chainID else { return }
         let af = UInt8(family == 4 ? EMPTCP_AF_INET : EMPTCP_AF_INET6)
         var k2 = emptcp_tcp2_key()
         k2.family = af
         withUnsafeMutableBytes(of: &k2.local) { $0.copyBytes(from: local.addr) }
         withUnsafeMutableBytes(of: &k2.remote) { $0.copyBytes(from: remote.addr) }
-        try kernel.update("\(hook)_tcp2", key: k2, value: chainID)
         var k4 = emptcp_tcp4_key()
         k4.family = af
         k4.local_port = local.port.bigEndian
         k4.remote_port = remote.port.bigEndian
         withUnsafeMutableBytes(of: &k4.local) { $0.copyBytes(from: local.addr) }
         withUnsafeMutableBytes(of: &k4.remote) { $0.copyBytes(from: remote.addr) }
-        try kernel.update("\(hook)_tcp4", key: k4, value: chainID)
+        if let chainID {
+            try kernel.update("\(hook)_tcp2", key: k2, value: chainID)
+            try kernel.update("\(hook)_tcp4", key: k4, value: chainID)
+        }
+        if kernel.hasMap(prefilterMap) {
+            try setPrefilterBit(of: &k2, chainID != nil)
+            try setPrefilterBit(of: &k4, chainID != nil)
+        }
+    }
+
+    private var prefilterMap: String { "\(hook)_prefilter" }
+
+    /// Sets or clears a key's bit, computed with abi.h's own function as the applier does.
+    private func setPrefilterBit<K>(of key: inout K, _ on: Bool) throws {
+        let bit = withUnsafeBytes(of: &key) { emptcp_prefilter_bit($0.baseAddress, UInt32($0.count)) }
+        let word = bit >> 6
+        var bits = try kernel.lookup(prefilterMap, key: word, as: UInt64.self) ?? 0
+        let mask: UInt64 = 1 << UInt64(bit & 63)
+        bits = on ? bits | mask : bits & ~mask
+        try kernel.update(prefilterMap, key: word, value: bits)
     }
 
     private func prepare(_ s: Scenario) throws {

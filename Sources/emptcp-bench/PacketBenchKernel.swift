@@ -98,6 +98,16 @@ final class BenchKernel {
         if rc != 0 { throw BenchError.errno("update map", name, -rc) }
     }
 
+    /// The value at `key`, nil when absent.
+    func lookup<K, V>(_ name: String, key: K, as: V.Type) throws -> V? {
+        let fd = try map(name)
+        var k = key
+        let value = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<V>.size, alignment: MemoryLayout<V>.alignment)
+        defer { value.deallocate() }
+        let rc = withUnsafeBytes(of: &k) { bpf_map_lookup_elem(fd, $0.baseAddress, value) }
+        return rc == 0 ? value.load(as: V.self) : nil
+    }
+
     /// Deletes every key of a hash map (keys of `keySize` bytes).
     func clear(_ name: String, keySize: Int) throws {
         let fd = try map(name)

@@ -48,7 +48,7 @@ import Testing
     @Test func encodesChainsAndSelectorChain() throws {
         let state = try Encoder.encode(Self.policy)
         let selectors = state.maps[MapID(hook: .xdp, kind: .selectorChain)]![Encoder.zeroKey]!
-        #expect(Array(selectors.prefix(8)) == [3, 0, 3, 0, 2, 0, 1, 1]) // len 3; tcp4 or, tcp2 or, tcp and
+        #expect(Array(selectors.prefix(8)) == [3, 1, 3, 0, 2, 0, 1, 1]) // len 3, prefilter flag; tcp4 or, tcp2 or, tcp and
         let chains = state.maps[MapID(hook: .xdp, kind: .chains)]!
         #expect(chains.count == 1)
         let id = Encoder.chainID(hook: .xdp, name: "slow")
@@ -75,7 +75,7 @@ import Testing
         policy.selectors[.tc] = [SelectorStep(name: "mysel", op: .and)]
         #expect(throws: ApplyError.self) { try Encoder.encode(policy) }
         let state = try Encoder.encode(policy, modules: ModuleSlots(selectors: [.tc: ["mysel": 17]]))
-        #expect(Array(state.maps[MapID(hook: .tc, kind: .selectorChain)]![Encoder.zeroKey]!.prefix(4)) == [1, 0, 17, 1])
+        #expect(Array(state.maps[MapID(hook: .tc, kind: .selectorChain)]![Encoder.zeroKey]!.prefix(4)) == [1, 1, 17, 1])
     }
 
     @Test func plansOnlyTheDifferences() throws {

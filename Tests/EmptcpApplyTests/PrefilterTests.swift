@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func encoderSetsTheFlagOnlyWhenAsked() throws {
-        let off = try Encoder.encode(EncoderTests.policy)
+        let off = try Encoder.encode(EncoderTests.policy, prefilter: false)
         let on = try Encoder.encode(EncoderTests.policy, prefilter: true)
         let sel = MapID(hook: .xdp, kind: .selectorChain)
         #expect(off.maps[sel]![Encoder.zeroKey]![1] == 0 && off.prefilter == nil)
@@ -149,13 +149,14 @@ import Testing
             #expect(try applier.apply(policy: smaller, revision: 2).writes == 0)
 
             // Switching it off clears the flag and still keeps the bits of the bindings in place.
-            let off = try fx.applier.apply(policy: Self.policy, revision: 3)
+            let unfiltered = Applier(pinRoot: fx.pinRoot, bpfDir: fx.bpfDir, logDirectory: NSTemporaryDirectory(), logger: fx.logger, prefilter: false)
+            let off = try unfiltered.apply(policy: Self.policy, revision: 3)
             #expect(off.maps.first { $0.map == "xdp_sel_chain" }?.changed == 1)
             let plain = try applier.read(try applier.openManagedMaps())
             #expect(plain[MapID(hook: .xdp, kind: .selectorChain)]?[Encoder.zeroKey]?[1] == 0)
             let bit = Prefilter.bit(try Self.key(Self.bound))
             #expect(try Self.words(applier)[.xdp]?[bit >> 6].map { $0 >> UInt64(bit & 63) & 1 } == 1)
-            #expect(try fx.applier.apply(policy: Self.policy, revision: 3).writes == 0)
+            #expect(try unfiltered.apply(policy: Self.policy, revision: 3).writes == 0)
         }
     }
 }

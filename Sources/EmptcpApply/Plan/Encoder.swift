@@ -99,7 +99,7 @@ enum Encoder {
 
     /// - Parameter prefilter: also compute the prefilter words of the tcp2/tcp4 keys and set
     ///   EMPTCP_SEL_F_PREFILTER in every non-empty selector chain.
-    static func encode(_ policy: Policy, modules: ModuleSlots = ModuleSlots(), prefilter: Bool = false) throws -> DesiredState {
+    static func encode(_ policy: Policy, modules: ModuleSlots = ModuleSlots(), prefilter: Bool = true) throws -> DesiredState {
         var state = DesiredState()
         if prefilter { state.prefilter = [:] }
         for hook in Hook.allCases {
