@@ -1,3 +1,5 @@
+import EmptcpApply
+
 /// Test frames for the packet benchmark: Ethernet + IPv4/IPv6 + TCP with options and valid
 /// checksums, shaped like the segments seen in the lab (docs/lab.md).
 enum BenchFrames {
@@ -69,16 +71,7 @@ enum BenchFrames {
     static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
     static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
 
-    /// RFC 1071 Internet checksum.
-    static func checksum(_ bytes: [UInt8]) -> UInt16 {
-        var sum: UInt32 = 0
-        var i = 0
-        while i + 1 < bytes.count {
-            sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1])
-            i += 2
-        }
-        if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
-        while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
-        return ~UInt16(sum)
-    }
+    /// RFC 1071 Internet checksum: the injection engine's, so the bench frames and the crafted
+    /// segments are summed by one piece of code.
+    static func checksum(_ bytes: [UInt8]) -> UInt16 { InjectedSegment.checksum(bytes) }
 }
