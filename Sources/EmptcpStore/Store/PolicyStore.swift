@@ -34,17 +34,26 @@ public final class PolicyStore {
             }
         }
         db = try Database(path: path, busyTimeoutMs: Int32(min(busyTimeout * 1000, Double(Int32.max))))
-        do {
-            try db.execute("PRAGMA journal_mode = WAL")
-            // FULL: a commit the CLI reported is on disk even after a power cut (WAL fsync per commit).
-            try db.execute("PRAGMA synchronous = FULL")
-            try db.execute("PRAGMA foreign_keys = ON")
-            // 64 MiB page cache: a 100k-binding commit touches ~30 MB of table and index pages;
-            // with the 2 MiB default SQLite spills pages mid-transaction and the commit triples.
-            try db.execute("PRAGMA cache_size = -65536")
-            try Migrations.migrate(db, to: schemaVersion, logger: logger)
-        } catch let error as StoreError {
-            throw Self.busyAware(error, operation: "open \(path)")
+        // SQLite answers some lock conflicts while a database is being opened (switching to WAL,
+        // WAL recovery after another process's last close) with SQLITE_BUSY at once, without
+        // calling the busy handler; so the open steps are retried until the busy timeout runs out.
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                try db.execute("PRAGMA journal_mode = WAL")
+                // FULL: a commit the CLI reported is on disk even after a power cut (WAL fsync per commit).
+                try db.execute("PRAGMA synchronous = FULL")
+                try db.execute("PRAGMA foreign_keys = ON")
+                // 64 MiB page cache: a 100k-binding commit touches ~30 MB of table and index pages;
+                // with the 2 MiB default SQLite spills pages mid-transaction and the commit triples.
+                try db.execute("PRAGMA cache_size = -65536")
+                try Migrations.migrate(db, to: schemaVersion, logger: logger)
+                break
+            } catch let error as StoreError {
+                let busy = Self.busyAware(error, operation: "open \(path)")
+                guard case .busy = busy, Date() < deadline else { throw busy }
+                usleep(UInt32.random(in: 2_000...20_000))
+            }
         }
         // A schema-limited open (tests of old schemas) has no pending_confirm table.
         if schemaVersion == nil {
