@@ -6,12 +6,8 @@ import json
 import os
 import struct
 
-from scapy.layers.inet import IP, TCP, IPOption_NOP, IPOption_Router_Alert
-from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop
-from scapy.layers.l2 import Ether
-from scapy.packet import Raw
-
 from dataplane import ACT_SLOTS, run
+from packets import tcp_pkt
 
 # abi.h
 CNT = {"malformed": 2, "target": 5, "ringbuf_full": 8, "prio_no_room": 9, "prio_present": 10,
@@ -37,24 +33,9 @@ DSS8 = bytes([30, 12, 0x20, 0x03]) + struct.pack("!Q", 0x0102030405060708)  # 64
 
 def pkt(kind="v4", opts=b"", payload=b"", flags="A", seq=1000, ack=2000, window=5000,
         src=None, dst=None, sport=RPORT, dport=LPORT):
-    """A frame from the peer (src) to us (dst). kind: v4, v4opt (8 bytes of IP options), v6,
-    v6ext (hop-by-hop header)."""
-    v6 = kind.startswith("v6")
-    src = src or (R6 if v6 else R4)
-    dst = dst or (L6 if v6 else L4)
-    assert len(opts) % 4 == 0 and len(opts) <= 40
-    tcp = TCP(sport=sport, dport=dport, flags=flags, window=window, seq=seq, ack=ack,
-              dataofs=5 + len(opts) // 4) / Raw(opts + payload)
-    if kind == "v4":
-        ip = IP(src=src, dst=dst)
-    elif kind == "v4opt":
-        ip = IP(src=src, dst=dst, options=[IPOption_Router_Alert(), IPOption_NOP(),
-                                           IPOption_NOP(), IPOption_NOP(), IPOption_NOP()])
-    elif kind == "v6":
-        ip = IPv6(src=src, dst=dst)
-    else:
-        ip = IPv6(src=src, dst=dst) / IPv6ExtHdrHopByHop()
-    return bytes(Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01") / ip / tcp)
+    """A frame from the peer (src) to us (dst): the core packet tests' builder, same addresses."""
+    return tcp_pkt(kind, opts=opts, payload=payload, flags=flags, window=window, seq=seq, ack=ack,
+                   src=src, dst=dst, sport=sport, dport=dport)
 
 
 # ---- independent parsing and checksums (no scapy) ----
