@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -101,8 +102,15 @@ def main() -> int:
                                       reps=2 if smoke else 5))
     part("throughput", lambda: throughput.run(emptcp_bin, bpf_dir, seconds=1 if smoke else 5,
                                               reps=1 if smoke else 5))
-    part("scale", lambda: scale.run(emptcp_bin, bpf_dir, Path(f"/tmp/emptcp-bench-scale-{os.getpid()}"),
-                                    sizes=[100, 1000] if smoke else [1000, 10_000, 100_000], reps=1 if smoke else 5))
+    def scale_part():
+        work = Path(f"/tmp/emptcp-bench-scale-{os.getpid()}")
+        try:
+            return scale.run(emptcp_bin, bpf_dir, work, sizes=[100, 1000] if smoke else [1000, 10_000, 100_000],
+                             reps=1 if smoke else 5)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    part("scale", scale_part)
     part("store", lambda: store_bench(bench_bin, out, smoke))
 
     (out / "results.json").write_text(json.dumps(doc, indent=1))

@@ -8,6 +8,7 @@ To load through `emptcp attach` later, only DataPlane.__init__ needs to change.
 """
 import ctypes
 import json
+import hashlib
 import mmap
 import os
 import struct
@@ -56,10 +57,21 @@ def loader_binary():
 
 def build_module(src, hook):
     """Compiles an operator module (one C file using the SDK) with the pinned compiler."""
-    out = os.path.join(tempfile.gettempdir(), f"emptcp-mod-{uuid.uuid4().hex[:8]}.o")
+    # Named after its inputs (the source and the SDK headers): built once per change, never
+    # piling up in the temp dir.
+    h = hashlib.sha256()
+    sdk = os.path.join(ROOT, "bpf", "include", "emptcp")
+    for path in [src] + sorted(os.path.join(sdk, n) for n in os.listdir(sdk)):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    digest = h.hexdigest()[:12]
+    out = os.path.join(tempfile.gettempdir(), f"emptcp-mod-{digest}.o")
+    if os.path.exists(out):
+        return out
     run("/usr/bin/clang-14", "-O2", "-g", "-target", "bpf", "-Wall", "-Werror",
         "-I", os.path.join(ROOT, "bpf", "include"),
-        "-idirafter", f"/usr/include/{os.uname().machine}-linux-gnu", "-c", src, "-o", out)
+        "-idirafter", f"/usr/include/{os.uname().machine}-linux-gnu", "-c", src, "-o", out + ".tmp")
+    os.rename(out + ".tmp", out)
     return out
 
 
