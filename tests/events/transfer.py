@@ -11,27 +11,21 @@ nothing arrived while the sender was still sending."""
 
 import argparse
 import hashlib
-import json
+import os
 import socket
 import sys
 import threading
 import time
 
-IPPROTO_MPTCP = 262
+# The lab's MPTCP peer script holds the socket set-up both scripts need.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+from peer import IPPROTO_MPTCP, emit, mptcp_listener  # noqa: E402
+
 BUCKET_S = 0.1
 
 
-def emit(obj) -> None:
-    print(json.dumps(obj), flush=True)
-
-
 def recv(port: int) -> None:
-    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, IPPROTO_MPTCP)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    ls.bind(("::", port))
-    ls.listen(1)
-    emit({"listening": port})
+    ls = mptcp_listener(port, 1)
     conn, _ = ls.accept()
     digest, total, buckets, start = hashlib.sha256(), 0, [], None
     while True:

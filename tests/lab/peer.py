@@ -55,13 +55,19 @@ def mptcp_info(sock: socket.socket) -> dict:
     return info
 
 
-def server(port: int) -> None:
+def mptcp_listener(port: int, backlog: int) -> socket.socket:
+    """A dual-stack (IPv4 and IPv6) MPTCP listening socket; prints {"listening": port} when ready."""
     ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM, IPPROTO_MPTCP)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     ls.bind(("::", port))
-    ls.listen(16)
+    ls.listen(backlog)
     emit({"listening": port})
+    return ls
+
+
+def server(port: int) -> None:
+    ls = mptcp_listener(port, 16)
 
     def drain(conn: socket.socket) -> None:
         with conn:
