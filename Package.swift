@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "emptcp",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "emptcp", targets: ["emptcp"]),
         .executable(name: "emptcp-bench", targets: ["emptcp-bench"]),
