@@ -119,7 +119,7 @@ struct StoreBench: ParsableCommand {
     ]
     static func order(_ op: String) -> Int { operations.firstIndex(of: op) ?? 99 }
 
-    /// n tcp4 bindings, IPv4, distinct keys; selector chains and two chains as in design §4.
+    /// n tcp4 bindings, IPv4, distinct keys; selector chains and two chains as in the sample of docs/store.md.
     static func policy(_ n: Int, chain: String) -> Policy {
         var p = Policy(
             selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or), SelectorStep(name: "tcp2", op: .or)]],

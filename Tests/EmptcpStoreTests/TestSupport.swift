@@ -13,7 +13,7 @@ func write(_ text: String, to path: String) {
     try! text.write(toFile: path, atomically: true, encoding: .utf8)
 }
 
-/// The sample policy of design §4.
+/// The sample policy of docs/store.md ("Policy file").
 let samplePolicyYAML = """
     selectors:
       xdp: [{tcp4: or}, {tcp2: or}]

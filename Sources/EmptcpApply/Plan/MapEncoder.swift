@@ -1,11 +1,11 @@
 import CLibbpf
 import EmptcpStore
 
-typealias Bytes = [UInt8]
+package typealias Bytes = [UInt8]
 
 /// A map key of up to 40 bytes (the largest key, emptcp_tcp4_key), stored inline as five words:
 /// no allocation per key and cheap hashing, which matters at 100k bindings.
-struct MapKey: Hashable, Comparable, Sendable {
+package struct MapKey: Hashable, Comparable, Sendable {
     static let capacity = 40
     private var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0
     let count: Int
@@ -18,7 +18,7 @@ struct MapKey: Hashable, Comparable, Sendable {
         (w0, w1, w2, w3, w4) = words
     }
 
-    init(_ bytes: Bytes) { self = bytes.withUnsafeBytes { MapKey(raw: $0) } }
+    package init(_ bytes: Bytes) { self = bytes.withUnsafeBytes { MapKey(raw: $0) } }
 
     /// The key's bytes without a copy (8-byte aligned).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -32,7 +32,7 @@ struct MapKey: Hashable, Comparable, Sendable {
     }
 
     /// Bytewise order: a word loaded in host order, converted to big endian, compares like its bytes.
-    static func < (a: MapKey, b: MapKey) -> Bool {
+    package static func < (a: MapKey, b: MapKey) -> Bool {
         if a.w0 != b.w0 { return a.w0.bigEndian < b.w0.bigEndian }
         if a.w1 != b.w1 { return a.w1.bigEndian < b.w1.bigEndian }
         if a.w2 != b.w2 { return a.w2.bigEndian < b.w2.bigEndian }

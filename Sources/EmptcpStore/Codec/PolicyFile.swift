@@ -1,7 +1,7 @@
 import Foundation
 import Yams
 
-/// Reads and writes policy files (design §4). YAML goes through Yams' Node API so every value
+/// Reads and writes policy files (format: docs/store.md, "Policy file"). YAML goes through Yams' Node API so every value
 /// keeps its line; JSON is read by the same parser (a JSON document is YAML flow syntax), which
 /// gives JSON files line numbers too. Syntax and shape errors are thrown here; cross-references
 /// and limits are `PolicyValidator`'s job.

@@ -1,7 +1,7 @@
 /// Writes policies in the file format `PolicyFile.parse` reads, in canonical order (hooks and
 /// chains by name, bindings by key), so `show` output committed again yields identical content.
 extension PolicyFile {
-    /// YAML in the flow-per-entry style of design §4: one line per selector chain, actor and binding.
+    /// YAML in the flow-per-entry style of docs/store.md: one line per selector chain, actor and binding.
     public static func render(_ policy: Policy) -> String {
         let p = policy.canonical
         var out = ""
