@@ -128,8 +128,8 @@ struct StoreBench: ParsableCommand {
         for i in 0..<n {
             let local = IPAddress(bytes: [10, 1, UInt8(truncatingIfNeeded: i >> 16), UInt8(truncatingIfNeeded: i >> 8)])
             let remote = IPAddress(bytes: [10, 2, 0, UInt8(truncatingIfNeeded: i)])
-            p.bindings.append(Binding(hook: .xdp, selector: .tcp4, local: local, localPort: 5201, remote: remote,
-                                      remotePort: UInt16(truncatingIfNeeded: 1024 + i % 60000), chain: chain))
+            p.bindings.append(Binding(BindingKey(hook: .xdp, selector: .tcp4, local: local, localPort: 5201, remote: remote,
+                                      remotePort: UInt16(truncatingIfNeeded: 1024 + i % 60000)), chain: chain))
         }
         return p
     }

@@ -39,7 +39,7 @@ func bigPolicy(_ n: Int, chain: String = "slow") -> Policy {
     p.bindings = (0..<n).map { i -> Binding in
         let local: [UInt8] = [10, 1, UInt8(truncatingIfNeeded: i >> 8), UInt8(truncatingIfNeeded: i)]
         let remote: [UInt8] = [10, 2, UInt8(truncatingIfNeeded: i >> 16), 1]
-        return Binding(hook: .xdp, selector: .tcp2, local: IPAddress(bytes: local), remote: IPAddress(bytes: remote), chain: chain)
+        return Binding(BindingKey(hook: .xdp, selector: .tcp2, local: IPAddress(bytes: local), remote: IPAddress(bytes: remote)), chain: chain)
     }
     return p
 }

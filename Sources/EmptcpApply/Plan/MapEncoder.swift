@@ -130,7 +130,7 @@ enum MapEncoder {
         state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots, flags: flags)]
 
         // Action chains referenced by this hook's bindings.
-        let bindings = policy.bindings.filter { $0.hook == hook }
+        let bindings = policy.bindings.filter { $0.key.hook == hook }
         var ids: [String: UInt32] = [:]
         var names: [UInt32: String] = [:]
         var chains: [MapKey: Bytes] = [:]
@@ -159,7 +159,7 @@ enum MapEncoder {
         tcp4.reserveCapacity(bindings.count)
         for binding in bindings {
             let id = u32(ids[binding.chain]!)
-            switch binding.selector {
+            switch binding.key.selector {
             case .tcp:
                 tcpDefault = ids[binding.chain]!
             case .tcp2:
@@ -247,7 +247,7 @@ enum MapEncoder {
     }
 
     static func addressPair(_ binding: Binding) throws -> (family: UInt8, local: IPAddress, remote: IPAddress) {
-        guard let local = binding.local, let remote = binding.remote else {
+        guard let local = binding.key.local, let remote = binding.key.remote else {
             throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote addresses")
         }
         guard local.isIPv4 == remote.isIPv4 else {
@@ -267,7 +267,7 @@ enum MapEncoder {
 
     static func tcp4Key(_ binding: Binding) throws -> Bytes {
         let (family, local, remote) = try addressPair(binding)
-        guard let localPort = binding.localPort, let remotePort = binding.remotePort else {
+        guard let localPort = binding.key.localPort, let remotePort = binding.key.remotePort else {
             throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote ports")
         }
         var key = emptcp_tcp4_key()

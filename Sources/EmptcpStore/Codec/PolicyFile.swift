@@ -216,9 +216,10 @@ private struct NodeReader {
             guard p >= 1 else { throw map.error("\(key).\(f)", "port must be 1…65535", line: line(n)) }
             return UInt16(p)
         }
-        return Binding(
+        let bindingKey = BindingKey(
             hook: hook, selector: selector, local: try address("local"), localPort: try port("local_port"),
-            remote: try address("remote"), remotePort: try port("remote_port"), chain: chain)
+            remote: try address("remote"), remotePort: try port("remote_port"))
+        return Binding(bindingKey, chain: chain)
     }
 
     // MARK: node helpers

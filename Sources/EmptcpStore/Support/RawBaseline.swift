@@ -22,12 +22,12 @@ public final class RawBaseline {
         for b in bindings {
             insert.reset()
             insert.set(1, b.key.storageKey)
-            insert.set(2, b.hook.rawValue)
-            insert.set(3, b.selector.rawValue)
-            insert.set(4, b.local?.description)
-            insert.set(5, b.localPort.map { Int64($0) })
-            insert.set(6, b.remote?.description)
-            insert.set(7, b.remotePort.map { Int64($0) })
+            insert.set(2, b.key.hook.rawValue)
+            insert.set(3, b.key.selector.rawValue)
+            insert.set(4, b.key.local?.description)
+            insert.set(5, b.key.localPort.map { Int64($0) })
+            insert.set(6, b.key.remote?.description)
+            insert.set(7, b.key.remotePort.map { Int64($0) })
             insert.set(8, b.chain)
             while try insert.step() {}
         }
