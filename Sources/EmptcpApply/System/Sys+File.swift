@@ -92,12 +92,8 @@ extension Sys {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw fail("open", temporary, errno) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { close(fd); throw fail("write", temporary, errno) }
-            written += n
-        }
+        let failure = writeFully(fd, bytes)
+        guard failure == 0 else { close(fd); throw fail("write", temporary, failure) }
         guard fsync(fd) == 0 else { close(fd); throw fail("fsync", temporary, errno) }
         close(fd)
         guard rename(temporary, path) == 0 else { throw fail("rename", path, errno) }
@@ -115,12 +111,20 @@ extension Sys {
     static func writeLine(_ text: String, fd: Int32 = 1) {
         var bytes = Array(text.utf8)
         bytes.append(UInt8(ascii: "\n"))
+        _ = writeFully(fd, bytes)
+    }
+
+    /// Writes all of `bytes` to `fd`, again after a short write or EINTR: 0, or the errno of the
+    /// failed write(2).
+    static func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
         var written = 0
         while written < bytes.count {
             let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
+            if n < 0 { return errno }
+            if n == 0 { return EIO }
             written += n
         }
+        return 0
     }
 }

@@ -17,21 +17,22 @@ extension Sys {
             var to = sockaddr_in()
             to.sin_family = sa_family_t(AF_INET)
             withUnsafeMutableBytes(of: &to.sin_addr) { $0.copyBytes(from: destination) }
-            sent = withUnsafePointer(to: &to) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd.raw, packet, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            sent = send(fd, packet, to: to)
         } else {
             var to = sockaddr_in6()
             to.sin6_family = sa_family_t(AF_INET6)
             withUnsafeMutableBytes(of: &to.sin6_addr) { $0.copyBytes(from: destination) }
-            sent = withUnsafePointer(to: &to) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd.raw, packet, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
+            sent = send(fd, packet, to: to)
         }
         guard sent == packet.count else { throw fail("sendto(raw)", object, sent < 0 ? errno : EMSGSIZE) }
+    }
+
+    /// sendto(2) with a sockaddr_in or sockaddr_in6; the bytes sent, or -1.
+    private static func send<Address>(_ fd: Descriptor, _ packet: [UInt8], to address: Address) -> Int {
+        withUnsafePointer(to: address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd.raw, packet, packet.count, 0, $0, socklen_t(MemoryLayout<Address>.size))
+            }
+        }
     }
 }

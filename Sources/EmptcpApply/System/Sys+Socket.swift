@@ -4,11 +4,9 @@ import Glibc
 
 extension Sys {
     static func unixListen(_ path: String) throws -> Descriptor {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw fail("socket(AF_UNIX)", path, errno) }
-        let owned = Descriptor(fd)
+        var (owned, address) = try unixSocket(path)
+        let fd = owned.raw
         unlink(path)
-        var address = try unixAddress(path)
         // Created with no permission for group or others before anyone can connect.
         let old = umask(0o177)
         let bound = withUnsafePointer(to: &address) {
@@ -22,15 +20,20 @@ extension Sys {
     }
 
     static func unixConnect(_ path: String) throws -> Descriptor {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw fail("socket(AF_UNIX)", path, errno) }
-        let owned = Descriptor(fd)
-        var address = try unixAddress(path)
+        var (owned, address) = try unixSocket(path)
+        let fd = owned.raw
         let ret = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard ret == 0 else { throw fail("connect", path, errno) }
         return owned
+    }
+
+    /// A new AF_UNIX stream socket (close-on-exec) and the address of `path`.
+    private static func unixSocket(_ path: String) throws -> (Descriptor, sockaddr_un) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw fail("socket(AF_UNIX)", path, errno) }
+        return (Descriptor(fd), try unixAddress(path))
     }
 
     private static func unixAddress(_ path: String) throws -> sockaddr_un {
@@ -93,14 +96,7 @@ extension Sys {
     }
 
     static func writeAll(_ fd: Descriptor, _ bytes: [UInt8], _ object: String) throws {
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd.raw, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw fail("write", object, errno)
-            }
-            written += n
-        }
+        let failure = writeFully(fd.raw, bytes)
+        guard failure == 0 else { throw fail("write", object, failure) }
     }
 }

@@ -105,29 +105,27 @@ package enum Sys {
     }
 
     static func mapInfo(_ fd: Descriptor, _ object: String) throws -> bpf_map_info {
-        var info = bpf_map_info()
-        var length = UInt32(MemoryLayout<bpf_map_info>.size)
-        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
-        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
-        return info
+        try objectInfo(fd, object, bpf_map_info())
     }
 
     static func programInfo(_ fd: Descriptor, _ object: String) throws -> bpf_prog_info {
-        var info = bpf_prog_info()
-        var length = UInt32(MemoryLayout<bpf_prog_info>.size)
-        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
-        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
-        return info
+        try objectInfo(fd, object, bpf_prog_info())
     }
 
     /// A link's type, program id and target ifindex. The ifindex sits first in the union for
     /// both XDP and tcx links (`xdp.ifindex`, `tcx.ifindex`); 0 once the device is gone.
     static func linkInfo(_ fd: Descriptor, _ object: String) throws -> (type: UInt32, programID: UInt32, ifindex: UInt32) {
-        var info = bpf_link_info()
-        var length = UInt32(MemoryLayout<bpf_link_info>.size)
-        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
-        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
+        let info = try objectInfo(fd, object, bpf_link_info())
         return (info.type, info.prog_id, info.xdp.ifindex)
+    }
+
+    /// The kernel's info struct of a map, program or link (`empty` is the zeroed struct to fill).
+    private static func objectInfo<Info>(_ fd: Descriptor, _ object: String, _ empty: Info) throws -> Info {
+        var info = empty
+        var length = UInt32(MemoryLayout<Info>.size)
+        let ret = withUnsafeMutableBytes(of: &info) { bpf_obj_get_info_by_fd(fd.raw, $0.baseAddress, &length) }
+        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
+        return info
     }
 
     // MARK: - Maps
