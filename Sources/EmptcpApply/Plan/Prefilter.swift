@@ -4,7 +4,7 @@ import EmptcpStore
 /// Contents of one `<hook>_prefilter` map: word index → its 64 bits; zero words are left out.
 typealias PrefilterWords = [UInt32: UInt64]
 
-/// The binding prefilter (abi.h, docs/sdk.md "Optional: the binding prefilter"): a 2^20-bit set
+/// The binding prefilter (abi.h, docs/sdk.md "The binding prefilter"): a 2^20-bit set
 /// per hook holding the bit of every tcp2/tcp4 binding key. Pure: no kernel access.
 package enum Prefilter {
     static func mapName(_ hook: Hook) -> String { "\(hook.rawValue)_prefilter" }
