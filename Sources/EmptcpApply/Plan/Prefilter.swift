@@ -9,10 +9,9 @@ typealias PrefilterWords = [UInt32: UInt64]
 package enum Prefilter {
     static func mapName(_ hook: Hook) -> String { "\(hook.rawValue)_prefilter" }
 
-    /// The bit of an encoded tcp2/tcp4 key: abi.h's emptcp_prefilter_bit itself, the function
-    /// the data path runs, so both sides always agree.
+    /// The bit of an encoded tcp2/tcp4 key, as the data path computes it (`Sys.prefilterBit`).
     package static func bit(_ key: MapKey) -> UInt32 {
-        key.withBytes { emptcp_prefilter_bit($0.baseAddress, UInt32($0.count)) }
+        key.withBytes { Sys.prefilterBit($0) }
     }
 
     /// The words holding the bits of `keys`.

@@ -199,6 +199,12 @@ package enum Sys {
         throw fail("bpf_map_lookup_batch", object, code(ret))
     }
 
+    /// The prefilter bit of an encoded tcp2/tcp4 key: abi.h's `emptcp_prefilter_bit`, the very
+    /// function the data path runs, so both sides always agree.
+    static func prefilterBit(_ key: UnsafeRawBufferPointer) -> UInt32 {
+        emptcp_prefilter_bit(key.baseAddress, UInt32(key.count))
+    }
+
     package static func possibleCPUs() throws -> Int {
         let n = libbpf_num_possible_cpus()
         guard n > 0 else { throw fail("libbpf_num_possible_cpus", "/sys/devices/system/cpu/possible", code(n)) }
