@@ -13,6 +13,8 @@ import pytest
 
 from lab import MptcpClient, MptcpServer, LabError, mptcp_sockets, policy, tcp2, ADD_ADDR_SETTLE_S
 
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
+
 PORT = 5203
 
 

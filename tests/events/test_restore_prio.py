@@ -15,6 +15,8 @@ from lab import MptcpClient, MptcpServer, LabError, policy, tcp2
 
 from .test_reinject import wait_socket
 
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
+
 PORT = 5204
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from lab import Capture, MptcpClient, MptcpServer, policy, tcp2
 
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
+
 PORT = 5206
 
 

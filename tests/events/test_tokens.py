@@ -12,6 +12,8 @@ import pytest
 
 from lab import MptcpClient, MptcpServer, LabError, policy, tcp2
 
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
+
 PORT = 5205
 
 

@@ -3,7 +3,11 @@ filters (ingress and egress) stay exactly as they were, and nothing of ours is l
 
 import json
 
+import pytest
+
 from lab import MptcpServer, observe_connection
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5204
 

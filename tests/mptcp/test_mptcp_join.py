@@ -7,6 +7,8 @@ import pytest
 
 from lab import MptcpServer, observe_connection
 
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
+
 PORT = 5201
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from lab import Capture, MptcpServer, observe_connection, policy, tcp2
 
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
+
 PORT = 5203
 WINDOW = 4321  # far from what the stack advertises here (tens to a few hundred, scale 10)
 GOOD = "1"  # tshark tcp.checksum.status: 0 bad, 1 good, 2 unverified

@@ -9,6 +9,8 @@ import pytest
 
 from lab import Capture, MptcpServer, observe_connection, policy, tcp2
 
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
+
 PORT = 5202
 
 

@@ -6,8 +6,11 @@ import struct
 
 import pytest
 
-from dataplane import PASS, recv_win_param
-from issue4_util import DSS4, KINDS, TS, Hdrs, counters, pkt, use
+from frame_checks import Hdrs
+from lab.dataplane import PASS, recv_win_param
+from lab.frames import DSS4, KINDS, TS, tcp_pkt
+
+pytestmark = pytest.mark.kernel
 
 HOOKS = ["xdp", "tc"]
 MP_PRIO_B = bytes([30, 3, 0x51, 1])      # backup, 3-byte form + NOP
@@ -19,7 +22,7 @@ def prio_param(backup=True, addr_id=None):
 
 
 def setup(dp, hook, param=None, more=()):
-    use(dp, hook, [("set_flow_prio", param or prio_param())] + list(more),
+    dp.use(hook, [("set_flow_prio", param or prio_param())] + list(more),
         slot_names=["set_flow_prio", "set_recv_win"])
 
 
@@ -50,12 +53,12 @@ def check_grown(before, after, inserted):
 @pytest.mark.parametrize("hook", HOOKS)
 def test_insert(dp, hook, kind, opts):
     setup(dp, hook)
-    p = pkt(kind, opts=opts)
+    p = tcp_pkt(kind, opts=opts)
     assert Hdrs(p).ip_csum_ok() and Hdrs(p).tcp_csum_ok()
     ret, out, _ = dp.run(hook, p)
     assert ret == PASS[hook]
     check_grown(p, out, MP_PRIO_B)
-    c = counters(dp, hook)
+    c = dp.counters(hook)
     assert c["prio_added"] == 1 and c["prio_present"] == 0 and c["prio_no_room"] == 0
 
 
@@ -63,7 +66,7 @@ def test_insert(dp, hook, kind, opts):
 def test_forms(dp, hook):
     """B=0, and the 4-byte MPTCP v0 form with an address id."""
     setup(dp, hook, prio_param(backup=False))
-    p = pkt("v4", opts=TS)
+    p = tcp_pkt("v4", opts=TS)
     check_grown(p, dp.run(hook, p)[1], MP_PRIO_NB)
     dp.reset()
     setup(dp, hook, prio_param(backup=True, addr_id=7))
@@ -76,12 +79,12 @@ def test_room_exactly(dp, hook, kind):
     """36 option bytes + 4 = 40: inserted; 40 bytes: no room, counted, unchanged."""
     opts36 = TS + DSS4 + bytes([1] * 16)
     setup(dp, hook)
-    p = pkt(kind, opts=opts36)
+    p = tcp_pkt(kind, opts=opts36)
     check_grown(p, dp.run(hook, p)[1], MP_PRIO_B)
-    p40 = pkt(kind, opts=opts36 + bytes([1, 1, 1, 0]))
+    p40 = tcp_pkt(kind, opts=opts36 + bytes([1, 1, 1, 0]))
     ret, out, _ = dp.run(hook, p40)
     assert ret == PASS[hook] and out == p40
-    c = counters(dp, hook)
+    c = dp.counters(hook)
     assert c["prio_added"] == 1 and c["prio_no_room"] == 1
 
 
@@ -90,10 +93,10 @@ def test_room_exactly(dp, hook, kind):
 def test_already_present(dp, hook, kind):
     setup(dp, hook)
     for present in (bytes([30, 3, 0x50, 1]), bytes([30, 4, 0x51, 3])):
-        p = pkt(kind, opts=TS + present)
+        p = tcp_pkt(kind, opts=TS + present)
         ret, out, _ = dp.run(hook, p)
         assert ret == PASS[hook] and out == p
-    c = counters(dp, hook)
+    c = dp.counters(hook)
     assert c["prio_present"] == 2 and c["prio_added"] == 0
 
 
@@ -101,11 +104,11 @@ def test_already_present(dp, hook, kind):
 def test_twice_inserts_once(dp, hook):
     """The output of one run fed again: the MP_PRIO is found, nothing added twice."""
     setup(dp, hook)
-    p = pkt("v4", opts=TS)
+    p = tcp_pkt("v4", opts=TS)
     _, once, _ = dp.run(hook, p)
     _, twice, _ = dp.run(hook, once)
     assert twice == once
-    c = counters(dp, hook)
+    c = dp.counters(hook)
     assert c["prio_added"] == 1 and c["prio_present"] == 1
 
 
@@ -113,10 +116,10 @@ def test_twice_inserts_once(dp, hook):
 @pytest.mark.parametrize("hook", HOOKS)
 def test_not_an_ack(dp, hook, flags):
     setup(dp, hook)
-    p = pkt("v4", opts=TS, flags=flags)
+    p = tcp_pkt("v4", opts=TS, flags=flags)
     ret, out, _ = dp.run(hook, p)
     assert ret == PASS[hook] and out == p
-    assert counters(dp, hook)["prio_added"] == 0
+    assert dp.counters(hook)["prio_added"] == 0
 
 
 @pytest.mark.parametrize("bad", [bytes([30, 0, 0x20, 1]),          # length 0
@@ -126,10 +129,10 @@ def test_not_an_ack(dp, hook, flags):
 @pytest.mark.parametrize("hook", HOOKS)
 def test_malformed_options(dp, hook, bad):
     setup(dp, hook)
-    p = pkt("v4", opts=bad)
+    p = tcp_pkt("v4", opts=bad)
     ret, out, _ = dp.run(hook, p)
     assert ret == PASS[hook] and out == p
-    c = counters(dp, hook)
+    c = dp.counters(hook)
     assert c["bad_options"] == 1 and c["prio_added"] == 0
 
 
@@ -138,9 +141,9 @@ def test_malformed_options(dp, hook, bad):
 def test_payload(dp, hook, kind):
     """XDP grows data segments too (payload kept); TC grows only payload-less ACKs."""
     setup(dp, hook)
-    p = pkt(kind, opts=TS + DSS4, payload=bytes(range(200)))
+    p = tcp_pkt(kind, opts=TS + DSS4, payload=bytes(range(200)))
     ret, out, _ = dp.run(hook, p)
-    c = counters(dp, hook)
+    c = dp.counters(hook)
     if hook == "xdp":
         check_grown(p, out, MP_PRIO_B)
         assert c["prio_added"] == 1
@@ -152,7 +155,7 @@ def test_payload(dp, hook, kind):
 def test_ethernet_trailer(dp, hook):
     """A minimum-size frame padded to 60 bytes: the padding is not taken as TCP bytes."""
     setup(dp, hook)
-    p = pkt("v4") + bytes(6)
+    p = tcp_pkt("v4") + bytes(6)
     ret, out, _ = dp.run(hook, p)
     b = Hdrs(out)
     assert b.opts == MP_PRIO_B and b.payload == b"" and b.ip_csum_ok() and b.tcp_csum_ok()
@@ -164,11 +167,11 @@ def test_ethernet_trailer(dp, hook):
 def test_next_actor_sees_grown_header(dp, hook, kind):
     """set_flow_prio then set_recv_win: the window lands in the grown header, checksums valid."""
     setup(dp, hook, more=[("set_recv_win", recv_win_param(1234))])
-    p = pkt(kind, opts=TS)
+    p = tcp_pkt(kind, opts=TS)
     ret, out, _ = dp.run(hook, p)
     b = Hdrs(out)
     assert b.opts == MP_PRIO_B + TS
     assert struct.unpack_from("!H", out, b.l4 + 14)[0] == 1234
     assert b.ip_csum_ok() and b.tcp_csum_ok()
-    c = counters(dp, hook)
+    c = dp.counters(hook)
     assert c["prio_added"] == 1 and c["win_set"] == 1

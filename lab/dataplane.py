@@ -1,35 +1,28 @@
-"""Test harness for the emptcp BPF data plane: one place that loads, configures and runs it.
+"""Harness for the emptcp BPF data plane, shared by the packet tests and the packet benchmarks:
+one place that loads, configures and runs it.
 
 Loads every object of build/bpf with the loading contract of docs/sdk.md (pin_root_path =
 <pin root>/maps through the tiny libbpf loader load.c), fills the program arrays and maps with
 bpftool, runs packets through BPF_PROG_TEST_RUN (`bpftool prog run`) and reads the ring buffer
-by mmap. Each DataPlane owns a uniquely named bpffs mount and removes it in close().
+by mmap (lab.bpf). Slots, counters and flags come from abi.h (lab.abi). Each DataPlane owns a
+uniquely named bpffs mount and removes it in close().
 To load through `emptcp attach` later, only DataPlane.__init__ needs to change.
 """
-import ctypes
 import json
 import hashlib
-import mmap
 import os
 import struct
 import subprocess
 import tempfile
 import uuid
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from .abi import ACT_SLOTS, CNT, CNT_MAX, MAX_ACTORS, MAX_SELECTORS, OP, PREFILTER_BITS_LOG, SEL_SLOTS
+from .bpf import RingBuf
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BPF_DIR = os.environ.get("EMPTCP_BPF_DIR", os.path.join(ROOT, "build", "bpf"))
 HOOKS = ("xdp", "tc")
 
-# abi.h (kept in step by test_abi_constants)
-SEL_SLOTS = {"tcp": 1, "tcp2": 2, "tcp4": 3}
-ACT_SLOTS = {"set_recv_win": 1, "set_flow_prio": 2, "rm_add_addr": 3, "recover_add_addr": 4,
-             "record": 5, "catch_mptcp_events": 6}
-FIRST_MODULE_SLOT = 16
-OP = {"or": 0, "and": 1}
-CNT = {"packets": 0, "not_tcp": 1, "malformed": 2, "tail_call_fail": 3, "no_chain": 4,
-       "target": 5, "add_addr_nopped": 6, "add_addr_dropped": 7, "ringbuf_full": 8,
-       "win_set": 13, "bad_options": 14}
-EV_RM_ADD_ADDR = 5
 PASS = {"xdp": 2, "tc": 0xFFFFFFFF}  # XDP_PASS, TC_ACT_UNSPEC (-1 as u32)
 DROP = {"xdp": 1, "tc": 2}           # XDP_DROP, TC_ACT_SHOT
 
@@ -46,7 +39,7 @@ def hexbytes(b):
 
 
 def loader_binary():
-    """Builds tests/packet/load.c once per process (cached by source mtime)."""
+    """Builds lab/load.c once per process (cached by source mtime)."""
     src = os.path.join(os.path.dirname(__file__), "load.c")
     out = os.path.join(tempfile.gettempdir(), f"emptcp-testload-{int(os.path.getmtime(src))}")
     if not os.path.exists(out):
@@ -89,7 +82,7 @@ def sel_chain_value(steps, flags=0):
     b = bytes([len(steps), flags])
     for sel, op in steps:
         b += bytes([SEL_SLOTS.get(sel, sel) if isinstance(sel, str) else sel, OP[op]])
-    return b.ljust(2 + 2 * 8, b"\0")
+    return b.ljust(2 + 2 * MAX_SELECTORS, b"\0")
 
 
 def action_chain_value(actors):
@@ -98,11 +91,7 @@ def action_chain_value(actors):
     for act, param in actors:
         slot = ACT_SLOTS.get(act, act) if isinstance(act, str) else act
         b += bytes([slot]) + bytes(7) + param.ljust(8, b"\0")
-    return b.ljust(8 + 16 * 8, b"\0")
-
-
-SEL_F_PREFILTER = 0x01
-PREFILTER_BITS_LOG = 20
+    return b.ljust(8 + 16 * MAX_ACTORS, b"\0")
 
 
 def prefilter_bit(key):
@@ -116,60 +105,6 @@ def prefilter_bit(key):
 
 def recv_win_param(window):
     return struct.pack("<H", window)
-
-
-class _Sys:
-    """The two raw bpf() calls bpftool has no use for here: BPF_OBJ_GET (for mmap)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    NR_BPF = 321 if os.uname().machine == "x86_64" else 280
-
-    @classmethod
-    def obj_get(cls, path):
-        p = ctypes.create_string_buffer(path.encode())
-        attr = struct.pack("QII", ctypes.addressof(p), 0, 0).ljust(128, b"\0")
-        buf = ctypes.create_string_buffer(attr, len(attr))
-        fd = cls.libc.syscall(cls.NR_BPF, 7, buf, len(attr))
-        if fd < 0:
-            raise OSError(ctypes.get_errno(), f"BPF_OBJ_GET {path}")
-        return fd
-
-
-class RingBuf:
-    """Consumer side of a BPF ring buffer (emptcp_events), by mmap."""
-
-    def __init__(self, path, size):
-        self.fd = _Sys.obj_get(path)
-        self.size = size
-        pg = mmap.PAGESIZE
-        self.cons = mmap.mmap(self.fd, pg, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
-        self.prod = mmap.mmap(self.fd, pg + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=pg)
-        self.pg = pg
-
-    def records(self):
-        """Returns the committed records not read yet and consumes them."""
-        out = []
-        cons = struct.unpack_from("Q", self.cons, 0)[0]
-        prod = struct.unpack_from("Q", self.prod, 0)[0]
-        while cons < prod:
-            off = self.pg + (cons & (self.size - 1))
-            hdr_len, _ = struct.unpack_from("II", self.prod, off)
-            if hdr_len & (1 << 31):  # busy: not committed yet
-                break
-            n = hdr_len & ~((1 << 31) | (1 << 30))
-            if not hdr_len & (1 << 30):
-                out.append(bytes(self.prod[off + 8: off + 8 + n]))
-            cons += (n + 8 + 7) & ~7
-        struct.pack_into("Q", self.cons, 0, cons)
-        return out
-
-    def drain(self):
-        prod = struct.unpack_from("Q", self.prod, 0)[0]
-        struct.pack_into("Q", self.cons, 0, prod)
-
-    def close(self):
-        self.cons.close()
-        self.prod.close()
-        os.close(self.fd)
 
 
 class DataPlane:
@@ -249,6 +184,15 @@ class DataPlane:
     def chain(self, hook, chain_id, actors):
         self.update(hook, "chains", struct.pack("<I", chain_id), action_chain_value(actors))
 
+    def use(self, hook, actors, slot_names=()):
+        """Plugs the named actors into their slots and makes `actors` the chain of every TCP
+        packet on `hook` (the `tcp` selector, chain 1)."""
+        for name in slot_names:
+            self.set_prog("actions", hook, ACT_SLOTS[name], name)
+        self.sel_chain(hook, [("tcp", "or")])
+        self.chain(hook, 1, actors)
+        self.bind_tcp(hook, 1)
+
     def bind_tcp2(self, hook, key, chain_id):
         self.update(hook, "tcp2", key, struct.pack("<I", chain_id))
 
@@ -273,7 +217,7 @@ class DataPlane:
                 for k in self.dump_keys(hook, name):
                     self.delete(hook, name, k)
             zero = bytes(8)
-            for i in range(16):
+            for i in range(CNT_MAX):
                 run("bpftool", "map", "update", "pinned", self.map(hook, "counters"),
                     "key", *hexbytes(struct.pack("<I", i)), "value", *hexbytes(zero))
         if self._ring:
@@ -296,6 +240,7 @@ class DataPlane:
         return ret, out, ns
 
     def counters(self, hook):
+        """Every counter of abi.h's enum emptcp_counter by name, summed over CPUs."""
         r = run("bpftool", "map", "dump", "pinned", self.map(hook, "counters"), "-j")
         out = {}
         for e in json.loads(r.stdout):

@@ -6,9 +6,13 @@ import time
 
 import pytest
 
-from dataplane import PASS
-from issue4_util import (DSS4, DSS8, EV, HDR_LEN, TS, ProgRun, ack_body, counters, pkt, records,
-                         use)
+from event_records import HDR_LEN, ack_body, records
+from lab.abi import EV
+from lab.bpf import ProgRun
+from lab.dataplane import PASS
+from lab.frames import DSS4, DSS8, TS, tcp_pkt
+
+pytestmark = pytest.mark.kernel
 
 EV_ACK_LEN = HDR_LEN + 32
 _ports = itertools.count(30000)
@@ -20,7 +24,7 @@ def fresh_port():
 
 
 def setup(dp):
-    use(dp, "xdp", [("recover_add_addr", b"")], slot_names=["recover_add_addr"])
+    dp.use("xdp", [("recover_add_addr", b"")], slot_names=["recover_add_addr"])
     dp.ring().drain()
 
 
@@ -45,11 +49,11 @@ def gap():
 def test_record_fields(dp, kind, opts, ts, data_ack):
     setup(dp)
     port = fresh_port()
-    recs = one_run(dp, pkt(kind, opts=opts, seq=0x10203040, ack=0x50607080, window=4321,
+    recs = one_run(dp, tcp_pkt(kind, opts=opts, seq=0x10203040, ack=0x50607080, window=4321,
                            sport=port))
     assert len(recs) == 1
     r = recs[0]
-    assert r["type"] == EV["recover"] and r["hook"] == 0 and r["len"] == EV_ACK_LEN == len(r["raw"])
+    assert r["type"] == EV["recover_add_addr"] and r["hook"] == 0 and r["len"] == EV_ACK_LEN == len(r["raw"])
     assert (r["sport"], r["dport"]) == (port, 5201)  # as on the wire: from the peer
     b = ack_body(r)
     assert (b["seq"], b["ack"], b["window"]) == (0x10203040, 0x50607080, 4321)
@@ -63,19 +67,19 @@ def test_record_fields(dp, kind, opts, ts, data_ack):
 def test_only_changes_are_reported(dp):
     setup(dp)
     port = fresh_port()
-    p = pkt("v4", opts=TS + DSS4, ack=100, sport=port)
+    p = tcp_pkt("v4", opts=TS + DSS4, ack=100, sport=port)
     assert len(one_run(dp, p, repeat=1000)) == 1      # 1000 identical segments: one record
     gap()
     assert one_run(dp, p) == []                       # unchanged, even after the gap
     gap()
-    recs = one_run(dp, pkt("v4", opts=TS + DSS4, ack=200, sport=port))
+    recs = one_run(dp, tcp_pkt("v4", opts=TS + DSS4, ack=200, sport=port))
     assert [ack_body(r)["ack"] for r in recs] == [200]
     gap()
     # only the data ACK moved: a change too
-    recs = one_run(dp, pkt("v4", opts=TS + bytes([30, 8, 0x20, 0x01]) + struct.pack("!I", 7), ack=200,
+    recs = one_run(dp, tcp_pkt("v4", opts=TS + bytes([30, 8, 0x20, 0x01]) + struct.pack("!I", 7), ack=200,
                            sport=port))
     assert [ack_body(r)["data_ack"] for r in recs] == [7]
-    assert counters(dp, "xdp")["ringbuf_full"] == 0
+    assert dp.counters("xdp")["ringbuf_full"] == 0
 
 
 def test_burst_rate_limited_last_state_reported(dp):
@@ -88,7 +92,7 @@ def test_burst_rate_limited_last_state_reported(dp):
     try:
         t0 = time.monotonic()
         for i in range(500):
-            run.run(pkt("v4", opts=TS + DSS4, ack=10000 + i, sport=port))
+            run.run(tcp_pkt("v4", opts=TS + DSS4, ack=10000 + i, sport=port))
         elapsed_ms = (time.monotonic() - t0) * 1000
     finally:
         run.close()
@@ -105,14 +109,14 @@ def test_burst_rate_limited_last_state_reported(dp):
     assert acks[0] == 10000 and acks[-1] == 10499
     assert acks == sorted(acks)
     assert len(recs) <= elapsed_ms / 1.0 + 3
-    assert counters(dp, "xdp")["ringbuf_full"] == 0
+    assert dp.counters("xdp")["ringbuf_full"] == 0
 
 
 def test_flows_are_separate(dp):
     setup(dp)
     p1, p2 = fresh_port(), fresh_port()
-    a = one_run(dp, pkt("v4", opts=TS, sport=p1))
-    b = one_run(dp, pkt("v4", opts=TS, sport=p2))
+    a = one_run(dp, tcp_pkt("v4", opts=TS, sport=p1))
+    b = one_run(dp, tcp_pkt("v4", opts=TS, sport=p2))
     assert [r["sport"] for r in a + b] == [p1, p2]
 
 
@@ -120,19 +124,19 @@ def test_flows_are_separate(dp):
 def test_fin_rst_forget(dp, flags):
     setup(dp)
     port = fresh_port()
-    p = pkt("v6", opts=TS, sport=port)
+    p = tcp_pkt("v6", opts=TS, sport=port)
     assert len(one_run(dp, p)) == 1
-    assert one_run(dp, pkt("v6", opts=TS, flags=flags, sport=port)) == []   # no record, flow forgotten
+    assert one_run(dp, tcp_pkt("v6", opts=TS, flags=flags, sport=port)) == []   # no record, flow forgotten
     assert len(one_run(dp, p)) == 1                            # same state reported again
 
 
 @pytest.mark.parametrize("flags", ["S", "SA", ""])
 def test_not_reported(dp, flags):
     setup(dp)
-    assert one_run(dp, pkt("v4", opts=TS, flags=flags, sport=fresh_port())) == []
+    assert one_run(dp, tcp_pkt("v4", opts=TS, flags=flags, sport=fresh_port())) == []
 
 
 def test_malformed_options(dp):
     setup(dp)
-    assert one_run(dp, pkt("v4", opts=bytes([1, 1, 8, 30]) + bytes(8), sport=fresh_port())) == []
-    assert counters(dp, "xdp")["bad_options"] == 1
+    assert one_run(dp, tcp_pkt("v4", opts=bytes([1, 1, 8, 30]) + bytes(8), sport=fresh_port())) == []
+    assert dp.counters("xdp")["bad_options"] == 1

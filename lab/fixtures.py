@@ -1,4 +1,9 @@
-"""pytest fixtures over the lab. Imported by tests/conftest.py."""
+"""pytest fixtures and hooks over the lab. Imported by tests/conftest.py.
+
+Markers (registered in pytest.ini): `kernel` = needs root and this kernel (BPF programs, bpffs,
+namespaces), `mptcp` = real MPTCP connections between namespaces (always `kernel` too). Without
+root, `pytest -m "not kernel"` runs the rest. When kernel tests are required (CI, or
+EMPTCP_REQUIRE_KERNEL=1 as scripts/test.sh sets it), a kernel test that skips is reported failed."""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ import shutil
 
 import pytest
 
-from .emptcp import Emptcp, require
+from .emptcp import Emptcp, kernel_required, require
 from .lab import Lab
 
+# Fixtures that reach the kernel: a test using one must carry the `kernel` marker.
+KERNEL_FIXTURES = {"lab", "client_emptcp", "plane", "dp"}
 TOOLS = ("ip", "tc", "nsenter", "ss", "nstat", "ethtool", "dumpcap", "tshark", "bpftool")
 
 
@@ -44,8 +51,22 @@ def client_emptcp(lab, request):
     e.close()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Keeps the markers honest: an unmarked test on a kernel fixture would escape both
+    `-m "not kernel"` and the no-skip rule."""
+    for item in items:
+        marks = {m.name for m in item.iter_markers()}
+        unmarked = KERNEL_FIXTURES & set(getattr(item, "fixturenames", ())) and "kernel" not in marks
+        if unmarked or ("mptcp" in marks and "kernel" not in marks):
+            raise pytest.UsageError(f"{item.nodeid}: uses the kernel but has no `kernel` marker")
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    if rep.skipped and kernel_required() and item.get_closest_marker("kernel") is not None:
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        rep.outcome = "failed"
+        rep.longrepr = f"kernel test skipped while kernel tests are required: {reason}"
     setattr(item, "rep_" + rep.when, rep)

@@ -5,8 +5,12 @@ import struct
 
 import pytest
 
-from dataplane import PASS
-from issue4_util import EV, HDR_LEN, TS, counters, mptcp_body, pkt, records, use
+from event_records import HDR_LEN, mptcp_body, records
+from lab.abi import EV
+from lab.dataplane import PASS
+from lab.frames import TS, tcp_pkt
+
+pytestmark = pytest.mark.kernel
 
 KEY_A = bytes.fromhex("0123456789abcdef")
 KEY_B = bytes.fromhex("fedcba9876543210")
@@ -20,7 +24,7 @@ EV_MPTCP_LEN = HDR_LEN + 24
 
 
 def setup(dp):
-    use(dp, "tc", [("catch_mptcp_events", b"")], slot_names=["catch_mptcp_events"])
+    dp.use("tc", [("catch_mptcp_events", b"")], slot_names=["catch_mptcp_events"])
     dp.ring().drain()
 
 
@@ -33,9 +37,9 @@ def one_run(dp, p):
 @pytest.mark.parametrize("kind", ["v4", "v4opt", "v6", "v6ext"])
 def test_mp_capable_handshake(dp, kind):
     setup(dp)
-    syn = one_run(dp, pkt(kind, opts=MPC_SYN, flags="S", seq=1, ack=0))
-    synack = one_run(dp, pkt(kind, opts=MPC_SYNACK, flags="SA"))
-    ack = one_run(dp, pkt(kind, opts=MPC_ACK + TS, flags="A"))
+    syn = one_run(dp, tcp_pkt(kind, opts=MPC_SYN, flags="S", seq=1, ack=0))
+    synack = one_run(dp, tcp_pkt(kind, opts=MPC_SYNACK, flags="SA"))
+    ack = one_run(dp, tcp_pkt(kind, opts=MPC_ACK + TS, flags="A"))
     for recs in (syn, synack, ack):
         assert len(recs) == 1
         r = recs[0]
@@ -56,18 +60,18 @@ def test_mp_capable_handshake(dp, kind):
 
 def test_mp_join_token_on_syn_only(dp):
     setup(dp)
-    recs = one_run(dp, pkt("v4", opts=JOIN_SYN, flags="S"))
+    recs = one_run(dp, tcp_pkt("v4", opts=JOIN_SYN, flags="S"))
     assert [r["type"] for r in recs] == [EV["mp_join"]]
     body = mptcp_body(recs[0])
     assert body["token"] == bytes.fromhex("a1b2c3d4") and body["subtype_flags"] == 0x10
-    assert one_run(dp, pkt("v4", opts=JOIN_SYNACK, flags="SA")) == []
+    assert one_run(dp, tcp_pkt("v4", opts=JOIN_SYNACK, flags="SA")) == []
 
 
 @pytest.mark.parametrize("flags,types", [("FA", ["fin"]), ("R", ["rst"]), ("RA", ["rst"]),
                                          ("FRA", ["fin", "rst"]), ("A", [])])
 def test_fin_rst(dp, flags, types):
     setup(dp)
-    recs = one_run(dp, pkt("v6", opts=TS, flags=flags))
+    recs = one_run(dp, tcp_pkt("v6", opts=TS, flags=flags))
     assert [r["type"] for r in recs] == [EV[t] for t in types]
     for r in recs:
         assert mptcp_body(r)["subtype_flags"] == 0
@@ -75,26 +79,26 @@ def test_fin_rst(dp, flags, types):
 
 def test_mp_prio_and_fin_together(dp):
     setup(dp)
-    recs = one_run(dp, pkt("v4", opts=TS + PRIO, flags="FA"))
+    recs = one_run(dp, tcp_pkt("v4", opts=TS + PRIO, flags="FA"))
     assert [r["type"] for r in recs] == [EV["mp_prio"], EV["fin"]]
     assert mptcp_body(recs[0])["subtype_flags"] == 0x51
 
 
 def test_malformed_options_still_report_fin(dp):
     setup(dp)
-    recs = one_run(dp, pkt("v4", opts=bytes([30, 0, 0x01, 0x81]), flags="FA"))
+    recs = one_run(dp, tcp_pkt("v4", opts=bytes([30, 0, 0x01, 0x81]), flags="FA"))
     assert [r["type"] for r in recs] == [EV["fin"]]
-    assert counters(dp, "tc")["bad_options"] == 1
+    assert dp.counters("tc")["bad_options"] == 1
 
 
 def test_full_options(dp):
     """40 option bytes: MP_CAPABLE (20) + TS (12) + 8 NOPs."""
     setup(dp)
-    recs = one_run(dp, pkt("v4", opts=MPC_ACK + TS + bytes([1] * 8), flags="A"))
+    recs = one_run(dp, tcp_pkt("v4", opts=MPC_ACK + TS + bytes([1] * 8), flags="A"))
     assert len(recs) == 1 and mptcp_body(recs[0])["remote_key"] == KEY_B
 
 
 def test_plain_tcp_no_record(dp):
     setup(dp)
-    assert one_run(dp, pkt("v4", opts=TS, flags="A", payload=b"x" * 100)) == []
-    assert counters(dp, "tc")["ringbuf_full"] == 0
+    assert one_run(dp, tcp_pkt("v4", opts=TS, flags="A", payload=b"x" * 100)) == []
+    assert dp.counters("tc")["ringbuf_full"] == 0

@@ -14,6 +14,7 @@ from pathlib import Path
 from .lab import LabError, Node, run
 
 PEER = str(Path(__file__).with_name("peer.py"))
+TRANSFER = str(Path(__file__).with_name("transfer.py"))  # bulk transfer with an integrity check
 
 
 def _read_json_line(p: subprocess.Popen, key: str, timeout: float = 15.0) -> dict:

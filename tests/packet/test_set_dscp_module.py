@@ -5,8 +5,10 @@ import os
 
 import pytest
 
-from dataplane import BPF_DIR, FIRST_MODULE_SLOT, PASS, ROOT, build_module, recv_win_param
-from issue4_util import TS, Hdrs, counters, csum, pkt
+from frame_checks import Hdrs, csum
+from lab.abi import FIRST_MODULE_SLOT
+from lab.dataplane import BPF_DIR, PASS, ROOT, build_module, recv_win_param
+from lab.frames import TS, tcp_pkt
 
 SRC = os.path.join(ROOT, "examples", "modules", "set_dscp.c")
 OBJ = os.path.join(BPF_DIR, "examples", "set_dscp.o")
@@ -29,10 +31,11 @@ def test_built_by_build_step_from_sdk_only():
     os.unlink(build_module(SRC, "tc"))           # compiles with -I bpf/include alone
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("kind,ecn", [("v4", 0), ("v4opt", 3), ("v6", 1), ("v6ext", 2)])
 def test_set_dscp(dscp, kind, ecn):
     dscp.chain("tc", 1, [(FIRST_MODULE_SLOT, bytes([46])), ("set_recv_win", recv_win_param(999))])
-    p = bytearray(pkt(kind, opts=TS, payload=b"data"))
+    p = bytearray(tcp_pkt(kind, opts=TS, payload=b"data"))
     if kind.startswith("v4"):  # set an ECN codepoint (and fix the header checksum by hand)
         p[15] = ecn
         p[24:26] = b"\0\0"
@@ -51,4 +54,4 @@ def test_set_dscp(dscp, kind, ecn):
     ip_fields = {15, 24, 25} if not h.v6 else {14, 15}
     win = {h.l4 + 14, h.l4 + 15, h.l4 + 16, h.l4 + 17}
     assert diff <= ip_fields | win
-    assert counters(dscp, "tc")["win_set"] == 1  # the next actor ran
+    assert dscp.counters("tc")["win_set"] == 1  # the next actor ran

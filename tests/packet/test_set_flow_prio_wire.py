@@ -18,11 +18,13 @@ import time
 import pytest
 from scapy.utils import rdpcap
 
-from dataplane import tcp2_key
-from issue4_util import Hdrs, counters, csum, use
+from frame_checks import Hdrs, csum
+from lab.dataplane import tcp2_key
 from lab import Lab
 from lab.fixtures import require_kernel_lab
 from lab.traffic import Capture
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5231
 
@@ -98,7 +100,7 @@ def chain_for(dp, hook, lab, family):
     """set_flow_prio {backup: true} for the client <-> server pair of path 1 (tcp2)."""
     af = socket.AF_INET if family == 4 else socket.AF_INET6
     c, s = socket.inet_pton(af, addr(lab, "c", family)), socket.inet_pton(af, addr(lab, "s", family))
-    use(dp, hook, [("set_flow_prio", bytes([1, 0, 0]))], slot_names=["set_flow_prio"])
+    dp.use(hook, [("set_flow_prio", bytes([1, 0, 0]))], slot_names=["set_flow_prio"])
     dp.sel_chain(hook, [("tcp2", "or")])
     dp.bind_tcp(hook, 0)
     # XDP keys: local = destination (the client); TC keys: local = source (the client)
@@ -144,7 +146,7 @@ def test_tc_egress_server_sees_backup(dp, lab1, tx, family):
     assert grown > 0
     if tx == "tx-on":
         assert partial > 0  # the CHECKSUM_PARTIAL path was exercised
-    c = counters(dp, "tc")
+    c = dp.counters("tc")
     assert c["prio_added"] >= grown and c["malformed"] == 0
 
 
@@ -163,5 +165,5 @@ def test_xdp_ingress_client_marks_backup(dp, lab1, family):
     assert got > 1_000_000
     assert prio_rx(lab.client) > before
     assert any("B" in f for f in flags), flags  # the client's own subflow: remote backup
-    c = counters(dp, "xdp")
+    c = dp.counters("xdp")
     assert c["prio_added"] > 0 and c["malformed"] == 0

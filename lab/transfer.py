@@ -11,15 +11,14 @@ nothing arrived while the sender was still sending."""
 
 import argparse
 import hashlib
-import os
 import socket
 import sys
 import threading
 import time
 
-# The lab's MPTCP peer script holds the socket set-up both scripts need.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
-from peer import IPPROTO_MPTCP, emit, mptcp_listener  # noqa: E402
+# peer.py, beside this script (Python puts a script's own folder first on its path), holds the
+# socket set-up both scripts need.
+from peer import IPPROTO_MPTCP, emit, mptcp_listener
 
 BUCKET_S = 0.1
 
