@@ -55,13 +55,21 @@ def map_delete(fd: int, key: bytes) -> None:
     call(MAP_DELETE_ELEM, struct.pack("IIQ", fd, 0, ctypes.addressof(k)))
 
 
-def map_update_batch(fd: int, keys: bytes, values: bytes, count: int) -> int:
-    """One BPF_MAP_UPDATE_BATCH of `count` packed keys and values; returns how many were written."""
-    k = ctypes.create_string_buffer(keys, len(keys))
-    v = ctypes.create_string_buffer(values, len(values))
-    _, attr = call(MAP_UPDATE_BATCH, struct.pack("QQQQIIQQ", 0, 0, ctypes.addressof(k),
-                                                 ctypes.addressof(v), count, fd, 0, 0))
-    return struct.unpack_from("I", attr, 32)[0]
+class UpdateBatch:
+    """One BPF_MAP_UPDATE_BATCH of `count` packed keys and values, prepared up front so that
+    run() times the system call alone."""
+
+    def __init__(self, keys: bytes, values: bytes, count: int):
+        self.keys = ctypes.create_string_buffer(keys, len(keys))
+        self.values = ctypes.create_string_buffer(values, len(values))
+        self.count = count
+
+    def run(self, fd: int) -> int:
+        """Writes the batch into map `fd`; returns how many entries the kernel wrote."""
+        _, attr = call(MAP_UPDATE_BATCH, struct.pack(
+            "QQQQIIQQ", 0, 0, ctypes.addressof(self.keys), ctypes.addressof(self.values),
+            self.count, fd, 0, 0))
+        return struct.unpack_from("I", attr, 32)[0]
 
 
 class ProgRun:

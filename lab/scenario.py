@@ -1,5 +1,5 @@
-"""Building blocks the MPTCP integration tests share: policies in the design §4 format, and one
-observed connection (what the client's stack did with it)."""
+"""Building blocks the MPTCP integration tests share: policies in the policy-file format
+(docs/store.md), and one observed connection (what the client's stack did with it)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ FALLBACK_COUNTERS = (
     "MPTcpExtMPCapableFallbackSYNACK", "MPTcpExtDSSCorruptionFallback", "MPTcpExtFallbackFailed",
 )
 
-# After the last ADD_ADDR copy would have been sent (design §3: about 3 within 2 s) plus margin.
+# After the last ADD_ADDR copy would have been sent (the 4th, 1.46 s after the first: docs/lab.md)
+# plus margin.
 # Not a timing assertion: the test only waits this long before reading the outcome.
 ADD_ADDR_SETTLE_S = 4.0
 
 
 def policy(*, xdp: list | None = None, tc: list | None = None, chains: dict | None = None,
            bindings: list | None = None) -> dict:
-    """A policy file as a dict (commit writes it as JSON, which design §4 accepts)."""
+    """A policy file as a dict (commit writes it as JSON, which the policy parser reads like YAML)."""
     selectors = {}
     if xdp is not None:
         selectors["xdp"] = [{s: op} for s, op in xdp]

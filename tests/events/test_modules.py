@@ -1,4 +1,4 @@
-"""Issue 4, operator modules on the real data plane: `emptcp module add` plugs the example
+"""Operator modules on the real data plane: `emptcp module add` plugs the example
 module (examples/modules/set_dscp.c, tc) into a free slot of tc_actions; a policy naming it
 takes effect on the wire (DSCP 46 seen at the server); `module remove` is refused while the
 current revision uses it and succeeds after; and adding/removing a module 20 times while a bulk

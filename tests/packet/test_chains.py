@@ -1,4 +1,4 @@
-"""Chain semantics (design §2 or/and), limits, counted failures, operator modules."""
+"""Chain semantics (or/and, as docs/sdk.md describes the walk), limits, counted failures, operator modules."""
 import os
 import struct
 
@@ -48,7 +48,7 @@ CASES = [
     ([("tcp2", "and"), ("tcp4", "and")], dict(tcp2=2, tcp4=1), 100),  # all and: last chain
     ([("tcp2", "and"), ("tcp4", "or")], dict(tcp2=2), 200),           # and, then or miss
     ([("tcp2", "and"), ("tcp4", "or")], dict(tcp2=2, tcp4=1), 100),   # and, then or match
-    ([("tcp4", "or"), ("tcp2", "or"), ("tcp", "and")], dict(tcp=3), 300),  # design §4 example
+    ([("tcp4", "or"), ("tcp2", "or"), ("tcp", "and")], dict(tcp=3), 300),  # docs/sdk.md example
     ([("tcp4", "or"), ("tcp2", "or"), ("tcp", "and")], dict(tcp2=2, tcp=3), 200),
     ([("tcp", "and"), ("tcp2", "and")], dict(tcp=3), None),
 ]

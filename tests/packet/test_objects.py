@@ -66,10 +66,13 @@ def test_abi_constants_match_header():
     c = {k: int(v) for k, v in (line.split() for line in out.splitlines())}
 
     assert {n: abi.VALUES[n] for n in names} == {n: c[n] for n in names}
-    for used in ("EMPTCP_SEL_TCP4", "EMPTCP_ACT_CATCH_MPTCP_EVENTS", "EMPTCP_OP_AND",
-                 "EMPTCP_CNT_BAD_OPTIONS", "EMPTCP_EV_MP_PRIO", "EMPTCP_RECORD_RTT",
-                 "EMPTCP_FIRST_MODULE_SLOT", "EMPTCP_SEL_F_PREFILTER", "EMPTCP_PREFILTER_BITS_LOG"):
-        assert used in abi.VALUES, used
+    families = {"SEL": abi.SEL_SLOTS, "ACT": abi.ACT_SLOTS, "OP": abi.OP, "CNT": abi.CNT,
+                "EV": abi.EV, "RECORD": abi.RECORD, "HOOK": abi.HOOK}
+    for prefix, values in families.items():
+        assert values and {n: c[f"EMPTCP_{prefix}_{n.upper()}"] for n in values} == values, prefix
+    assert abi.FIRST_MODULE_SLOT == c["EMPTCP_FIRST_MODULE_SLOT"]
+    assert abi.SEL_F_PREFILTER == c["EMPTCP_SEL_F_PREFILTER"]
+    assert abi.PREFILTER_BITS_LOG == c["EMPTCP_PREFILTER_BITS_LOG"]
     assert HDR.size + FLOW.size == c["hdr"] == HDR_LEN and FLOW.size == c["flow"]
     assert HDR_LEN + EV_ADD_ADDR.size == c["ev_add_addr"]
     assert HDR_LEN + EV_MPTCP.size == c["ev_mptcp"]

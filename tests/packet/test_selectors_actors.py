@@ -88,7 +88,7 @@ def test_rm_add_addr_nop(dp, hook, kind, selector, match):
 @pytest.mark.parametrize("hook", HOOKS)
 def test_rm_add_addr_drop(dp, hook, kind):
     """ADD_ADDR as the only MPTCP option: the segment is dropped (a NOP-only segment would make
-    the peer fall back to TCP, design §3)."""
+    the peer fall back to TCP: docs/lab.md)."""
     dp.sel_chain(hook, [("tcp", "or")])
     dp.chain(hook, CHAIN, [("rm_add_addr", b"")])
     dp.bind_tcp(hook, CHAIN)

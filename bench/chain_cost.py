@@ -1,5 +1,6 @@
-"""Per-packet cost of the data plane with BPF_PROG_TEST_RUN (not a test; run as root):
-    python3 tests/packet/bench.py [--repeat 1000000] [--json]
+"""Per-packet cost of selector and action chains of different shapes, with BPF_PROG_TEST_RUN
+(not a test; run as root, from the repository root):
+    python3 -m bench.chain_cost [--repeat 1000000] [--rounds 5] [--json]
 Every case is measured in the same run as the bare pass-through program of its hook and reported
 as ns/packet and as a ratio to it, bare and case interleaved round by round. Reported: the
 minimum over --rounds (the least disturbed run: other work shares this machine) and the median.
@@ -11,22 +12,11 @@ import json
 import statistics
 import sys
 
-from scapy.all import IP, IPv6, TCP, Ether, Raw
+from lab.abi import SEL_F_PREFILTER
+from lab.dataplane import DataPlane, recv_win_param, tcp2_key, tcp4_key
+from lab.frames import ADD_ADDR4, DSS4, TS, tcp_pkt
 
-from dataplane import SEL_F_PREFILTER, DataPlane, recv_win_param, tcp2_key, tcp4_key
-
-L, R = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
-
-
-def pkt(opts=b"", flags="A"):
-    return bytes(Ether() / IP(src="10.0.0.2", dst="10.0.0.1") /
-                 TCP(sport=40000, dport=5201, flags=flags, window=5000, dataofs=5 + len(opts) // 4) /
-                 Raw(opts))
-
-
-DSS = bytes([30, 8, 0x20, 0x01, 0, 0, 0, 1])                     # DSS, data ack only
-ADD_ADDR = bytes([30, 16, 0x30, 2, 10, 0, 1, 1]) + bytes(range(8))  # ADD_ADDR v4 + HMAC
-TS = bytes([1, 1, 8, 10]) + bytes(8)
+L, R = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])  # lab.frames' V4 local and remote
 
 
 def main():
@@ -68,7 +58,7 @@ def main():
             lk = tcp4_key(4, L, 5201, R, 40000) if hook == "xdp" else tcp4_key(4, R, 40000, L, 5201)
             lk2 = tcp2_key(4, L, R) if hook == "xdp" else tcp2_key(4, R, L)
             other4 = tcp4_key(4, L, 5201, R, 1) if hook == "xdp" else tcp4_key(4, R, 1, L, 5201)
-            p = pkt(DSS + TS)
+            p = tcp_pkt("v4", opts=DSS4 + TS)
             win = ("set_recv_win", recv_win_param(1600))
             rm = ("rm_add_addr", b"")
 
@@ -124,9 +114,9 @@ def main():
             measure(hook, "2+2 miss tcp4, tcp2 -> [win,rm]", p, two_two)
             measure(hook, "longest 8 sel (and) + 8 actors", p, longest)
             if hook == "xdp":
-                measure(hook, "rm_add_addr drop + ring record", pkt(ADD_ADDR), win_rm, repeat=4000)
+                measure(hook, "rm_add_addr drop + ring record", tcp_pkt("v4", opts=ADD_ADDR4), win_rm, repeat=4000)
             else:
-                measure(hook, "rm_add_addr drop", pkt(ADD_ADDR), win_rm)
+                measure(hook, "rm_add_addr drop", tcp_pkt("v4", opts=ADD_ADDR4), win_rm)
         if a.json:
             json.dump(res, sys.stdout, indent=1)
     finally:

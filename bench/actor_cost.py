@@ -1,5 +1,6 @@
-"""Per-packet cost of the issue-4 actors with BPF_PROG_TEST_RUN (not a test; run as root):
-    python3 tests/packet/bench_issue4.py [--repeat 1000000] [--rounds 5] [--json]
+"""Per-packet cost of the actors set_flow_prio, recover_add_addr, record and catch_mptcp_events
+with BPF_PROG_TEST_RUN (not a test; run as root, from the repository root):
+    python3 -m bench.actor_cost [--repeat 1000000] [--rounds 5] [--single 20000] [--json]
 
 Each case runs the hook's entry program with the `tcp` selector and a one-actor chain, in the
 same run as the bare pass program of that hook (build/bpf/<hook>/pass.o); reported as
@@ -18,8 +19,9 @@ import statistics
 import struct
 import sys
 
-from dataplane import DataPlane
-from issue4_util import DSS4, TS, ProgRun, counters, pkt, use
+from lab.bpf import ProgRun
+from lab.dataplane import DataPlane
+from lab.frames import DSS4, TS, tcp_pkt
 
 MPC_ACK = bytes([30, 20, 0x01, 0x81]) + bytes(range(16))
 
@@ -41,7 +43,7 @@ def main():
 
     def measure(hook, name, p, actors, batch=None):
         dp.reset()
-        use(dp, hook, actors, slot_names=[x[0] for x in actors])
+        dp.use(hook, actors, slot_names=[x[0] for x in actors])
         dp.ring().drain()
         ns, base = [], []
         for _ in range(a.rounds):
@@ -54,7 +56,7 @@ def main():
                 ns.append(tot / (a.repeat // batch))
             else:
                 ns.append(dp.run(hook, p, repeat=a.repeat)[2])
-        c = counters(dp, hook)
+        c = dp.counters(hook)
         if c["ringbuf_full"] or c["malformed"] or c["bad_options"]:
             raise SystemExit(f"{hook}:{name}: unexpected counters {c}")
         report(f"{hook}:{name}", statistics.median(ns), statistics.median(base))
@@ -62,7 +64,7 @@ def main():
     def measure_single(hook, name, frames, actors):
         """repeat 1, a fresh frame per run (frames[i % len]), interleaved with pass."""
         dp.reset()
-        use(dp, hook, actors, slot_names=[x[0] for x in actors])
+        dp.use(hook, actors, slot_names=[x[0] for x in actors])
         entry, bare = ProgRun(dp.prog(hook, "entry")), ProgRun(dp.prog(hook, "pass"))
         ns, base = [], []
         try:
@@ -75,33 +77,33 @@ def main():
         finally:
             entry.close()
             bare.close()
-        c = counters(dp, hook)
+        c = dp.counters(hook)
         if c["ringbuf_full"] or c["malformed"] or c["bad_options"]:
             raise SystemExit(f"{hook}:{name}: unexpected counters {c}")
         report(f"{hook}:{name} (repeat 1)", statistics.median(ns), statistics.median(base))
 
     try:
         prio = ("set_flow_prio", bytes([1, 0, 0]))
-        ack = pkt("v4", opts=TS + DSS4)
-        acked = pkt("v4", opts=TS + DSS4 + bytes([30, 3, 0x51, 1]))
+        ack = tcp_pkt("v4", opts=TS + DSS4)
+        acked = tcp_pkt("v4", opts=TS + DSS4 + bytes([30, 3, 0x51, 1]))
         for hook in ("xdp", "tc"):
             measure(hook, "entry, tcp selector, empty chain", ack, [])
             measure(hook, "set_flow_prio, MP_PRIO present (skip)", acked, [prio])
             measure_single(hook, "set_flow_prio insert", [ack], [prio])
             measure_single(hook, "entry, tcp selector, empty chain", [ack], [])
         measure("xdp", "recover_add_addr, state unchanged", ack, [("recover_add_addr", b"")])
-        changing = [pkt("v4", opts=TS + DSS4, ack=1000 + i) for i in range(16)]
+        changing = [tcp_pkt("v4", opts=TS + DSS4, ack=1000 + i) for i in range(16)]
         measure_single("xdp", "recover_add_addr, ack changes every packet", changing,
                        [("recover_add_addr", b"")])
         measure("xdp", "record pkt+flow+rtt, same TSecr", ack, [("record", bytes([7]))])
         measure("xdp", "record pkt+flow", ack, [("record", bytes([3]))])
-        new_ecr = [pkt("v4", opts=bytes([1, 1, 8, 10]) + struct.pack("!II", 5, 100 + i))
+        new_ecr = [tcp_pkt("v4", opts=bytes([1, 1, 8, 10]) + struct.pack("!II", 5, 100 + i))
                    for i in range(1024)]
         measure_single("xdp", "record rtt, new TSecr (socket lookup)", new_ecr,
                        [("record", bytes([7]))])
         measure("tc", "catch_mptcp_events, no event (TS+DSS)", ack,
                 [("catch_mptcp_events", b"")])
-        measure("tc", "catch_mptcp_events, MP_CAPABLE record", pkt("v4", opts=MPC_ACK + TS),
+        measure("tc", "catch_mptcp_events, MP_CAPABLE record", tcp_pkt("v4", opts=MPC_ACK + TS),
                 [("catch_mptcp_events", b"")], batch=4000)
         if a.json:
             json.dump(res, sys.stdout, indent=1)
