@@ -1,6 +1,9 @@
-"""The emptcp test lab: namespaces, veth pairs, MPTCP traffic, captures and the emptcp CLI.
+"""The emptcp lab, shared by the tests and the benchmarks: namespaces, veth pairs, MPTCP traffic,
+captures and the emptcp CLI (exported here), and the BPF data-plane harness in its own modules
+(lab.abi: constants read from abi.h; lab.bpf: the bpf() syscall; lab.dataplane: DataPlane;
+lab.frames: test frames).
 
-See docs/lab.md for the topology and what was measured about the kernel with it.
+See docs/lab.md for the layout, the topology and what was measured about the kernel with it.
 """
 
 from .lab import Lab, LabError, Node, Path_, run
