@@ -18,13 +18,14 @@ struct DataPlaneSession {
     }
 
     /// Opens the store. Opening rolls back a `commit --confirm` whose deadline passed; the timer
-    /// should have done that, so if it died the kernel must follow the rollback now.
+    /// should have done that, so if it died the kernel must follow the rollback now. Notes go to
+    /// stderr: stdout belongs to the command's own result (which may be JSON).
     func openStore() throws -> PolicyStore {
         let store = try PolicyStore(path: global.db, logger: logger)
         for r in store.expiredOnOpen {
             Console.warn("revision \(r.parent ?? 0) was not confirmed in time; rolled back as revision \(r.id)")
         }
-        if !store.expiredOnOpen.isEmpty { _ = applyIfAttached(store) }
+        if !store.expiredOnOpen.isEmpty { _ = applyIfAttached(store, note: Console.warn) }
         return store
     }
 
@@ -71,12 +72,12 @@ struct DataPlaneSession {
     /// kernel when our programs are attached under the pin root. The store change stands either
     /// way; a failed apply is audited and reported, and `emptcp apply` retries it. Returns false
     /// when an apply was needed and failed.
-    func applyIfAttached(_ store: PolicyStore) -> Bool {
+    func applyIfAttached(_ store: PolicyStore, note: (String) -> Void = Console.print) -> Bool {
         let applier = applier()
         guard applier.isAttached() else { return true }
         do {
             if let (revision, report) = try applyCurrent(applier, store) {
-                Console.print("applied revision \(revision.id): \(report.summary)")
+                note("applied revision \(revision.id): \(report.summary)")
             }
             return true
         } catch {
