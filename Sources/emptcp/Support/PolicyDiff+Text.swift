@@ -1,8 +1,9 @@
 import EmptcpStore
 
-/// The text form of `emptcp diff`: one line per change, `+` added, `-` removed, `~` changed.
-enum StoreDiffText {
-    static func render(_ d: PolicyDiff) -> String {
+extension PolicyDiff {
+    /// The text form of `emptcp diff`: one line per change, `+` added, `-` removed, `~` changed.
+    var text: String {
+        let d = self
         if d.isEmpty { return "no differences" }
         var lines: [String] = []
         func steps(_ s: [SelectorStep]) -> String { "[" + s.map { "\($0.name): \($0.op.rawValue)" }.joined(separator: ", ") + "]" }
@@ -18,7 +19,7 @@ enum StoreDiffText {
     }
 
     /// Actors with their parameters, for chain changes where only a parameter may differ.
-    private static func describe(_ actors: [ActorCall]?) -> String {
+    private func describe(_ actors: [ActorCall]?) -> String {
         let policy = Policy(chains: ["x": actors ?? []])
         // Reuse the file renderer's spelling of parameters: the lines after "chains:\n  x:\n".
         let rendered = PolicyFile.render(policy).split(separator: "\n").filter { $0.hasPrefix("    - ") }

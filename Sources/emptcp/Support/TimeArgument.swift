@@ -1,7 +1,7 @@
 import Foundation
 
-/// Times accepted by `audit --since`.
-enum StoreTime {
+/// Times on the command line (`audit --since`): ISO 8601, a UTC date and time, or an age.
+enum TimeArgument {
     static func parse(_ text: String, now: Date = Date()) -> Date? {
         if let d = ISO8601DateFormatter().date(from: text) { return d }
         let day = DateFormatter()
