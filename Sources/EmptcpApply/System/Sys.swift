@@ -4,9 +4,10 @@ import Synchronization
 
 // Every C call of EmptcpApply is under System/, behind the `Sys` namespace (swift-system style):
 // each wrapper turns a negative return or NULL into a `SystemError` that names the operation, the
-// object and the errno text. This file holds the namespace with its error convention and the
-// libbpf calls on pinned objects, maps, programs and links; Sys+<Topic>.swift hold the other
-// topics (files, ring buffers, polling, signals, sockets). Nothing outside System/ calls C.
+// object and the errno text. This file holds the namespace and its error convention, the process
+// environment and `run`, interface names and indexes, and the libbpf calls on pinned objects,
+// maps, programs and links; Sys+<Topic>.swift hold the other topics (files, detached processes,
+// ring buffers, polling, signals, sockets, raw sockets). Nothing outside System/ calls C.
 
 /// An owned file descriptor, closed exactly once when the last reference goes away.
 package final class Descriptor: Sendable {
