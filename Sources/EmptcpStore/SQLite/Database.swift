@@ -7,10 +7,22 @@ final class Database {
     private var handle: OpaquePointer?
     let path: String
 
-    init(path: String, busyTimeoutMs: Int32) throws {
+    /// `create`: make the file if missing, owner-only. Otherwise the file must exist; it opens
+    /// read-only when this process may not write it (a reader with read access still reads).
+    init(path: String, busyTimeoutMs: Int32, create: Bool = true) throws {
         self.path = path
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        var flags = SQLITE_OPEN_NOMUTEX
+        if create {
+            Self.createOwnerOnly(path)
+            flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+                throw StoreError.io(path: path, message: "no such database (only a commit creates one)")
+            }
+            flags |= access(path, W_OK) == 0 ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY
+        }
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -23,6 +35,14 @@ final class Database {
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// Creates an empty database file with mode 0600 unless one exists. SQLite would create it
+    /// 0644 (less the umask), and gives its -wal and -shm files the database file's mode, so
+    /// this one call keeps all three owner-only.
+    private static func createOwnerOnly(_ path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+    }
 
     /// Runs one or more statements without results (schema, pragmas, transaction control).
     func execute(_ sql: String) throws {
