@@ -2,12 +2,13 @@
 /*
  * Actor rm_add_addr: keeps every announced ADD_ADDR (subtype 3, echo bit clear) from the
  * receiver. Where another MPTCP option remains in the segment, the ADD_ADDR bytes become NOPs
- * (checksum fixed); where only ADD_ADDRs were its MPTCP options the segment is dropped, since a segment stripped of
- * all MPTCP options makes the peer fall back to plain TCP (design §3). On XDP every removal is
- * reported as an EMPTCP_EV_RM_ADD_ADDR record with the option bytes and seq/ack/window, so user
- * space can replay it (the first one, when a segment carries several); retransmitted copies are
- * handled (and reported) the same way. Echo ADD_ADDRs pass. Options after a malformed one are
- * left as they are: the kernel stops reading there too.
+ * (checksum fixed); where only ADD_ADDRs were its MPTCP options the segment is dropped, since a
+ * segment stripped of all MPTCP options makes the peer fall back to plain TCP
+ * (docs/architecture.md, "Removing an ADD_ADDR"). On XDP every removal is reported as an
+ * EMPTCP_EV_RM_ADD_ADDR record with the option bytes and seq/ack/window, so user space can
+ * replay it (the first one, when a segment carries several); retransmitted copies are handled
+ * (and reported) the same way. Echo ADD_ADDRs pass. Options after a malformed one are left as
+ * they are: the kernel stops reading there too.
  */
 #ifndef EMPTCP_LIB_RM_ADD_ADDR_H
 #define EMPTCP_LIB_RM_ADD_ADDR_H
