@@ -16,9 +16,11 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
-from dataplane import DROP, PASS, recv_win_param
-from packets import ADD_ADDR4, ADD_ADDR4_ECHO, ADD_ADDR6, DSS, changed, l4_offset, option_bytes, \
-    tcp_checksum_ok, tcp_pkt
+from frame_checks import changed, l4_offset, option_bytes, tcp_checksum_ok
+from lab.dataplane import DROP, PASS, recv_win_param
+from lab.frames import ADD_ADDR4, ADD_ADDR4_ECHO, ADD_ADDR6, DSS4, tcp_pkt
+
+pytestmark = pytest.mark.kernel
 
 HOOKS = ["xdp", "tc"]
 NOP = 1
@@ -34,9 +36,9 @@ REWRITES = {
     # echo first, then a real announcement: the example the probe sent
     "echo_then_announce": (opts("1e0831050a000005 1e1030070a0000090000000000000000 1e08200100000000"), [(8, 24)]),
     # two announcements: both go
-    "two_announcements": (ADD_ADDR4 + ADD_ADDR4[:2] + bytes([0x30, 9]) + ADD_ADDR4[4:] + DSS, [(0, 16), (16, 32)]),
+    "two_announcements": (ADD_ADDR4 + ADD_ADDR4[:2] + bytes([0x30, 9]) + ADD_ADDR4[4:] + DSS4, [(0, 16), (16, 32)]),
     # an announcement, then a malformed option: the kernel has read the announcement already
-    "announce_then_malformed": (DSS + ADD_ADDR4 + bytes([1, 1, 8, 0]) + bytes(8), [(8, 24)]),
+    "announce_then_malformed": (DSS4 + ADD_ADDR4 + bytes([1, 1, 8, 0]) + bytes(8), [(8, 24)]),
     # after a 2-byte MPTCP option, which the kernel skips without stopping
     "after_two_byte_mptcp": (bytes([30, 2, 1, 1]) + DSS + ADD_ADDR4 + bytes(8), [(12, 28)]),
 }
@@ -78,7 +80,7 @@ def test_every_announcement_the_kernel_reads_is_removed(rm_chain, hook, kind, na
 
 @pytest.mark.parametrize("hook", HOOKS)
 def test_echo_only_passes(rm_chain, hook):
-    pkt = tcp_pkt("v4", opts=ADD_ADDR4_ECHO + DSS)
+    pkt = tcp_pkt("v4", opts=ADD_ADDR4_ECHO + DSS4)
     ret, out, _ = rm_chain.run(hook, pkt)
     assert ret == PASS[hook] and out == pkt
 
@@ -128,7 +130,7 @@ def with_version(pkt, version):
     return bytes(p)
 
 
-OPTS = DSS + ADD_ADDR4
+OPTS = DSS4 + ADD_ADDR4
 BAD_LENGTHS = {
     "v4_total_past_frame": lambda: v4_total_length(tcp_pkt("v4", opts=OPTS), +40),
     "v4_total_cuts_tcp_header": lambda: v4_total_length(tcp_pkt("v4", opts=OPTS), -24),
