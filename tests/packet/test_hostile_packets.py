@@ -40,7 +40,7 @@ REWRITES = {
     # an announcement, then a malformed option: the kernel has read the announcement already
     "announce_then_malformed": (DSS4 + ADD_ADDR4 + bytes([1, 1, 8, 0]) + bytes(8), [(8, 24)]),
     # after a 2-byte MPTCP option, which the kernel skips without stopping
-    "after_two_byte_mptcp": (bytes([30, 2, 1, 1]) + DSS + ADD_ADDR4 + bytes(8), [(12, 28)]),
+    "after_two_byte_mptcp": (bytes([30, 2, 1, 1]) + DSS4 + ADD_ADDR4 + bytes(8), [(12, 28)]),
 }
 
 
