@@ -13,6 +13,7 @@ final class Database {
         self.path = path
         var db: OpaquePointer?
         var flags = SQLITE_OPEN_NOMUTEX
+        var name = path
         if create {
             Self.createOwnerOnly(path)
             flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -21,9 +22,22 @@ final class Database {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
                 throw StoreError.io(path: path, message: "no such database (only a commit creates one)")
             }
-            flags |= access(path, W_OK) == 0 ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY
+            if access(path, W_OK) == 0 {
+                flags |= SQLITE_OPEN_READWRITE
+            } else {
+                flags |= SQLITE_OPEN_READONLY
+                // A WAL database needs its -shm file. A reader that may not create it (no write
+                // access to the directory) and finds none (no writer is active: the last one
+                // removed it) opens the file as immutable, which reads it without the -shm.
+                let dir = (path as NSString).deletingLastPathComponent
+                if !FileManager.default.fileExists(atPath: path + "-shm"), access(dir.isEmpty ? "." : dir, W_OK) != 0,
+                   let encoded = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) {
+                    name = "file:\(encoded)?immutable=1"
+                    flags |= SQLITE_OPEN_URI
+                }
+            }
         }
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
@@ -63,6 +77,9 @@ final class Database {
         }
         return Statement(stmt, db: self, sql: sql)
     }
+
+    /// Opened read-only (the file was not writable by this process).
+    var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
 
     /// Rows changed by the last INSERT/UPDATE/DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }

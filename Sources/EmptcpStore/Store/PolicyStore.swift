@@ -46,7 +46,10 @@ public final class PolicyStore {
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {
-                try db.execute("PRAGMA journal_mode = WAL")
+                // WAL is recorded in the file; a read-only connection cannot switch modes (and
+                // need not: it reads a WAL database with the -shm in heap memory when it
+                // cannot create one).
+                if !db.isReadOnly { try db.execute("PRAGMA journal_mode = WAL") }
                 // FULL: a commit the CLI reported is on disk even after a power cut (WAL fsync per commit).
                 try db.execute("PRAGMA synchronous = FULL")
                 try db.execute("PRAGMA foreign_keys = ON")
