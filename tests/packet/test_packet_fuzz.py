@@ -5,6 +5,7 @@ independent reading of the frame:
 - actors that never rewrite (record, recover_add_addr, catch_mptcp_events) leave every byte;
 - a frame the kernel's receive path would drop (lengths or version that disagree, TCP header
   outside the IP packet) passes unchanged;
+- after rm_add_addr, no ADD_ADDR the kernel's option walk would read is left;
 - a rewritten frame changes only what its actor may change (set_recv_win: window; rm_add_addr:
   option bytes to NOP; set_flow_prio: 4 inserted option bytes and the lengths), its IP lengths
   agree with the frame, and its TCP checksum is right exactly when the input's was.
@@ -210,11 +211,34 @@ def allowed_changes(actor, r):
     return set()
 
 
+def announcement_read(frame, r):
+    """Whether the kernel's option walk (net/mptcp/options.c) reads an ADD_ADDR with E=0."""
+    _, l4, hlen, _, _ = r
+    i, end = l4 + 20, l4 + hlen
+    while i < end:
+        kind = frame[i]
+        if kind == 0:
+            return False
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= end or frame[i + 1] < 2 or i + frame[i + 1] > end:
+            return False
+        n = frame[i + 1]
+        if kind == 30 and n >= 3 and frame[i + 2] >> 4 == 3 and not frame[i + 2] & 1:
+            return True
+        i += n
+    return False
+
+
 def check(actor, hook, before, ret, after):
     assert ret in (PASS[hook], DROP[hook]), f"return value {ret}"
     if ret == DROP[hook]:
         assert actor in MAY_DROP, "dropped"
         return
+    if actor == "rm_add_addr":
+        ra = reading(after)
+        assert ra is None or not announcement_read(after, ra), "an ADD_ADDR the stack reads got through"
     if after == before:
         return
     assert actor not in NEVER_REWRITES, "rewrote"
