@@ -26,7 +26,7 @@ extension Emptcp {
                 Console.print("no revision committed; nothing to apply")
                 return
             }
-            Console.print(output.json ? try Console.json(report) : "applied revision \(revision.id): \(report.summary)")
+            if output.json { Console.print(try Console.json(report)) } else { Console.print("applied revision \(revision.id): \(report.summary)") }
         }
 
         /// Attaches every recorded interface of this pin root again (a no-op where still attached).

@@ -14,9 +14,9 @@ extension Emptcp {
         func run() throws {
             let from = try RevisionArgument.parse(a)
             let to = try b.map(RevisionArgument.parse)
-            let store = try DataPlaneSession(global: global).openStore()
+            let store = try DataPlaneSession(global: global).openStore(.existing)
             let diff = try store.diff(from: from, to: to)
-            Console.print(output.json ? try Console.json(diff) : diff.text)
+            if output.json { Console.print(try Console.json(diff)) } else { Console.print(diff.text) }
         }
     }
 }
