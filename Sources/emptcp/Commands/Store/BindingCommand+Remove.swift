@@ -1,0 +1,15 @@
+import ArgumentParser
+import EmptcpStore
+
+extension Emptcp.BindingCommand {
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a binding; refused when no binding has its key.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var key: BindingKeyOptions
+        @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?
+
+        func run() throws {
+            try DataPlaneSession(global: global).commitBindingChange(BindingChanges(remove: [key.key]), message: message)
+        }
+    }
+}
