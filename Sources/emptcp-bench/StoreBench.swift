@@ -57,6 +57,11 @@ struct StoreBench: ParsableCommand {
             let yamlFile = "\(root)/policy-\(n).yaml", jsonFile = "\(root)/policy-\(n).json"
             try yamlText.write(toFile: yamlFile, atomically: true, encoding: .utf8)
             try jsonText.write(toFile: jsonFile, atomically: true, encoding: .utf8)
+            // The same file with an explicit tag on its first binding's chain: the fast path leaves
+            // such a file to the node tree from the start, which is how every file was read before.
+            let treeFile = "\(root)/policy-\(n)-tree.yaml"
+            try yamlText.replacingOccurrences(of: "chain: slow}", with: "chain: !!str slow}", range: yamlText.range(of: "chain: slow}"))
+                .write(toFile: treeFile, atomically: true, encoding: .utf8)
             var samples: [String: [Double]] = [:]
             var cpu: [String: [Double]] = [:]
             var rss: [String: [Double]] = [:]
@@ -114,6 +119,7 @@ struct StoreBench: ParsableCommand {
                     try process("floor: emptcp --version", db: base + "-v.db", ["--version"])
                     try process("emptcp commit FILE.yaml", db: base + "-y.db", ["commit", yamlFile])
                     try process("emptcp commit FILE.json", db: base + "-j.db", ["commit", jsonFile])
+                    try process("emptcp commit, node tree (before)", db: base + "-t.db", ["commit", treeFile])
                     let k = one.key
                     try process("emptcp binding set (1 binding)", db: base + "-j.db", [
                         "binding", "set", "--hook", k.hook.rawValue, "--selector", k.selector.rawValue,
@@ -160,7 +166,7 @@ struct StoreBench: ParsableCommand {
         "commit (full policy)", "change 1 binding: commit(changes:)", "change 1 binding: commit(full policy)",
         "rollback 1 binding", "rollback all bindings", "read policy(at:)",
         "parse+validate YAML file", "parse+validate JSON file", "parse YAML, node tree (before)",
-        "emptcp commit FILE.yaml", "emptcp commit FILE.json", "emptcp binding set (1 binding)",
+        "emptcp commit FILE.yaml", "emptcp commit FILE.json", "emptcp commit, node tree (before)", "emptcp binding set (1 binding)",
     ]
     static func order(_ op: String) -> Int { operations.firstIndex(of: op) ?? 99 }
 
