@@ -27,8 +27,10 @@ enum Kernel {
         return Applier(pinRoot: global.pinRoot, bpfDir: bpfDir, logDirectory: logDirectory, logger: logger)
     }
 
+    /// The store, through the one open path every command shares (StoreCLI.open): an expired
+    /// `--confirm` deadline is enforced there, in the kernel too.
     static func store(_ global: GlobalOptions, logger: Logger) throws -> PolicyStore {
-        try PolicyStore(path: global.db, logger: logger)
+        try StoreCLI.open(global, logger: logger)
     }
 
     /// Operator module slots recorded in the store, as the encoder needs them.
@@ -44,10 +46,13 @@ enum Kernel {
     }
 
     /// Applies the store's current revision and audits it; nil when no revision exists yet.
+    /// Refused when the pin root belongs to another store (unless `force`); a successful apply
+    /// claims the pin root for this store.
     @discardableResult
-    static func applyCurrent(_ applier: Applier, _ store: PolicyStore, _ global: GlobalOptions) throws -> (Revision, ApplyReport)? {
+    static func applyCurrent(_ applier: Applier, _ store: PolicyStore, _ global: GlobalOptions, force: Bool = false) throws -> (Revision, ApplyReport)? {
         guard let revision = try store.currentRevision() else { return nil }
         do {
+            try StoreOwnership.check(store, applier, global, force: force)
             // Attach loads only the built-in programs: put the recorded operator modules back in
             // their slots first, so a chain that names one never meets an empty slot.
             if try !store.modules().isEmpty {
@@ -55,6 +60,7 @@ enum Kernel {
             }
             let report = try applier.apply(policy: try store.policy(at: revision.id), revision: revision.id,
                                            modules: try moduleSlots(store))
+            try StoreOwnership.claim(store, applier, global)
             try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary)
             return (revision, report)
         } catch {

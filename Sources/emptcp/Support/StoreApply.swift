@@ -9,12 +9,14 @@ import Logging
 /// `emptcp apply` retries it.
 extension StoreCLI {
     /// Returns false when an apply was needed and failed.
-    static func applyIfAttached(_ store: PolicyStore, _ global: GlobalOptions, logger: Logger) -> Bool {
+    static func applyIfAttached(
+        _ store: PolicyStore, _ global: GlobalOptions, logger: Logger, force: Bool = false, say: (String) -> Void = { print($0) }
+    ) -> Bool {
         let applier = Applier(pinRoot: global.pinRoot, logger: logger)
         guard applier.isAttached() else { return true }
         do {
-            if let (revision, report) = try Kernel.applyCurrent(applier, store, global) {
-                print("applied revision \(revision.id): \(report.summary)")
+            if let (revision, report) = try Kernel.applyCurrent(applier, store, global, force: force) {
+                say("applied revision \(revision.id): \(report.summary)")
             }
             return true
         } catch {

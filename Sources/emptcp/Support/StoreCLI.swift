@@ -13,13 +13,16 @@ enum StoreCLI {
         return logger
     }
 
+    /// The one way every command opens the store. Opening rolls back a `--confirm` commit whose
+    /// deadline has passed (PolicyStore.init); the timer process should have done that, so when
+    /// it did not (killed, reboot) the kernel follows here: the rollback is applied when our
+    /// programs are attached. Messages go to stderr so a command's own output (`--json`) stays clean.
     static func open(_ global: GlobalOptions, logger: Logger) throws -> PolicyStore {
         let store = try PolicyStore(path: global.db, logger: logger)
         for r in store.expiredOnOpen {
-            warn("revision \(r.parent ?? 0) was not confirmed in time; rolled back as revision \(r.id)")
+            warn("emptcp: revision \(r.parent ?? 0) was not confirmed in time; rolled back as revision \(r.id)")
         }
-        // The timer should have done this; if it died, the kernel must follow the rollback now.
-        if !store.expiredOnOpen.isEmpty { _ = applyIfAttached(store, global, logger: logger) }
+        if !store.expiredOnOpen.isEmpty { _ = applyIfAttached(store, global, logger: logger, say: warn) }
         return store
     }
 

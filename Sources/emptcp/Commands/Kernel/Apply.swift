@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmptcpApply
 import EmptcpStore
+import Foundation
 
 extension Emptcp {
     struct Apply: ParsableCommand {
@@ -9,21 +10,37 @@ extension Emptcp {
             abstract: "Replay the current revision into the kernel maps, writing only what differs.",
             discussion: """
                 A second apply writes nothing. Every apply is audited with the revision and, per map, \
-                the entries added, removed and changed. --boot first re-attaches the interfaces \
-                recorded in the store whose links are gone (after a reboot), then applies.
+                the entries added, removed and changed. --boot (the emptcp-restore.service) first \
+                re-attaches the interfaces recorded in the store whose links are gone (after a reboot; \
+                one that does not exist yet is left to emptcp-attach@IFACE.service), then applies, then \
+                re-arms the rollback timer of a `commit --confirm` still awaiting confirmation. A \
+                deadline that passed while the machine was down was already enforced when the store \
+                was opened: the rollback is what gets applied.
                 """)
         @OptionGroup var global: GlobalOptions
         @OptionGroup var kernel: KernelOptions
         @Flag(name: .long, help: "Re-attach recorded interfaces whose links are gone, then apply.") var boot = false
         @Flag(name: .long, help: "Print the report as JSON.") var json = false
+        @Flag(name: .long, help: "Apply even though the pin root belongs to another store (it becomes this store's).") var force = false
 
         func run() throws {
             let logger = Kernel.logger()
             let applier = Kernel.applier(global, bpfDir: kernel.bpfDir, logger: logger)
             do {
                 let store = try Kernel.store(global, logger: logger)
-                if boot { try restore(applier, store) }
-                guard let (revision, report) = try Kernel.applyCurrent(applier, store, global) else {
+                if boot {
+                    // Refuse before attaching anything for a store that does not own the pin root.
+                    try StoreOwnership.require(store, global, action: "apply", force: force)
+                    try restore(applier, store)
+                    // No recorded interface is present (or none is recorded): nothing to apply to
+                    // yet, which at boot is not a failure; the attach unit applies later.
+                    if !applier.isAttached() {
+                        Kernel.print("no interface of \(global.pinRoot) attached; nothing to apply yet")
+                        try rearmConfirmation(store)
+                        return
+                    }
+                }
+                guard let (revision, report) = try Kernel.applyCurrent(applier, store, global, force: force) else {
                     Kernel.print("no revision committed; nothing to apply")
                     return
                 }
@@ -32,8 +49,25 @@ extension Emptcp {
                 } else {
                     Kernel.print("applied revision \(revision.id): \(report.summary)")
                 }
+                if boot { try rearmConfirmation(store) }
+            } catch let error as ExitCode {
+                throw error
             } catch {
                 throw Kernel.fail("apply", error)
+            }
+        }
+
+        /// A `commit --confirm` still pending after a reboot lost its timer process: start a new
+        /// one for the time left, so the deadline holds even if no other command runs.
+        private func rearmConfirmation(_ store: PolicyStore) throws {
+            guard let pending = try store.pendingConfirmation() else { return }
+            let left = Int(pending.deadline.timeIntervalSinceNow.rounded(.up))
+            guard left > 0 else { return }
+            try StoreConfirmTimer.spawn(global: global, revision: pending.revision, seconds: left)
+            try store.recordAudit(action: "confirm-timer", revision: pending.revision, outcome: .ok,
+                                  detail: "boot: rollback timer re-armed, revision \(pending.revision) rolls back in \(left) s unless confirmed")
+            if !json {
+                Kernel.print("revision \(pending.revision) awaits confirmation: rolled back in \(left) s unless `emptcp confirm` runs")
             }
         }
 
@@ -41,13 +75,19 @@ extension Emptcp {
         private func restore(_ applier: Applier, _ store: PolicyStore) throws {
             let recorded = try store.attachments().filter { $0.pinRoot == global.pinRoot }
             for iface in Set(recorded.map(\.iface)).sorted() {
+                // Not there yet (a USB NIC, a VLAN made later): its udev event starts
+                // emptcp-attach@IFACE.service, which runs this again.
+                guard Applier.allInterfaces().contains(iface) else {
+                    if !json { Kernel.print("\(iface): not present; attached when it appears") }
+                    continue
+                }
                 let xdp = recorded.first { $0.iface == iface && $0.hook == .xdp }
                 let mode = xdp.flatMap { XDPMode(rawValue: $0.mode) } ?? .auto
                 do {
                     let result = try applier.attach(interface: iface, xdpMode: mode)
                     if !result.alreadyAttached {
                         try store.recordAudit(action: "attach", revision: nil, outcome: .ok, detail: "\(iface) xdp=\(result.xdpMode) tc=\(result.tcMode) (boot)")
-                        Kernel.print("\(iface): re-attached (xdp \(result.xdpMode), tc \(result.tcMode))")
+                        if !json { Kernel.print("\(iface): re-attached (xdp \(result.xdpMode), tc \(result.tcMode))") }
                     }
                 } catch {
                     try? store.recordAudit(action: "attach", revision: nil, outcome: .failed, detail: "\(iface) (boot): \(error)")

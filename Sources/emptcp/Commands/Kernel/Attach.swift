@@ -17,6 +17,7 @@ extension Emptcp {
         @Flag(name: .long, help: "Every interface of this network namespace except lo.") var all = false
         @Option(name: .customLong("xdp-mode"), help: "native, generic or auto (native, else generic).") var xdpMode: XDPMode = .auto
         @Option(name: .customLong("tc-mode"), help: "tcx, clsact (a cls_bpf filter of our own) or auto (tcx, else clsact).") var tcMode: TCMode = .auto
+        @Flag(name: .long, help: "Attach and apply even though the pin root belongs to another store (it becomes this store's).") var force = false
         @Argument(help: "Interfaces to attach.") var interfaces: [String] = []
 
         func run() throws {
@@ -25,7 +26,10 @@ extension Emptcp {
             let logger = Kernel.logger()
             let applier = Kernel.applier(global, bpfDir: kernel.bpfDir, logger: logger)
             let store: PolicyStore
-            do { store = try Kernel.store(global, logger: logger) } catch { throw Kernel.fail("attach", error) }
+            do {
+                store = try Kernel.store(global, logger: logger)
+                try StoreOwnership.require(store, global, action: "attach", force: force)
+            } catch { throw Kernel.fail("attach", error) }
             let targets = all ? Applier.allInterfaces() : interfaces
             for iface in targets {
                 do {
@@ -44,7 +48,7 @@ extension Emptcp {
                 }
             }
             do {
-                if let (revision, report) = try Kernel.applyCurrent(applier, store, global) {
+                if let (revision, report) = try Kernel.applyCurrent(applier, store, global, force: force) {
                     Kernel.print("applied revision \(revision.id): \(report.summary)")
                 }
             } catch {

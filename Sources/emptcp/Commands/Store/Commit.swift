@@ -17,6 +17,7 @@ extension Emptcp {
         @Argument(help: "Policy file.") var file: String
         @Option(name: .shortAndLong, help: "Commit message.") var message: String?
         @Option(name: .long, help: "Roll back by itself unless `emptcp confirm` runs within SECONDS.") var confirm: Int?
+        @Flag(name: .long, help: "Commit and apply even though the pin root belongs to another store (it becomes this store's).") var force = false
 
         func validate() throws {
             if let confirm, !(1...86_400).contains(confirm) { throw ValidationError("--confirm takes 1…86400 seconds") }
@@ -26,13 +27,14 @@ extension Emptcp {
             try StoreCLI.run("commit") {
                 let logger = StoreCLI.logger()
                 let store = try StoreCLI.open(global, logger: logger)
+                try StoreOwnership.require(store, global, action: "commit", force: force)
                 let rev = try store.commitFile(file, message: message, confirmWithin: confirm.map(TimeInterval.init))
                 StoreCLI.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
                 if let confirm {
                     try StoreConfirmTimer.spawn(global: global, revision: rev.id, seconds: confirm)
                     StoreCLI.print("run `emptcp confirm` within \(confirm) s or revision \(rev.id) is rolled back")
                 }
-                if !StoreCLI.applyIfAttached(store, global, logger: logger) { throw ExitCode.failure }
+                if !StoreCLI.applyIfAttached(store, global, logger: logger, force: force) { throw ExitCode.failure }
             }
         }
     }
