@@ -28,9 +28,9 @@ extension Emptcp {
             let applier = Kernel.applier(global, bpfDir: kernel.bpfDir, logger: logger)
             do {
                 let store = try Kernel.store(global, logger: logger)
+                // Refused before attaching anything when another store owns the pin root.
+                try StoreOwnership.require(store, global, action: "apply", force: force)
                 if boot {
-                    // Refuse before attaching anything for a store that does not own the pin root.
-                    try StoreOwnership.require(store, global, action: "apply", force: force)
                     try restore(applier, store)
                     // No recorded interface is present (or none is recorded): nothing to apply to
                     // yet, which at boot is not a failure; the attach unit applies later.

@@ -1,0 +1,136 @@
+"""What a reboot does to emptcp, simulated in the lab: the bpffs pins vanish (and with them the
+links, programs and maps they held), the confirmation timer process is gone, the database stays.
+Plus readers of the database that do not open it through emptcp (which would enforce deadlines)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import signal
+import sqlite3
+import time
+
+from lab import Emptcp, LabError, Node, run
+
+# enum bpf_link_type: BPF_LINK_TYPE_TCX (Linux 6.6).
+TCX_LINK_TYPE = 11
+
+
+def confirm_timers(e: Emptcp) -> list[int]:
+    """Pids of the `emptcp confirm --expire-after` timer processes of this lab's database."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--expire-after" in argv and str(e.db).encode() in argv:
+            pids.append(int(entry))
+    return pids
+
+
+def kill_confirm_timers(e: Emptcp) -> int:
+    """Kills this database's timer processes (by pid), as a power cut would. Returns how many."""
+    pids = confirm_timers(e)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return len(pids)
+
+
+def xdp_program(node: Node, dev: str) -> int | None:
+    """The id of the XDP program on `dev`, from the kernel (netlink via `ip -j link`)."""
+    info = json.loads(node.out(["ip", "-j", "-d", "link", "show", dev]))[0]
+    return (info.get("xdp") or {}).get("prog", {}).get("id")
+
+
+_libbpf = None
+
+
+def _bpf():
+    global _libbpf
+    if _libbpf is None:
+        _libbpf = ctypes.CDLL(ctypes.util.find_library("bpf") or "libbpf.so.1", use_errno=True)
+    return _libbpf
+
+
+def tcx_links(node: Node, dev: str) -> list[dict]:
+    """Every tcx link attached to `dev`, as {id, prog_id}. bpftool 7.1 prints neither the tcx
+    type name nor the ifindex, so the kernel's link info is read through libbpf: struct
+    bpf_link_info is type, id, prog_id, then (8-aligned) the union whose tcx member starts with
+    the ifindex."""
+    ifindex = json.loads(node.out(["ip", "-j", "link", "show", dev]))[0]["ifindex"]
+    lib, found, next_id = _bpf(), [], ctypes.c_uint32(0)
+    while lib.bpf_link_get_next_id(next_id, ctypes.byref(next_id)) == 0:
+        fd = lib.bpf_link_get_fd_by_id(next_id)
+        if fd < 0:
+            continue
+        try:
+            info = (ctypes.c_uint32 * 32)()
+            size = ctypes.c_uint32(ctypes.sizeof(info))
+            if lib.bpf_obj_get_info_by_fd(fd, info, ctypes.byref(size)) != 0:
+                continue
+            link_type, link_id, prog_id, link_ifindex = info[0], info[1], info[2], info[4]
+            if link_type == TCX_LINK_TYPE and link_ifindex == ifindex:
+                found.append({"id": link_id, "prog_id": prog_id})
+        finally:
+            os.close(fd)
+    return found
+
+
+def simulate_reboot(e: Emptcp, devs: tuple[str, ...]) -> None:
+    """Power cut without a detach: the timer dies, the pin root's bpffs goes away (pins, links,
+    programs, maps), and a fresh empty bpffs is mounted in its place, as at boot. Checks that no
+    emptcp program is left on `devs`."""
+    kill_confirm_timers(e)
+    run(["umount", str(e.pin_root)])
+    run(["mount", "-t", "bpf", "bpf", str(e.pin_root)])
+    # Releasing the last reference detaches a link; the kernel may finish that a moment later.
+    end = time.monotonic() + 10
+    while any(xdp_program(e.node, d) is not None or tcx_links(e.node, d) for d in devs):
+        if time.monotonic() > end:
+            raise LabError(f"programs still attached to {devs} after the pins were gone")
+        time.sleep(0.05)
+    assert os.listdir(e.pin_root) == [] or set(os.listdir(e.pin_root)) <= {"maps.debug", "progs.debug"}
+
+
+def audit_rows(e: Emptcp) -> list[dict]:
+    """The audit log read with plain SQL (opening it through emptcp would enforce deadlines)."""
+    con = sqlite3.connect(f"file:{e.db}?mode=ro", uri=True, timeout=30)
+    try:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute("SELECT action, revision, outcome, detail FROM audit ORDER BY id")]
+    finally:
+        con.close()
+
+
+def pending_deadline(e: Emptcp) -> float | None:
+    """The pending confirmation's deadline (Unix seconds), read with plain SQL."""
+    con = sqlite3.connect(f"file:{e.db}?mode=ro", uri=True, timeout=30)
+    try:
+        row = con.execute("SELECT deadline FROM pending_confirm").fetchone()
+        return row[0] / 1000 if row else None
+    finally:
+        con.close()
+
+
+def wait_until(what: str, condition, timeout: float) -> None:
+    """Waits for an outcome (not a timing assertion): fails naming `what` if it never comes."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.1)
+
+
+def wait_past(deadline: float) -> None:
+    """Sleeps until the wall clock is past `deadline` (Unix seconds)."""
+    while time.time() <= deadline + 0.2:
+        time.sleep(min(0.5, max(0.05, deadline + 0.25 - time.time())))
