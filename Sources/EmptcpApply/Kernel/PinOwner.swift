@@ -55,7 +55,7 @@ extension Applier {
         let path = layout.map(PinOwner.mapName)
         guard PinRoot.isBPFFS(pinRoot), Sys.exists(path) else { return nil }
         let map = try PinnedMap(path: path, name: PinOwner.mapName)
-        return try map.lookup(Encoder.zeroKey.bytes).flatMap(PinOwner.init(encoded:))
+        return try map.lookup(MapEncoder.zeroKey.bytes).flatMap(PinOwner.init(encoded:))
     }
 
     /// Records `owner` as the pin root's owner. A no-op while nothing is loaded (the record
@@ -69,8 +69,8 @@ extension Applier {
             try created.withPinnedOrExisting(path)
         }
         let map = try PinnedMap(path: path, name: PinOwner.mapName)
-        if try map.lookup(Encoder.zeroKey.bytes) != owner.encoded {
-            try map.update(Encoder.zeroKey.bytes, owner.encoded)
+        if try map.lookup(MapEncoder.zeroKey.bytes) != owner.encoded {
+            try map.update(MapEncoder.zeroKey.bytes, owner.encoded)
         }
     }
 }
@@ -79,6 +79,6 @@ private extension Descriptor {
     /// Pins the new map; another process may have pinned its own between our check and now,
     /// which is fine: both then write the same map.
     func withPinnedOrExisting(_ path: String) throws {
-        do { try Sys.objectPin(self, path) } catch let error as KernelError where error.code == 17 /* EEXIST */ {}
+        do { try Sys.objectPin(self, path) } catch let error as SystemError where error.code == 17 /* EEXIST */ {}
     }
 }

@@ -29,7 +29,7 @@ extension Emptcp {
             var pendingConfirmation: PendingConfirmation?
             /// The store the pin root belongs to (nil: not claimed).
             var owner: PinOwner?
-            var kernel: KernelStatus
+            var kernel: DataPlaneStatus
         }
 
         func run() throws {
@@ -70,7 +70,7 @@ extension Emptcp {
             }
         }
 
-        private func text(_ s: KernelStatus, current: Int64?, inSync: Bool, pending: PendingConfirmation?, owner: PinOwner?,
+        private func text(_ s: DataPlaneStatus, current: Int64?, inSync: Bool, pending: PendingConfirmation?, owner: PinOwner?,
                           identity: StoreIdentity?) -> [String] {
             var lines = ["pin root: \(s.pinRoot) (\(s.loaded ? "loaded" : "not loaded"))"]
             if let owner, owner.store != identity?.hex {
