@@ -14,7 +14,8 @@ import time
 
 from lab import Emptcp, LabError, Node, run
 
-# enum bpf_link_type: BPF_LINK_TYPE_TCX (Linux 6.6).
+# enum bpf_link_type: BPF_LINK_TYPE_XDP, BPF_LINK_TYPE_TCX (Linux 6.6).
+XDP_LINK_TYPE = 6
 TCX_LINK_TYPE = 11
 
 
@@ -61,28 +62,34 @@ def _bpf():
     return _libbpf
 
 
-def tcx_links(node: Node, dev: str) -> list[dict]:
-    """Every tcx link attached to `dev`, as {id, prog_id}. bpftool 7.1 prints neither the tcx
-    type name nor the ifindex, so the kernel's link info is read through libbpf: struct
-    bpf_link_info is type, id, prog_id, then (8-aligned) the union whose tcx member starts with
-    the ifindex."""
+def _links(node: Node, dev: str):
+    """(fd, type, id, prog_id) of every BPF link attached to `dev`; the caller closes the fds.
+    Read through libbpf, since bpftool 7.1 prints neither the tcx type name nor the ifindex:
+    struct bpf_link_info is type, id, prog_id, then (8-aligned) the union whose xdp and tcx
+    members both start with the ifindex."""
     ifindex = json.loads(node.out(["ip", "-j", "link", "show", dev]))[0]["ifindex"]
-    lib, found, next_id = _bpf(), [], ctypes.c_uint32(0)
+    lib, next_id = _bpf(), ctypes.c_uint32(0)
     while lib.bpf_link_get_next_id(next_id, ctypes.byref(next_id)) == 0:
         fd = lib.bpf_link_get_fd_by_id(next_id)
         if fd < 0:
             continue
-        try:
-            info = (ctypes.c_uint32 * 32)()
-            size = ctypes.c_uint32(ctypes.sizeof(info))
-            if lib.bpf_obj_get_info_by_fd(fd, info, ctypes.byref(size)) != 0:
-                continue
-            link_type, link_id, prog_id, link_ifindex = info[0], info[1], info[2], info[4]
-            if link_type == TCX_LINK_TYPE and link_ifindex == ifindex:
-                found.append({"id": link_id, "prog_id": prog_id})
-        finally:
-            os.close(fd)
-    return found
+        info = (ctypes.c_uint32 * 32)()
+        size = ctypes.c_uint32(ctypes.sizeof(info))
+        if lib.bpf_obj_get_info_by_fd(fd, info, ctypes.byref(size)) == 0 and info[4] == ifindex \
+                and info[0] in (XDP_LINK_TYPE, TCX_LINK_TYPE):
+            yield fd, info[0], info[1], info[2]
+        os.close(fd)
+
+
+def tcx_links(node: Node, dev: str) -> list[dict]:
+    """Every tcx link attached to `dev`, as {id, prog_id}."""
+    return [{"id": i, "prog_id": p} for _, t, i, p in _links(node, dev) if t == TCX_LINK_TYPE]
+
+
+def detach_links(node: Node, dev: str) -> None:
+    """Detaches every XDP and tcx link of `dev`, as the device's reset at a reboot would."""
+    for fd, _, _, _ in _links(node, dev):
+        _bpf().bpf_link_detach(fd)
 
 
 def simulate_reboot(e: Emptcp, devs: tuple[str, ...]) -> None:
@@ -92,6 +99,11 @@ def simulate_reboot(e: Emptcp, devs: tuple[str, ...]) -> None:
     kill_confirm_timers(e)
     run(["umount", str(e.pin_root)])
     run(["mount", "-t", "bpf", "bpf", str(e.pin_root)])
+    # A process of another mount namespace created meanwhile (any `ip netns exec` on the host)
+    # holds a copy of the old bpffs mount, keeping its pins and so the links alive: remove what
+    # a reboot removes with the devices' state.
+    for dev in devs:
+        detach_links(e.node, dev)
     # Releasing the last reference detaches a link; the kernel may finish that a moment later.
     end = time.monotonic() + 10
     while any(xdp_program(e.node, d) is not None or tcx_links(e.node, d) for d in devs):
