@@ -62,55 +62,81 @@ def _bpf():
     return _libbpf
 
 
-def _links(node: Node, dev: str):
-    """(fd, type, id, prog_id) of every BPF link attached to `dev`; the caller closes the fds.
-    Read through libbpf, since bpftool 7.1 prints neither the tcx type name nor the ifindex:
-    struct bpf_link_info is type, id, prog_id, then (8-aligned) the union whose xdp and tcx
-    members both start with the ifindex."""
-    ifindex = json.loads(node.out(["ip", "-j", "link", "show", dev]))[0]["ifindex"]
-    lib, next_id = _bpf(), ctypes.c_uint32(0)
+def links_running(programs: set[int]) -> list[dict]:
+    """Every BPF link (system-wide) whose program is one of `programs`, as {id, type, prog_id,
+    ifindex}; ifindex 0 once detached. Link info carries only an ifindex, which devices of other
+    network namespaces reuse, so tests select links by the program ids their own emptcp loaded
+    (ids are unique). Read through libbpf: bpftool 7.1 prints neither tcx links' type name nor
+    their ifindex. struct bpf_link_info is type, id, prog_id, then (8-aligned) the union whose
+    xdp and tcx members both start with the ifindex."""
+    lib, next_id, found = _bpf(), ctypes.c_uint32(0), []
     while lib.bpf_link_get_next_id(next_id, ctypes.byref(next_id)) == 0:
         fd = lib.bpf_link_get_fd_by_id(next_id)
         if fd < 0:
             continue
-        info = (ctypes.c_uint32 * 32)()
-        size = ctypes.c_uint32(ctypes.sizeof(info))
-        if lib.bpf_obj_get_info_by_fd(fd, info, ctypes.byref(size)) == 0 and info[4] == ifindex \
-                and info[0] in (XDP_LINK_TYPE, TCX_LINK_TYPE):
-            yield fd, info[0], info[1], info[2]
-        os.close(fd)
+        try:
+            info = (ctypes.c_uint32 * 32)()
+            size = ctypes.c_uint32(ctypes.sizeof(info))
+            if lib.bpf_obj_get_info_by_fd(fd, info, ctypes.byref(size)) == 0 and info[2] in programs:
+                found.append({"id": info[1], "type": info[0], "prog_id": info[2], "ifindex": info[4]})
+        finally:
+            os.close(fd)
+    return found
 
 
-def tcx_links(node: Node, dev: str) -> list[dict]:
-    """Every tcx link attached to `dev`, as {id, prog_id}."""
-    return [{"id": i, "prog_id": p} for _, t, i, p in _links(node, dev) if t == TCX_LINK_TYPE]
+def attached_links(programs: set[int]) -> list[dict]:
+    return [l for l in links_running(programs) if l["ifindex"] != 0]
 
 
-def detach_links(node: Node, dev: str) -> None:
-    """Detaches every XDP and tcx link of `dev`, as the device's reset at a reboot would."""
-    for fd, _, _, _ in _links(node, dev):
-        _bpf().bpf_link_detach(fd)
+def detach_links_running(programs: set[int]) -> None:
+    """Detaches every link of `programs`, as the devices' reset at a reboot would."""
+    lib = _bpf()
+    for link in attached_links(programs):
+        fd = lib.bpf_link_get_fd_by_id(link["id"])
+        if fd >= 0:
+            lib.bpf_link_detach(fd)
+            os.close(fd)
+
+
+def ifindex(node: Node, dev: str) -> int:
+    return json.loads(node.out(["ip", "-j", "link", "show", dev]))[0]["ifindex"]
+
+
+def program_ids(e: Emptcp) -> set[int]:
+    """The program ids of emptcp's links, from `emptcp status`."""
+    return {h["programID"] for i in e.status()["kernel"]["interfaces"] for h in i["hooks"] if h["programID"]}
+
+
+def pinned_program_ids(e: Emptcp, devs: tuple[str, ...]) -> set[int]:
+    """The programs of the links pinned for `devs`, read with bpftool (not through emptcp, which
+    would open the store and so enforce a confirmation deadline)."""
+    ids = set()
+    for dev in devs:
+        for hook in ("xdp", "tc"):
+            pin = e.pin_root / "links" / dev / hook
+            if pin.exists():
+                ids.add(json.loads(run(["bpftool", "-j", "link", "show", "pinned", str(pin)]).stdout)["prog_id"])
+    return ids
 
 
 def simulate_reboot(e: Emptcp, devs: tuple[str, ...]) -> None:
     """Power cut without a detach: the timer dies, the pin root's bpffs goes away (pins, links,
     programs, maps), and a fresh empty bpffs is mounted in its place, as at boot. Checks that no
     emptcp program is left on `devs`."""
+    ours = pinned_program_ids(e, devs)
     kill_confirm_timers(e)
     run(["umount", str(e.pin_root)])
     run(["mount", "-t", "bpf", "bpf", str(e.pin_root)])
     # A process of another mount namespace created meanwhile (any `ip netns exec` on the host)
     # holds a copy of the old bpffs mount, keeping its pins and so the links alive: remove what
     # a reboot removes with the devices' state.
-    for dev in devs:
-        detach_links(e.node, dev)
-    # Releasing the last reference detaches a link; the kernel may finish that a moment later.
+    detach_links_running(ours)
     end = time.monotonic() + 10
-    while any(xdp_program(e.node, d) is not None or tcx_links(e.node, d) for d in devs):
+    while attached_links(ours) or any(xdp_program(e.node, d) is not None for d in devs):
         if time.monotonic() > end:
             raise LabError(f"programs still attached to {devs} after the pins were gone")
         time.sleep(0.05)
-    assert os.listdir(e.pin_root) == [] or set(os.listdir(e.pin_root)) <= {"maps.debug", "progs.debug"}
+    assert set(os.listdir(e.pin_root)) <= {"maps.debug", "progs.debug"}
 
 
 def audit_rows(e: Emptcp) -> list[dict]:

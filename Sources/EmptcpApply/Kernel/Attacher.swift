@@ -186,10 +186,20 @@ struct Attacher {
     @discardableResult
     func detachOrphans(_ iface: String, ifindex: UInt32, hook: Hook) -> Int {
         let linkType: UInt32 = hook == .xdp ? xdpLinkType : linkTypeTCX
+        // Links are listed system-wide with a bare ifindex, which devices of other network
+        // namespaces share: only a link whose program this very device runs is a candidate.
+        let running: Set<UInt32>
+        if hook == .xdp {
+            guard let q = try? Sys.xdpQuery(ifindex: ifindex, "interface \(iface)") else { return 0 }
+            running = Set([q.prog_id, q.drv_prog_id, q.skb_prog_id, q.hw_prog_id].filter { $0 != 0 })
+        } else {
+            running = Sys.tcxEgressProgramIDs(ifindex: ifindex)
+        }
         var detached = 0
         for id in Sys.linkIDs() {
             guard let link = Sys.link(id: id), let info = try? Sys.linkInfo(link, "link \(id)"),
-                  info.type == linkType, info.ifindex == ifindex, Self.isEntry(programID: info.programID, hook: hook)
+                  info.type == linkType, info.ifindex == ifindex, running.contains(info.programID),
+                  Self.isEntry(programID: info.programID, hook: hook)
             else { continue }
             guard (try? Sys.linkDetach(link, "orphaned \(hook.rawValue) link \(id) on \(iface)")) != nil else { continue }
             logger.notice("replaced an orphaned emptcp link", metadata: [

@@ -26,6 +26,17 @@ extension Sys {
         return fd >= 0 ? Descriptor(fd) : nil
     }
 
+    /// The programs on the tcx egress of `ifindex` in this network namespace (BPF_PROG_QUERY).
+    /// Link info names only an ifindex, which other namespaces reuse; the query resolves the
+    /// device in ours. Empty when none or on kernels without tcx.
+    static func tcxEgressProgramIDs(ifindex: UInt32) -> Set<UInt32> {
+        var ids = [UInt32](repeating: 0, count: 64)
+        var count = UInt32(ids.count)
+        var flags: UInt32 = 0
+        let ret = bpf_prog_query(Int32(bitPattern: ifindex), attachTypeTCXEgress, 0, &flags, &ids, &count)
+        return ret == 0 ? Set(ids.prefix(Int(count))) : []
+    }
+
     /// A descriptor of program `id`; nil when it went away meanwhile.
     static func program(id: UInt32) -> Descriptor? {
         let fd = bpf_prog_get_fd_by_id(id)
