@@ -29,9 +29,9 @@ enum StoreOwnership {
     }
 
     /// The check before a command changes the store: a refusal is audited as `action` failed.
-    static func require(_ store: PolicyStore, _ global: GlobalOptions, action: String, force: Bool) throws {
+    static func require(_ store: PolicyStore, _ session: DataPlaneSession, action: String, force: Bool) throws {
         do {
-            try check(store, Applier(pinRoot: global.pinRoot, logger: Kernel.logger()), global, force: force)
+            try check(store, session.applier(), session.global, force: force)
         } catch let refused as Refused {
             try? store.recordAudit(action: action, revision: nil, outcome: .failed, detail: "refused: \(refused)")
             throw refused

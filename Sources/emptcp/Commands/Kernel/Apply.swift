@@ -18,43 +18,33 @@ extension Emptcp {
                 was opened: the rollback is what gets applied.
                 """)
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var kernel: KernelOptions
+        @OptionGroup var objects: BPFObjectOptions
+        @OptionGroup var output: OutputOptions
         @Flag(name: .long, help: "Re-attach recorded interfaces whose links are gone, then apply.") var boot = false
-        @Flag(name: .long, help: "Print the report as JSON.") var json = false
         @Flag(name: .long, help: "Apply even though the pin root belongs to another store (it becomes this store's).") var force = false
 
         func run() throws {
-            let logger = Kernel.logger()
-            let applier = Kernel.applier(global, bpfDir: kernel.bpfDir, logger: logger)
-            do {
-                let store = try Kernel.store(global, logger: logger)
-                // Refused before attaching anything when another store owns the pin root.
-                try StoreOwnership.require(store, global, action: "apply", force: force)
-                if boot {
-                    try restore(applier, store)
-                    // No recorded interface is present (or none is recorded): nothing to apply to
-                    // yet, which at boot is not a failure; the attach unit applies later.
-                    if !applier.isAttached() {
-                        Kernel.print("no interface of \(global.pinRoot) attached; nothing to apply yet")
-                        try rearmConfirmation(store)
-                        return
-                    }
-                }
-                guard let (revision, report) = try Kernel.applyCurrent(applier, store, global, force: force) else {
-                    Kernel.print("no revision committed; nothing to apply")
+            let session = DataPlaneSession(global: global)
+            let applier = session.applier(bpfDir: objects.bpfDir)
+            let store = try session.openStore()
+            // Refused before attaching anything when another store owns the pin root.
+            try StoreOwnership.require(store, session, action: "apply", force: force)
+            if boot {
+                try restore(applier, store)
+                // No recorded interface is present (or none is recorded): nothing to apply to
+                // yet, which at boot is not a failure; the attach unit applies later.
+                if !applier.isAttached() {
+                    Console.print("no interface of \(global.pinRoot) attached; nothing to apply yet")
+                    try rearmConfirmation(store)
                     return
                 }
-                if json {
-                    Kernel.print(try Kernel.json(report))
-                } else {
-                    Kernel.print("applied revision \(revision.id): \(report.summary)")
-                }
-                if boot { try rearmConfirmation(store) }
-            } catch let error as ExitCode {
-                throw error
-            } catch {
-                throw Kernel.fail("apply", error)
             }
+            guard let (revision, report) = try session.applyCurrent(applier, store, force: force) else {
+                Console.print("no revision committed; nothing to apply")
+                return
+            }
+            Console.print(output.json ? try Console.json(report) : "applied revision \(revision.id): \(report.summary)")
+            if boot { try rearmConfirmation(store) }
         }
 
         /// A `commit --confirm` still pending after a reboot lost its timer process: start a new
@@ -63,11 +53,11 @@ extension Emptcp {
             guard let pending = try store.pendingConfirmation() else { return }
             let left = Int(pending.deadline.timeIntervalSinceNow.rounded(.up))
             guard left > 0 else { return }
-            try StoreConfirmTimer.spawn(global: global, revision: pending.revision, seconds: left)
+            try ConfirmTimer.start(global: global, revision: pending.revision, seconds: left)
             try store.recordAudit(action: "confirm-timer", revision: pending.revision, outcome: .ok,
                                   detail: "boot: rollback timer re-armed, revision \(pending.revision) rolls back in \(left) s unless confirmed")
-            if !json {
-                Kernel.print("revision \(pending.revision) awaits confirmation: rolled back in \(left) s unless `emptcp confirm` runs")
+            if !output.json {
+                Console.print("revision \(pending.revision) awaits confirmation: rolled back in \(left) s unless `emptcp confirm` runs")
             }
         }
 
@@ -78,7 +68,7 @@ extension Emptcp {
                 // Not there yet (a USB NIC, a VLAN made later): its udev event starts
                 // emptcp-attach@IFACE.service, which runs this again.
                 guard Applier.allInterfaces().contains(iface) else {
-                    if !json { Kernel.print("\(iface): not present; attached when it appears") }
+                    if !output.json { Console.print("\(iface): not present; attached when it appears") }
                     continue
                 }
                 let xdp = recorded.first { $0.iface == iface && $0.hook == .xdp }
@@ -87,7 +77,7 @@ extension Emptcp {
                     let result = try applier.attach(interface: iface, xdpMode: mode)
                     if !result.alreadyAttached {
                         try store.recordAudit(action: "attach", revision: nil, outcome: .ok, detail: "\(iface) xdp=\(result.xdpMode) tc=\(result.tcMode) (boot)")
-                        if !json { Kernel.print("\(iface): re-attached (xdp \(result.xdpMode), tc \(result.tcMode))") }
+                        if !output.json { Console.print("\(iface): re-attached (xdp \(result.xdpMode), tc \(result.tcMode))") }
                     }
                 } catch {
                     try? store.recordAudit(action: "attach", revision: nil, outcome: .failed, detail: "\(iface) (boot): \(error)")

@@ -17,7 +17,7 @@ extension Emptcp {
                 status exits 0 whenever it could read the state.
                 """)
         @OptionGroup var global: GlobalOptions
-        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
         @Flag(name: .customLong("exit-code"), help: "Exit 1 when the kernel differs from the current revision (revision, drift, links), else 0.")
         var exitCode = false
 
@@ -27,47 +27,43 @@ extension Emptcp {
             var inSync: Bool
             /// A `commit --confirm` revision awaiting `emptcp confirm`, rolled back at its deadline.
             var pendingConfirmation: PendingConfirmation?
-            /// The store the pin root belongs to (nil: not claimed).
+            /// The store the pin root belongs to (absent: not claimed).
             var owner: PinOwner?
             var kernel: DataPlaneStatus
         }
 
         func run() throws {
-            let logger = Kernel.logger()
-            let applier = Kernel.applier(global, bpfDir: nil, logger: logger)
-            do {
-                var current: Revision?
-                var policy: Policy?
-                var modules = ModuleSlots()
-                var pending: PendingConfirmation?
-                var identity: StoreIdentity?
-                if FileManager.default.fileExists(atPath: global.db) {
-                    let store = try Kernel.store(global, logger: logger)
-                    current = try store.currentRevision()
-                    if let current { policy = try store.policy(at: current.id) }
-                    modules = try Kernel.moduleSlots(store)
-                    pending = try store.pendingConfirmation()
-                    identity = try store.storeIdentity()
-                }
-                let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
-                let owner = try applier.owner()
-                let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
-                let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
-                // Nothing loaded and nothing committed is not a difference; `inSync` (which also
-                // needs programs loaded) keeps its meaning for existing readers.
-                let differs = !linksOK || !kernel.drift.isEmpty || kernel.kernelRevision != current?.id
-                if json {
-                    Kernel.print(try Kernel.json(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
-                                                        owner: owner, kernel: kernel)))
-                } else {
-                    text(kernel, current: current?.id, inSync: inSync, pending: pending, owner: owner, identity: identity).forEach(Kernel.print)
-                }
-                if exitCode && differs { throw ExitCode.failure }
-            } catch let error as ExitCode {
-                throw error
-            } catch {
-                throw Kernel.fail("status", error)
+            let session = DataPlaneSession(global: global)
+            var current: Revision?
+            var policy: Policy?
+            var modules = ModuleSlots()
+            var pending: PendingConfirmation?
+            var identity: StoreIdentity?
+            // Status never creates a database: without one, the kernel is compared with an empty policy.
+            if FileManager.default.fileExists(atPath: global.db) {
+                let store = try session.openStore()
+                current = try store.currentRevision()
+                if let current { policy = try store.policy(at: current.id) }
+                modules = try session.moduleSlots(store)
+                pending = try store.pendingConfirmation()
+                identity = try store.storeIdentity()
             }
+            let applier = session.applier()
+            let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
+            let owner = try? applier.owner()
+            let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
+            let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
+            // Nothing loaded and nothing committed is not a difference; `inSync` (which also
+            // needs programs loaded) keeps its meaning for existing readers.
+            let differs = !linksOK || !kernel.drift.isEmpty || kernel.kernelRevision != current?.id
+            if output.json {
+                Console.print(try Console.json(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
+                                                      owner: owner, kernel: kernel)))
+            } else {
+                text(kernel, current: current?.id, inSync: inSync, pending: pending, owner: owner, identity: identity)
+                    .forEach(Console.print)
+            }
+            if exitCode && differs { throw ExitCode.failure }
         }
 
         private func text(_ s: DataPlaneStatus, current: Int64?, inSync: Bool, pending: PendingConfirmation?, owner: PinOwner?,
@@ -80,7 +76,7 @@ extension Emptcp {
                 let left = Int(pending.deadline.timeIntervalSinceNow.rounded(.up))
                 let fallBack = pending.previous.map { "revision \($0)" } ?? "the empty policy"
                 let when = left > 0 ? "in \(left) s" : "now (deadline passed)"
-                lines.append("confirm: revision \(pending.revision) awaits `emptcp confirm` until \(StoreCLI.iso(pending.deadline)); "
+                lines.append("confirm: revision \(pending.revision) awaits `emptcp confirm` until \(Console.iso(pending.deadline)); "
                              + "rolled back to \(fallBack) \(when)")
             }
             if s.interfaces.isEmpty {
