@@ -6,10 +6,14 @@ not undone, and emptcp's own links orphaned by an earlier load are replaced, not
 
 import subprocess
 
+import pytest
+
 from lab import MptcpServer, observe_connection, run
 
 from .policies import assert_no_join, strip_add_addr
 from .reboot import attached_links, ifindex, links_running, program_ids, simulate_reboot, xdp_program
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5210
 

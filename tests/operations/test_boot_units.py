@@ -27,6 +27,7 @@ def exec_start(name: str, binary: str) -> list[str]:
     return [binary if a == "/usr/local/bin/emptcp" else a for a in shlex.split(line)]
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("name", ["emptcp-restore.service", "emptcp-attach@.service"])
 def test_boot_unit_command_restores_after_reboot(lab, client_emptcp, name):
     e = client_emptcp

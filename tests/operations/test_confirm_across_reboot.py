@@ -5,6 +5,7 @@ rollback to the kernel. The rollback is its own audit row saying why."""
 
 import json
 import re
+import time
 
 import pytest
 
@@ -13,6 +14,8 @@ from lab import MptcpServer, observe_connection, run
 from .policies import assert_join, strip_add_addr
 from .reboot import (audit_rows, kill_confirm_timers, pending_deadline, simulate_reboot,
                      wait_past, wait_until)
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5211
 
@@ -81,7 +84,7 @@ def test_boot_rearms_timer_of_pending_confirm(lab, client_emptcp):
 
     wait_until("the re-armed timer's rollback applied", lambda: any(
         r["action"] == "apply" and r["outcome"] == "ok" and r["revision"] > risky for r in audit_rows(e)),
-        timeout=deadline - __import__("time").time() + 60)
+        timeout=deadline - time.time() + 60)
     rollback = next(r["revision"] for r in audit_rows(e) if r["action"] == "confirm-expired")
     assert kernel_revision(e) == rollback
     expiry_row(e, rollback)

@@ -4,9 +4,13 @@ either database or the kernel, and a `failed` audit row, unless --force hands it
 
 import sqlite3
 
+import pytest
+
 from lab import MptcpServer, observe_connection
 
 from .policies import assert_no_join, strip_add_addr
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5212
 

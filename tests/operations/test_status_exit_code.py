@@ -4,9 +4,13 @@ Without the flag status exits 0 either way."""
 
 import json
 
+import pytest
+
 from lab import run
 
 from .policies import strip_add_addr
+
+pytestmark = [pytest.mark.kernel]
 
 
 def bpftool_json(*args: str):
