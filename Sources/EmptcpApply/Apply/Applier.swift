@@ -27,6 +27,11 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var readMicros: Int64 = 0
     public var writeMicros: Int64 = 0
 
+    enum CodingKeys: String, CodingKey {
+        case revision, previousRevision = "previous_revision", maps
+        case encodeMicros = "encode_micros", readMicros = "read_micros", writeMicros = "write_micros"
+    }
+
     /// Number of map entries written or deleted (emptcp_meta not counted).
     public var writes: Int { maps.reduce(0) { $0 + $1.total } }
 

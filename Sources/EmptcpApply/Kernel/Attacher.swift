@@ -24,6 +24,10 @@ public struct AttachResult: Codable, Sendable, Equatable {
     public var tcMode: String
     /// True when both hooks were already attached (nothing done).
     public var alreadyAttached: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case interface, ifindex, xdpMode = "xdp_mode", tcMode = "tc_mode", alreadyAttached = "already_attached"
+    }
 }
 
 /// Attaches and detaches the entry programs of one interface with bpf_links pinned under

@@ -8,6 +8,10 @@ public struct Binding: Codable, Sendable, Hashable {
     public var remotePort: UInt16?
     public var chain: String
 
+    enum CodingKeys: String, CodingKey {
+        case hook, selector, local, localPort = "local_port", remote, remotePort = "remote_port", chain
+    }
+
     public init(
         hook: Hook, selector: SelectorKind, local: IPAddress? = nil, localPort: UInt16? = nil,
         remote: IPAddress? = nil, remotePort: UInt16? = nil, chain: String
@@ -35,6 +39,10 @@ public struct BindingKey: Codable, Sendable, Hashable, Comparable, CustomStringC
     public var localPort: UInt16?
     public var remote: IPAddress?
     public var remotePort: UInt16?
+
+    enum CodingKeys: String, CodingKey {
+        case hook, selector, local, localPort = "local_port", remote, remotePort = "remote_port"
+    }
 
     public init(hook: Hook, selector: SelectorKind, local: IPAddress?, localPort: UInt16?, remote: IPAddress?, remotePort: UInt16?) {
         self.hook = hook

@@ -26,7 +26,7 @@ extension Emptcp {
                 Console.print("no revision committed; nothing to apply")
                 return
             }
-            Console.print(output.json ? try Console.json(report) : "applied revision \(revision.id): \(report.summary)")
+            Console.print(output.json ? try Console.document(report) : "applied revision \(revision.id): \(report.summary)")
         }
 
         /// Attaches every recorded interface of this pin root again (a no-op where still attached).

@@ -17,6 +17,8 @@ extension Emptcp {
             var currentRevision: Int64?
             var inSync: Bool
             var kernel: DataPlaneStatus
+
+            enum CodingKeys: String, CodingKey { case currentRevision = "current_revision", inSync = "in_sync", kernel }
         }
 
         func run() throws {
@@ -35,7 +37,7 @@ extension Emptcp {
             let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
             let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
             if output.json {
-                Console.print(try Console.json(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
+                Console.print(try Console.document(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
             } else {
                 text(kernel, current: current?.id, inSync: inSync).forEach(Console.print)
             }
