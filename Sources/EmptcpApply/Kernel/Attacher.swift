@@ -24,9 +24,11 @@ public struct AttachResult: Codable, Sendable, Equatable {
     public var tcMode: String
     /// True when both hooks were already attached (nothing done).
     public var alreadyAttached: Bool
+    /// Why `auto` chose the XDP mode it did, when not by trying native first ("veth is a virtual device").
+    public var xdpNote: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case interface, ifindex, xdpMode = "xdp_mode", tcMode = "tc_mode", alreadyAttached = "already_attached"
+        case interface, ifindex, xdpMode = "xdp_mode", tcMode = "tc_mode", alreadyAttached = "already_attached", xdpNote = "xdp_note"
     }
 }
 
@@ -91,17 +93,20 @@ struct Attacher {
         try Sys.makeDirectory(layout.linkDirectory(iface))
 
         var createdXDP = false
+        // auto on a software device (veth, bridge, ...): generic, never native (DeviceClass).
+        let virtual = mode == .auto ? DeviceClass.virtualDevice(iface) : nil
         do {
             let xdp: LiveLink
             if let existingXDP {
                 xdp = existingXDP
             } else {
-                xdp = try attachXDP(iface, ifindex: ifindex, mode: mode)
+                xdp = try attachXDP(iface, ifindex: ifindex, mode: virtual == nil ? mode : .generic)
                 createdXDP = true
             }
             let tc = try existingTC ?? attachTC(iface, ifindex: ifindex, mode: tcMode)
-            let result = AttachResult(interface: iface, ifindex: ifindex, xdpMode: xdpMode(ifindex: ifindex, programID: xdp.programID),
+            var result = AttachResult(interface: iface, ifindex: ifindex, xdpMode: xdpMode(ifindex: ifindex, programID: xdp.programID),
                                       tcMode: tc, alreadyAttached: false)
+            if createdXDP, let virtual { result.xdpNote = "\(iface) is a virtual device (\(virtual))" }
             logger.info("attached", metadata: ["iface.name": "\(iface)", "xdp.mode": "\(result.xdpMode)", "tc.mode": "\(tc)"])
             return result
         } catch {
@@ -240,27 +245,59 @@ enum Clsact {
 
 /// Makes sure the pin root is a directory on a bpffs, mounting one when needed.
 enum PinRoot {
-    static func prepare(_ root: String) throws {
-        if Sys.fileSystemType(root) == bpffsMagic { return }
+    /// What `prepare` did, so that a failed attach can take it back: bpffs mounts it made and
+    /// directories it created, in order.
+    struct Preparation {
+        var mounted: [String] = []
+        var created: [String] = []
+        let kernelEntries: Set<String> = ["maps.debug", "progs.debug"]
+
+        /// Unmounts and removes what `prepare` made, newest first. Only what is empty goes: a
+        /// mount or directory that something else has filled since stays.
+        func undo() {
+            var steps: [(mount: Bool, path: String)] = created.map { (false, $0) }
+            for m in mounted {
+                // A mount comes after the directory it covers was created.
+                let at = steps.firstIndex { !$0.mount && $0.path == m }.map { $0 + 1 } ?? 0
+                steps.insert((true, m), at: at)
+            }
+            for step in steps.reversed() {
+                // A new bpffs shows the kernel's own iterators (maps.debug, progs.debug): not ours, not content.
+                guard Sys.listDirectory(step.path).allSatisfy({ step.mount && kernelEntries.contains($0) }) else { return }
+                if step.mount { try? Sys.unmount(step.path) } else { try? Sys.removeDirectory(step.path) }
+            }
+        }
+    }
+
+    @discardableResult
+    static func prepare(_ root: String) throws -> Preparation {
+        var done = Preparation()
+        if Sys.fileSystemType(root) == bpffsMagic { return done }
         // The conventional /sys/fs/bpf is mounted first, so a pin root below it is created on it.
         if root.hasPrefix("/sys/fs/bpf/"), Sys.fileSystemType("/sys/fs/bpf") != bpffsMagic {
             do { try Sys.mountBPFFS(at: "/sys/fs/bpf") } catch let error as SystemError {
                 throw ApplyError.bpffsUnavailable(path: "/sys/fs/bpf", cause: error.cause)
             }
+            done.mounted.append("/sys/fs/bpf")
         }
         var path = ""
         for component in root.split(separator: "/") {
             path += "/" + component
             if !Sys.isDirectory(path) {
                 do { try Sys.makeDirectory(path) } catch let error as SystemError {
+                    done.undo()
                     throw ApplyError.bpffsUnavailable(path: root, cause: "\(error.operation) \(error.object): \(error.cause)")
                 }
+                done.created.append(path)
             }
         }
-        if Sys.fileSystemType(root) == bpffsMagic { return }
+        if Sys.fileSystemType(root) == bpffsMagic { return done }
         do { try Sys.mountBPFFS(at: root) } catch let error as SystemError {
+            done.undo()
             throw ApplyError.bpffsUnavailable(path: root, cause: error.cause)
         }
+        done.mounted.append(root)
+        return done
     }
 
     static func isBPFFS(_ root: String) -> Bool { Sys.fileSystemType(root) == bpffsMagic }

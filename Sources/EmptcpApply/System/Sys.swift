@@ -87,6 +87,10 @@ package enum Sys {
         if mount("bpf", path, "bpf", 0, nil) != 0 { throw fail("mount bpffs", path, errno) }
     }
 
+    static func unmount(_ path: String) throws {
+        if umount2(path, 0) != 0 { throw fail("umount", path, errno) }
+    }
+
     static func writeFile(_ path: String, _ text: String) throws {
         guard let file = fopen(path, "w") else { throw fail("open", path, errno) }
         defer { fclose(file) }
