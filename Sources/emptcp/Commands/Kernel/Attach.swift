@@ -34,6 +34,9 @@ extension Emptcp {
                 let found = Applier.allInterfaces(includeVirtual: includeVirtual)
                 for (name, reason) in found.skipped { Console.print("\(name): skipped, \(reason) (--include-virtual attaches it)") }
                 targets = found.targets
+                guard !targets.isEmpty else {
+                    throw NothingToAttach()
+                }
             }
             for iface in targets {
                 do {
@@ -61,3 +64,8 @@ extension Emptcp {
 
 extension XDPMode: ExpressibleByArgument {}
 extension TCMode: ExpressibleByArgument {}
+
+/// `attach --all` that finds only skipped interfaces: a failure, so a script notices.
+private struct NothingToAttach: Error, CustomStringConvertible {
+    var description: String { "no interface to attach: every one was skipped (pass --include-virtual, or name them)" }
+}
