@@ -199,47 +199,40 @@ struct Attacher {
     }
 }
 
-/// The clsact fall back for kernels without tcx, through `tc`: one cls_bpf filter of ours at a
-/// fixed preference and handle on the egress side of a clsact qdisc. The qdisc is created only
-/// when missing, and removed on detach only when we created it and no other filter remains.
+/// The clsact fall back for kernels without tcx, through libbpf's TC API (System/Sys+TC.swift,
+/// no `tc` process): one direct-action cls_bpf filter of ours at a fixed priority and handle on
+/// the egress side of a clsact qdisc. The qdisc is created only when missing, and removed on
+/// detach only when we created it and no other filter remains on either side.
 enum Clsact {
-    static let preference = "49152"
-    static let handle = "0xe1"
+    static let priority: UInt32 = 49152
+    static let handle: UInt32 = 0xe1
 
     /// Returns whether the qdisc was created here.
     static func attach(_ iface: String, program: String) throws -> Bool {
-        let qdiscs = try Sys.run(["tc", "qdisc", "show", "dev", iface])
-        let created = !qdiscs.output.contains("qdisc clsact")
-        if created { try check(iface, ["tc", "qdisc", "add", "dev", iface, "clsact"]) }
+        guard let ifindex = Sys.interfaceIndex(iface) else { throw ApplyError.unknownInterface(iface) }
+        let created = try Sys.tcHookCreate(ifindex: ifindex, "clsact qdisc on \(iface)")
         do {
-            try check(iface, ["tc", "filter", "add", "dev", iface, "egress", "protocol", "all", "pref", preference, "handle", handle,
-                              "bpf", "object-pinned", program, "direct-action"])
+            let fd = try Sys.objectGet(program)
+            try Sys.tcAttach(ifindex: ifindex, program: fd, handle: handle, priority: priority, "egress filter on \(iface)")
         } catch {
-            if created { _ = try? Sys.run(["tc", "qdisc", "del", "dev", iface, "clsact"]) }
+            if created { try? Sys.tcHookDestroy(ifindex: ifindex, "clsact qdisc on \(iface)") }
             throw error
         }
         return created
     }
 
     static func hasFilter(_ iface: String) -> Bool {
-        guard let shown = try? Sys.run(["tc", "filter", "show", "dev", iface, "egress", "pref", preference]) else { return false }
-        return shown.status == 0 && shown.output.contains("bpf")
+        guard let ifindex = Sys.interfaceIndex(iface) else { return false }
+        return Sys.tcQuery(ifindex: ifindex, handle: handle, priority: priority) != nil
     }
 
     static func detach(_ iface: String, removeQdisc: Bool) {
-        _ = try? Sys.run(["tc", "filter", "del", "dev", iface, "egress", "pref", preference, "handle", handle, "bpf"])
-        guard removeQdisc else { return }
-        let others = ["ingress", "egress"].compactMap { try? Sys.run(["tc", "filter", "show", "dev", iface, $0]).output }
-        if others.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) {
-            _ = try? Sys.run(["tc", "qdisc", "del", "dev", iface, "clsact"])
-        }
-    }
-
-    private static func check(_ iface: String, _ argv: [String]) throws {
-        let result = try Sys.run(argv)
-        guard result.status == 0 else {
-            throw ApplyError.tcFallbackFailed(interface: iface, command: argv.prefix(3).joined(separator: " "), output: result.output)
-        }
+        guard let ifindex = Sys.interfaceIndex(iface) else { return }
+        try? Sys.tcDetach(ifindex: ifindex, handle: handle, priority: priority, "egress filter on \(iface)")
+        // Another filter on the qdisc (someone else's) keeps it; so does a failed look.
+        guard removeQdisc, (try? Sys.tcHasOtherFilters(ifindex: ifindex, handle: handle, priority: priority, "clsact qdisc on \(iface)")) == false
+        else { return }
+        try? Sys.tcHookDestroy(ifindex: ifindex, "clsact qdisc on \(iface)")
     }
 }
 
