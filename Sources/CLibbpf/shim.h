@@ -7,9 +7,6 @@
 // statfs (bpffs magic check) and mount(2), which Glibc's Swift module does not export.
 #include <sys/vfs.h>
 #include <sys/mount.h>
-// ETHTOOL_GDRVINFO through SIOCETHTOOL: which driver a network device has (virtual or not).
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
 // The record layouts shared with the BPF programs: one header, read by both sides.
 #include "../../bpf/include/emptcp/abi.h"
 #endif

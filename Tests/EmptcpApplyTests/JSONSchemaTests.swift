@@ -58,16 +58,19 @@ import Testing
     }
 
     /// Schema keys against the encoding of `value`, and every stored property of it present.
-    func check<T: Encodable>(_ value: T, _ ref: String, ignoring: Set<String> = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try check(value, node: ["$ref": ref], ignoring: ignoring, sourceLocation: sourceLocation)
+    func check<T: Encodable>(_ value: T, _ ref: String, ignoring: Set<String> = [], properties: Bool = true,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try check(value, node: ["$ref": ref], ignoring: ignoring, properties: properties, sourceLocation: sourceLocation)
     }
 
-    func check<T: Encodable>(_ value: T, node: [String: Any], ignoring: Set<String> = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// `properties: false` for a type coded flat from parts (Binding: its key's fields and chain).
+    func check<T: Encodable>(_ value: T, node: [String: Any], ignoring: Set<String> = [], properties: Bool = true,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
         let json = try encoded(value)
         var problems: [String] = []
         compare(json, node, at: "\(T.self)", ignoring: ignoring, into: &problems)
         let keys = Set((json as? [String: Any] ?? [:]).keys)
-        for child in Mirror(reflecting: value).children {
+        for child in Mirror(reflecting: value).children where properties {
             guard let label = child.label, !keys.contains(Self.snakeCase(label)) else { continue }
             problems.append("\(T.self).\(label): a stored property missing from the JSON (CodingKeys?)")
         }
@@ -92,8 +95,8 @@ import Testing
     }
 
     static let flow = EventFlow(source: IPAddress("10.0.1.2")!, sourcePort: 5201, destination: IPAddress("10.0.1.1")!, destinationPort: 40000)
-    static let binding = Binding(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
-                                 remote: IPAddress("10.0.1.2"), remotePort: 40000, chain: "slow")
+    static let binding = Binding(BindingKey(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
+                                            remote: IPAddress("10.0.1.2"), remotePort: 40000), chain: "slow")
     static let actors: [ActorCall] = [
         .setRecvWin(window: 1600), .setFlowPrio(backup: true, addrId: 3), .rmAddAddr, .recoverAddAddr,
         .record(packets: true, flow: false, rtt: true), .catchMptcpEvents, .module(name: "geo_tag", param: 7),
@@ -104,7 +107,8 @@ import Testing
                            contentHash: "ab", action: "rollback", rollbackTo: 1, bindingCount: 3), "#/$defs/revision")
         try check(AuditEntry(id: 1, time: Date(), uid: 0, user: "root", host: "vm", action: "commit", revision: 1, outcome: .ok, detail: "d"),
                   "#/$defs/audit_entry")
-        try check(Self.binding, "#/$defs/binding")
+        try check(Self.binding, "#/$defs/binding", properties: false)
+        try check(Self.binding.key, "#/$defs/binding", ignoring: ["chain"])
     }
 
     @Test func policyDiffUsesThePolicyFileNames() throws {

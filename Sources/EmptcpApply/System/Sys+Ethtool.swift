@@ -9,21 +9,26 @@ extension Sys {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var info = ethtool_drvinfo()
-        info.cmd = UInt32(ETHTOOL_GDRVINFO)
+        // struct ethtool_drvinfo (linux/ethtool.h), written out: the uapi header does not mix
+        // with glibc's socket headers in one Swift module. cmd, then 32-byte strings: driver,
+        // version, fw_version, bus_info, erom_version; 12 reserved bytes; five __u32 counts.
+        var info = [UInt8](repeating: 0, count: 196)
+        withUnsafeBytes(of: ethtoolGetDriverInfo) { for i in 0..<4 { info[i] = $0[i] } }
         var request = ifreq()
         let name = Array(iface.utf8.prefix(Int(IFNAMSIZ) - 1))
         withUnsafeMutableBytes(of: &request.ifr_ifrn.ifrn_name) { raw in
             for (i, byte) in name.enumerated() { raw[i] = byte }
         }
-        let ret = withUnsafeMutablePointer(to: &info) { pointer -> Int32 in
-            request.ifr_ifru.ifru_data = UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: CChar.self)
-            return withUnsafeMutablePointer(to: &request) { ioctl(fd, UInt(SIOCETHTOOL), $0) }
+        let ret = info.withUnsafeMutableBytes { buffer -> Int32 in
+            request.ifr_ifru.ifru_data = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+            return withUnsafeMutablePointer(to: &request) { ioctl(fd, siocEthtool, $0) }
         }
         guard ret == 0 else { return nil }
-        func text<T>(_ field: T) -> String {
-            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        }
-        return (text(info.driver), text(info.bus_info))
+        func text(_ offset: Int) -> String { String(decoding: info[offset..<offset + 32].prefix { $0 != 0 }, as: UTF8.self) }
+        return (text(4), text(100))
     }
+
+    /// SIOCETHTOOL (linux/sockios.h) and ETHTOOL_GDRVINFO (linux/ethtool.h).
+    private static let siocEthtool: UInt = 0x8946
+    private static let ethtoolGetDriverInfo: UInt32 = 0x0000_0003
 }
