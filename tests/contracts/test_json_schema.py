@@ -152,6 +152,11 @@ def test_kernel_documents_follow_the_schema(lab, client_emptcp):
     assert status["in_sync"] and status["kernel"]["interfaces"] and status["kernel"]["counters"]
     validate(json.loads(e("apply", "--json").stdout), "apply")
     validate(json.loads(e("module", "list", "--json").stdout), "module_list")
+    # check plans against the attached data plane's maps (read, never written): nothing to do.
+    checked = json.loads(e("check", str(e.workdir / "policy1.json"), "--json").stdout)
+    validate(checked, "check")
+    assert checked["identical"] and checked["plan"]["against"] == "kernel", checked
+    assert all(m["added"] == m["removed"] == m["changed"] == 0 for m in checked["plan"]["maps"]), checked
 
     out = e.workdir / "events.jsonl"
     with open(out, "w") as sink:

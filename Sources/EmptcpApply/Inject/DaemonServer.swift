@@ -29,8 +29,6 @@ public struct DaemonReply: Codable, Sendable, Equatable {
     /// docs/json.md: every document carries the schema version.
     public var schema: Int = OutputSchema.version
 
-    enum CodingKeys: String, CodingKey { case schema, ok, detail, error, flows }
-
     public init(ok: Bool, detail: String? = nil, error: String? = nil, flows: [FlowInjectionState]? = nil) {
         self.ok = ok
         self.detail = detail
