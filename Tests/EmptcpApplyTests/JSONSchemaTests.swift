@@ -149,6 +149,9 @@ import Testing
         let report = ApplyReport(revision: 3, previousRevision: 2, maps: [MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0)],
                                  encodeMicros: 1, readMicros: 2, writeMicros: 3)
         try check(report, "#/documents/apply", ignoring: ["schema"])
+        let statusProperties = resolve(["$ref": "#/documents/status"])["properties"] as! [String: Any]
+        try check(PendingConfirmation(revision: 4, previous: 3, deadline: Date()), node: statusProperties["pending_confirmation"] as! [String: Any])
+        try check(PinOwner(store: "ab", database: "/var/lib/emptcp/emptcp.db"), node: statusProperties["owner"] as! [String: Any])
         let plan = PlannedChanges(against: "kernel", note: "n", maps: [MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0)])
         let checkProperties = resolve(["$ref": "#/documents/check"])["properties"] as! [String: Any]
         try check(plan, node: checkProperties["plan"] as! [String: Any])

@@ -18,6 +18,8 @@ extension Emptcp {
         @Flag(name: .customLong("include-virtual"), help: "With --all: attach virtual devices too (never lo).") var includeVirtual = false
         @Option(name: .customLong("xdp-mode"), help: ArgumentHelp("native, generic or auto (generic on virtual devices such as veth; elsewhere native, else generic).", valueName: "mode")) var xdpMode: XDPMode = .auto
         @Option(name: .customLong("tc-mode"), help: ArgumentHelp("tcx, clsact (a cls_bpf filter of our own) or auto (tcx, else clsact).", valueName: "mode")) var tcMode: TCMode = .auto
+        @Flag(name: .long, help: "Attach and apply even though the pin root belongs to another store (it becomes this store's).")
+        var force = false
         @Argument(help: ArgumentHelp("Interfaces to attach.", valueName: "interface")) var interfaces: [String] = []
 
         func validate() throws {
@@ -29,6 +31,7 @@ extension Emptcp {
             let session = DataPlaneSession(global: global)
             let applier = session.applier(bpfDir: objects.bpfDir)
             let store = try session.openStore()
+            try StoreOwnership.require(store, session, action: "attach", force: force)
             var targets = interfaces
             if all {
                 let found = Applier.allInterfaces(includeVirtual: includeVirtual)
@@ -55,7 +58,7 @@ extension Emptcp {
                     throw error
                 }
             }
-            if let (revision, report) = try session.applyCurrent(applier, store) {
+            if let (revision, report) = try session.applyCurrent(applier, store, force: force) {
                 Console.print("applied revision \(revision.id): \(report.summary)")
             }
         }
