@@ -17,7 +17,6 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case unknownActor(hook: String, name: String)
     case tooLong(what: String, count: Int, limit: Int)
     case invalidBinding(binding: String, reason: String)
-    case tcFallbackFailed(interface: String, command: String, output: String)
     case system(SystemError)
 
     public var description: String {
@@ -43,8 +42,6 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
         case .unknownActor(let hook, let name): "actor \(name) is not loaded on \(hook)"
         case .tooLong(let what, let count, let limit): "\(what) has \(count) entries, the kernel allows \(limit)"
         case .invalidBinding(let binding, let reason): "binding \(binding): \(reason)"
-        case .tcFallbackFailed(let iface, let command, let output):
-            "\(command) on \(iface) failed: \(output.split(separator: "\n").first.map(String.init) ?? "no output")"
         case .system(let error): error.description
         }
     }
