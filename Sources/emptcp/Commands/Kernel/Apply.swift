@@ -43,7 +43,7 @@ extension Emptcp {
                 Console.print("no revision committed; nothing to apply")
                 return
             }
-            if output.json { Console.print(try Console.json(report)) } else { Console.print("applied revision \(revision.id): \(report.summary)") }
+            if output.json { Console.print(try Console.document(report)) } else { Console.print("applied revision \(revision.id): \(report.summary)") }
             if boot { try rearmConfirmation(store) }
         }
 
@@ -67,7 +67,7 @@ extension Emptcp {
             for iface in Set(recorded.map(\.iface)).sorted() {
                 // Not there yet (a USB NIC, a VLAN made later): its udev event starts
                 // emptcp-attach@IFACE.service, which runs this again.
-                guard Applier.allInterfaces().contains(iface) else {
+                guard Applier.allInterfaces(includeVirtual: true).targets.contains(iface) else {
                     if !output.json { Console.print("\(iface): not present; attached when it appears") }
                     continue
                 }

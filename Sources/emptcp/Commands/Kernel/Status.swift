@@ -30,6 +30,10 @@ extension Emptcp {
             /// The store the pin root belongs to (absent: not claimed).
             var owner: PinOwner?
             var kernel: DataPlaneStatus
+
+            enum CodingKeys: String, CodingKey {
+                case currentRevision = "current_revision", inSync = "in_sync", pendingConfirmation = "pending_confirmation", owner, kernel
+            }
         }
 
         func run() throws {
@@ -57,8 +61,8 @@ extension Emptcp {
             // needs programs loaded) keeps its meaning for existing readers.
             let differs = !linksOK || !kernel.drift.isEmpty || kernel.kernelRevision != current?.id
             if output.json {
-                Console.print(try Console.json(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
-                                                      owner: owner, kernel: kernel)))
+                Console.print(try Console.document(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
+                                                          owner: owner, kernel: kernel)))
             } else {
                 text(kernel, current: current?.id, inSync: inSync, pending: pending, owner: owner, identity: identity)
                     .forEach(Console.print)
