@@ -88,7 +88,8 @@ import Testing
             #expect(out.contains("ok\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{d}fake\\u{202e}txt"), "\(command): \(out)")
         }
         (rc, out, _) = try emptcp("log", "--json")
-        let log = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [[String: Any]]
+        let document = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any]
+        let log = document["revisions"] as! [[String: Any]]
         #expect(log.first?["message"] as? String == message)
     }
 

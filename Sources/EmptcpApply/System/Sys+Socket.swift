@@ -29,10 +29,7 @@ extension Sys {
         var st = stat()
         if lstat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFSOCK else { throw fail("refusing to replace what is not a socket at", path, EEXIST) }
-            if let live = try? unixConnect(path) {
-                _ = live
-                throw fail("another process listens on", path, EADDRINUSE)
-            }
+            if (try? unixConnect(path)) != nil { throw fail("another process listens on", path, EADDRINUSE) }
             guard unlink(path) == 0 || errno == ENOENT else { throw fail("unlink stale socket", path, errno) }
         } else if errno != ENOENT {
             throw fail("lstat", path, errno)
