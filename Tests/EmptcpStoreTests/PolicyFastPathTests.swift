@@ -36,7 +36,7 @@ import Testing
               - {hook: xdp, selector: tcp2, local: 10.0.0.2, remote: fd00::2, chain: slow}
 
             """
-        for text in [samplePolicyYAML, blockStyle, "", "---\n", "bindings:\n", "{}"] {
+        for text in [samplePolicyYAML, blockStyle, "", "---\n", "bindings:\n", "{}", "{\"schema\": 1, \"bindings\": []}"] {
             let tree = try PolicyFile.parseTree(text, file: "t").0
             if text.isEmpty { continue }  // an empty text goes straight to the node tree
             #expect(fast(text) == tree, "\(text)")

@@ -75,6 +75,9 @@ enum PolicyEventReader {
                 case "selectors": selectors = try compose()
                 case "chains": chains = try compose()
                 case "bindings": policy.bindings = try bindings()
+                case "schema":
+                    // As `NodeReader.policy` checks it: the scalar text must be this version.
+                    guard try compose().scalar?.string == String(OutputSchema.version) else { throw Unsupported() }
                 default: throw Unsupported()
                 }
             }

@@ -8,10 +8,12 @@ extension Emptcp.BindingCommand {
         @OptionGroup var key: BindingKeyOptions
         @Option(help: ArgumentHelp("Action chain the flows take.", valueName: "name")) var chain: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?
+        @Flag(name: .long, help: "Change and apply even though the pin root belongs to another store (it becomes this store's).")
+        var force = false
 
         func run() throws {
             let change = BindingChanges(upsert: [Binding(key.key, chain: chain)], upsertRequires: .present)
-            try DataPlaneSession(global: global).commitBindingChange(change, message: message)
+            try DataPlaneSession(global: global).commitBindingChange(change, message: message, action: "binding set", force: force)
         }
     }
 }

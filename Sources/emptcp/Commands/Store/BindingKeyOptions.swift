@@ -32,8 +32,9 @@ extension DataPlaneSession {
     /// Commits one binding change, prints the new revision and applies it if attached. The
     /// store's errors name the binding's fields as a file would (`bindings[0].chain`); here
     /// they name the flag that set them.
-    func commitBindingChange(_ changes: BindingChanges, message: String?) throws {
+    func commitBindingChange(_ changes: BindingChanges, message: String?, action: String, force: Bool) throws {
         let store = try openStore()
+        try StoreOwnership.require(store, self, action: action, force: force)
         let rev: Revision
         do {
             rev = try store.commit(changes: changes, message: message)
@@ -42,6 +43,6 @@ extension DataPlaneSession {
             throw StoreError.validation(file: file, line: line, key: field ?? "binding", message: text)
         }
         Console.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
-        if !applyIfAttached(store) { throw ExitCode.failure }
+        if !applyIfAttached(store, force: force) { throw ExitCode.failure }
     }
 }
