@@ -18,10 +18,10 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var revision: Int64
     /// The revision the live generation held before (nil: none yet).
     public var previousRevision: Int64?
-    /// Every managed map, in a fixed order, with its counts (zero counts included): the writes
-    /// into the generation that went live, or, when no switch was needed, the writes that
-    /// brought the standby generation up to date. With the prefilter on, `<hook>_prefilter`
-    /// last, its words written counted as changed.
+    /// Every managed map, in a fixed order, with its counts (zero counts included): how the
+    /// generation now in force differs from the one that was (all zero when no switch was
+    /// needed). With the prefilter on, `<hook>_prefilter` last, its differing words counted as
+    /// changed.
     public var maps: [MapCounts]
     /// Whether the live generation was switched (docs/architecture.md "Atomic switch").
     public var switched: Bool = false
@@ -187,7 +187,9 @@ public struct Applier: Sendable {
         }
 
         let written = clock.now
-        let counted = switched ? standbyPlan : (livePlan.isEmpty ? standbyPlan : livePlan)
+        // What changed for packets: the differences between the generation that was in force and
+        // the one in force now (none when no switch was needed).
+        let counted = livePlan
         let hooks = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
         let micros = { (d: Duration) in d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000 }
         var report = ApplyReport(
@@ -197,10 +199,6 @@ public struct Applier: Sendable {
                     counted.prefilter[hook].map { MapCounts(map: Prefilter.mapName(hook), added: 0, removed: 0, changed: $0.count) }
                 },
             encodeMicros: micros(encoded - start), readMicros: micros(planned - encoded), writeMicros: micros(written - planned))
-        if !switched {
-            // Only the standby caught up: nothing a packet sees changed.
-            report.maps = report.maps.map { MapCounts(map: $0.map, added: 0, removed: 0, changed: 0) }
-        }
         report.switched = switched
         report.generation = Int(switched ? standby : live)
         report.standbyWrites = standbyWrites
@@ -234,4 +232,10 @@ public struct Applier: Sendable {
 
     /// The policy maps of both generations.
     func policyMaps() throws -> PolicyMaps { try PolicyMaps(layout: layout, prefilter: prefilter) }
+
+    /// What the live generation holds (neutral keys), and which generation that is.
+    func liveContents() throws -> GenerationContents {
+        let maps = try policyMaps()
+        return try maps.read(prefilter: prefilter)[Int(try maps.liveGeneration())]
+    }
 }

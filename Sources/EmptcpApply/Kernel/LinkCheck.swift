@@ -28,14 +28,16 @@ extension Attacher {
                     findings.append(LinkFinding(interface: iface, hook: hook, problem: "link missing", wrongProgram: false))
                     continue
                 }
-                let info = try Sys.linkInfo(try Sys.objectGet(path), "link \(path)")
+                let link = try Sys.objectGet(path)
+                let info = try Sys.linkInfo(link, "link \(path)")
                 if info.ifindex != ifindex {
                     findings.append(LinkFinding(interface: iface, hook: hook, problem: "link detached", wrongProgram: false))
                     continue
                 }
                 let entry = layout.prog(hook, Loader.entry)
                 if Sys.exists(entry) {
-                    let expected = try Sys.programID(fd: try Sys.objectGet(entry).raw, entry)
+                    let program = try Sys.objectGet(entry)
+                    let expected = try withExtendedLifetime(program) { try Sys.programID(fd: program.raw, entry) }
                     if info.programID != expected {
                         findings.append(LinkFinding(interface: iface, hook: hook,
                                                     problem: "link runs program id \(info.programID), expected entry id \(expected)", wrongProgram: true))

@@ -63,7 +63,9 @@ struct ProgramSlots {
             if let name = finding.expected {
                 guard Sys.exists(layout.prog(finding.hook, name)) else { continue }
                 let program = try Sys.objectGet(layout.prog(finding.hook, name))
-                try map.update(Encoder.u32(finding.slot), Encoder.u32(UInt32(bitPattern: program.raw)))
+                try withExtendedLifetime(program) {
+                    try map.update(Encoder.u32(finding.slot), Encoder.u32(UInt32(bitPattern: program.raw)))
+                }
             } else {
                 try map.delete(Encoder.u32(finding.slot))
             }
@@ -76,6 +78,6 @@ struct ProgramSlots {
         let path = layout.prog(hook, name)
         guard Sys.exists(path) else { return nil }
         let fd = try Sys.objectGet(path)
-        return try Sys.programID(fd: fd.raw, path)
+        return try withExtendedLifetime(fd) { try Sys.programID(fd: fd.raw, path) }
     }
 }
