@@ -10,7 +10,7 @@ import Testing
 /// selector chains changed), each followed by a complete `emptcp apply` and `emptcp status --json`
 /// that must report no drift, the current revision and in sync.
 @Suite(.serialized) struct CrashSafeApplyTests {
-    static let killPoints = 100
+    static let killPoints = Int(ProcessInfo.processInfo.environment["EMPTCP_KILL_POINTS"] ?? "") ?? 100
     static let bindings = 10_000
 
     static func policy(_ second: Bool) -> Policy {
@@ -84,7 +84,8 @@ import Testing
             let delay = whole * (Double(point) + 0.5) / Double(Self.killPoints) * 1.1
             let (process, pipe) = try Self.start(fx, db, ["apply"])
             Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds))
-            kill(process.processIdentifier, SIGKILL)
+            // Only a running child: a finished one may already be reaped and its pid reused.
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             _ = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             if process.terminationReason == .uncaughtSignal { killed += 1 } else { finished += 1 }
@@ -100,7 +101,10 @@ import Testing
             let drift = kernel["drift"] as? [Any] ?? []
             let revision = (kernel["kernelRevision"] as? NSNumber)?.int64Value
             if !drift.isEmpty || revision != target.id || json["inSync"] as? Bool != true {
-                failures.append("kill point \(point) (\(delay)): revision \(revision.map(String.init) ?? "none") of \(target.id), drift \(drift.prefix(3))")
+                Thread.sleep(forTimeInterval: 1)
+                let again = (try? Self.run(fx, db, ["status"]))?.1 ?? ""
+                let links = ((try? fx.sh("ip -d link show a0; ip netns identify", inNetns: true)) ?? "") + " / status again: " + again
+                failures.append("kill point \(point) (\(delay)): revision \(revision.map(String.init) ?? "none") of \(target.id), drift \(drift.prefix(3)); interfaces \(kernel["interfaces"] ?? ""); apply: \(applyOutput); links: \(links)")
             }
         }
         print("crash-safe apply: \(killed) applies killed, \(finished) finished before the kill; whole apply \(whole)")

@@ -40,6 +40,10 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var readMicros: Int64 = 0
     public var writeMicros: Int64 = 0
     public var switchMicros: Int64 = 0
+    /// The flip alone (the 4-byte write of `emptcp_live`), and the time from the start of the
+    /// apply until the new revision was in force (0 without a switch).
+    public var flipMicros: Int64 = 0
+    public var inForceMicros: Int64 = 0
 
     /// Number of kernel entries written or deleted for this apply (the map entries counted in
     /// `maps`, program slots, links; emptcp_meta and the standby catch-up not counted).
@@ -155,7 +159,7 @@ public struct Applier: Sendable {
         let links = try attacher.repairLinks(linkFindings)
 
         var switched = false
-        var switchTime = Duration.zero
+        var switchTime = Duration.zero, flipTime = Duration.zero, inForce = Duration.zero
         var standbyWrites = 0
         if !livePlan.isEmpty {
             // Not in force: write the standby generation (never read by a packet now), flip.
@@ -163,7 +167,8 @@ public struct Applier: Sendable {
             try kernel.write(standbyPlan)
             try kernel.setRevision(revision, of: standby)
             let flip = clock.now
-            try kernel.switchTo(standby, revision: revision)
+            flipTime = try kernel.switchTo(standby, revision: revision)
+            inForce = flip - start + flipTime
             switchTime = clock.now - flip
             switched = true
             // The old generation is read by no packet any more: bring it up to date by its delta.
@@ -205,6 +210,8 @@ public struct Applier: Sendable {
         report.programSlots = programSlots
         report.links = links
         report.switchMicros = micros(switchTime)
+        report.flipMicros = micros(flipTime)
+        report.inForceMicros = micros(inForce)
         logger.info("applied", metadata: [
             "revision.id": "\(revision)", "apply.writes": "\(report.writes)", "apply.switched": "\(switched)",
             "apply.standby_writes": "\(standbyWrites)", "apply.encode_us": "\(report.encodeMicros)",

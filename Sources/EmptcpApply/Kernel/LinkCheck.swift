@@ -31,7 +31,7 @@ extension Attacher {
                 let link = try Sys.objectGet(path)
                 let info = try Sys.linkInfo(link, "link \(path)")
                 if info.ifindex != ifindex {
-                    findings.append(LinkFinding(interface: iface, hook: hook, problem: "link detached", wrongProgram: false))
+                    findings.append(LinkFinding(interface: iface, hook: hook, problem: "link detached (its device: ifindex \(info.ifindex), \(iface): \(ifindex))", wrongProgram: false))
                     continue
                 }
                 let entry = layout.prog(hook, Loader.entry)

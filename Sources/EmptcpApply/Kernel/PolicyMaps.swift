@@ -66,12 +66,16 @@ struct PolicyMaps {
     /// began under the old generation is still running, so the old generation may be rewritten.
     /// The switching marker in emptcp_meta spans the flip and the wait: an apply that finds it
     /// set (the previous one died in between) waits before writing anything.
-    func switchTo(_ g: UInt8, revision: Int64) throws {
+    /// Returns how long the flip itself took.
+    @discardableResult
+    func switchTo(_ g: UInt8, revision: Int64) throws -> Duration {
         try meta.writeInteger(1, at: MapNames.metaSwitching)
-        try live.writeInteger(UInt64(g), at: 0)
+        let clock = ContinuousClock()
+        let flip = try clock.measure { try live.writeInteger(UInt64(g), at: 0) }
         try meta.writeInteger(UInt64(bitPattern: revision), at: MapNames.metaRevision)
         Sys.waitForRunningPrograms()
         try meta.writeInteger(0, at: MapNames.metaSwitching)
+        return flip
     }
 
     /// Completes the wait of a switch that an earlier apply began but did not finish.
