@@ -170,7 +170,7 @@ struct SwitchBench: ParsableCommand {
         }
     }
 
-    /// One bpf_map_update_batch of `n` tcp4 entries into a fresh hash map laid out like
+    /// One bpf_map_update_batch of `n` tcp4 entries (n = 1: one bpf_map_update_elem) into a fresh hash map laid out like
     /// `<hook>_tcp4`; microseconds.
     static func rawBatch(_ n: Int) throws -> Double {
         let keySize = MemoryLayout<emptcp_tcp4_key>.size
@@ -192,10 +192,16 @@ struct SwitchBench: ParsableCommand {
             withUnsafeBytes(of: key) { raw in for j in 0..<keySize { keys[i * keySize + j] = raw[j] } }
             values[i * 4] = 1
         }
+        let clock = ContinuousClock()
+        if n == 1 {
+            var ret: Int32 = 0
+            let elapsed = clock.measure { ret = bpf_map_update_elem(fd, keys, values, 0) }
+            guard ret == 0 else { throw BenchError.errno("bpf_map_update_elem", "bench_raw", -ret) }
+            return us(elapsed)
+        }
         var count = UInt32(n)
         var batchOpts = bpf_map_batch_opts()
         batchOpts.sz = MemoryLayout<bpf_map_batch_opts>.size
-        let clock = ContinuousClock()
         var ret: Int32 = 0
         let elapsed = clock.measure { ret = bpf_map_update_batch(fd, keys, values, &count, &batchOpts) }
         guard ret == 0 else { throw BenchError.errno("bpf_map_update_batch", "bench_raw", -ret) }
