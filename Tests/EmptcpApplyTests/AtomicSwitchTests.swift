@@ -11,11 +11,11 @@ import Testing
 /// binding to `c2` = hi 4 + lo 4) while it rewrites `c1` to hi 2 + lo 2 and `c2` in A is hi 3 +
 /// lo 3. So a packet that meets A's bindings with B's chains reads 0x22, B's bindings with A's
 /// chains 0x33, and any other byte is a half-run chain or a missing binding: every marker other
-/// than 0x11 and 0x44 is a mix. 2,000 filler bindings change chain with each switch and sort
+/// than 0x11 and 0x44 is a mix. 1,000 filler bindings change chain with each switch and sort
 /// before the flow's own tcp4 key, so an apply that writes in place leaves a long window.
 @Suite(.serialized) struct AtomicSwitchTests {
     static let switches = Int(ProcessInfo.processInfo.environment["EMPTCP_ATOMIC_SWITCHES"] ?? "") ?? 1_000
-    static let fillers = 2_000
+    static let fillers = 1_000
 
     /// Sets one half of the IPv4 TOS byte to the low nibble of the actor's first parameter byte.
     static func markerSource(_ name: String, high: Bool) -> String {
