@@ -92,8 +92,8 @@ struct SwitchBench: ParsableCommand {
     static func policy(_ n: Int, window: UInt16, extra: Bool = false) -> Policy {
         let local = IPAddress("10.0.1.1")!, remote = IPAddress("10.0.1.2")!
         var bindings = (0..<n).map { i in
-            Binding(hook: .xdp, selector: .tcp4, local: local, localPort: UInt16(1024 + i % 60000),
-                    remote: IPAddress(bytes: [10, 1, UInt8(i / 60000), 2]) ?? remote, remotePort: 40000, chain: "slow")
+            Binding(BindingKey(hook: .xdp, selector: .tcp4, local: local, localPort: UInt16(1024 + i % 60000),
+                    remote: IPAddress(bytes: [10, 1, UInt8(i / 60000), 2]) ?? remote, remotePort: 40000), chain: "slow")
         }
         if extra { bindings[n / 2].chain = "fast" }
         return Policy(selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or)]],

@@ -63,12 +63,12 @@ import Testing
         let local = IPAddress("10.0.1.1"), remote = IPAddress("10.0.1.2")
         var bindings: [Binding] = []
         // The flow: A binds its address pair (tcp2 -> c1), B its 4-tuple (tcp4 -> c2) and the pair too.
-        if b { bindings.append(Binding(hook: .xdp, selector: .tcp4, local: local, localPort: 5201, remote: remote, remotePort: 40000, chain: "c2")) }
-        bindings.append(Binding(hook: .xdp, selector: .tcp2, local: local, remote: remote, chain: "c1"))
+        if b { bindings.append(Binding(BindingKey(hook: .xdp, selector: .tcp4, local: local, localPort: 5201, remote: remote, remotePort: 40000), chain: "c2")) }
+        bindings.append(Binding(BindingKey(hook: .xdp, selector: .tcp2, local: local, remote: remote), chain: "c1"))
         // Fillers on other local ports (their keys sort before the flow's): c2 in A, c1 in B.
         for i in 0..<fillers {
-            bindings.append(Binding(hook: .xdp, selector: .tcp4, local: local, localPort: UInt16(1000 + i), remote: remote,
-                                    remotePort: 40000, chain: b ? "c1" : "c2"))
+            bindings.append(Binding(BindingKey(hook: .xdp, selector: .tcp4, local: local, localPort: UInt16(1000 + i), remote: remote,
+                                    remotePort: 40000), chain: b ? "c1" : "c2"))
         }
         return Policy(selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or), SelectorStep(name: "tcp2", op: .or)]],
                       chains: ["c1": b ? chain(2, 2) : chain(1, 1), "c2": b ? chain(4, 4) : chain(3, 3)],

@@ -12,9 +12,9 @@ import Testing
         selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or)], .tc: [SelectorStep(name: "tcp2", op: .or)]],
         chains: ["drop_ads": [.setRecvWin(window: 1600), .rmAddAddr]],
         bindings: [
-            Binding(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201, remote: IPAddress("10.0.1.2"),
-                    remotePort: 40000, chain: "drop_ads"),
-            Binding(hook: .tc, selector: .tcp2, local: IPAddress("10.0.1.1"), remote: IPAddress("10.0.1.2"), chain: "drop_ads"),
+            Binding(BindingKey(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201, remote: IPAddress("10.0.1.2"),
+                    remotePort: 40000), chain: "drop_ads"),
+            Binding(BindingKey(hook: .tc, selector: .tcp2, local: IPAddress("10.0.1.1"), remote: IPAddress("10.0.1.2")), chain: "drop_ads"),
         ])
 
     @Test func deletedProgramArraySlotIsDriftAndApplyRestoresIt() throws {

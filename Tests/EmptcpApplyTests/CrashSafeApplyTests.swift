@@ -17,10 +17,10 @@ import Testing
         let local = IPAddress("10.0.1.1"), remote = IPAddress("10.0.1.2")
         let first = second ? 1000 + bindings / 2 : 1000
         var list = (0..<bindings).map { i in
-            Binding(hook: .xdp, selector: .tcp4, local: local, localPort: UInt16(first + i), remote: remote, remotePort: 40000,
+            Binding(BindingKey(hook: .xdp, selector: .tcp4, local: local, localPort: UInt16(first + i), remote: remote, remotePort: 40000),
                     chain: second && i < bindings / 2 ? "fast" : "slow")
         }
-        list.append(Binding(hook: .tc, selector: .tcp2, local: IPAddress("10.0.2.1"), remote: IPAddress("10.0.2.2"), chain: "slow"))
+        list.append(Binding(BindingKey(hook: .tc, selector: .tcp2, local: IPAddress("10.0.2.1"), remote: IPAddress("10.0.2.2")), chain: "slow"))
         return Policy(
             selectors: [.xdp: second ? [SelectorStep(name: "tcp4", op: .or), SelectorStep(name: "tcp2", op: .or)] : [SelectorStep(name: "tcp4", op: .or)],
                         .tc: [SelectorStep(name: "tcp2", op: .or)]],

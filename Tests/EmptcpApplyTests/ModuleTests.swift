@@ -96,7 +96,7 @@ final class KernelFixture {
             .deletingLastPathComponent().appendingPathComponent("bpf/include").path
         let result = try Sys.run([Self.clang, "-O2", "-g", "-target", "bpf", "-I", include,
                                   "-I", "/usr/include/x86_64-linux-gnu", "-c", c, "-o", o])
-        guard result.status == 0 else { throw KernelError(operation: "clang-14 \(result.output)", object: c, code: 22) }
+        guard result.status == 0 else { throw SystemError(operation: "clang-14 \(result.output)", object: c, code: 22) }
         return o
     }
 
@@ -104,21 +104,16 @@ final class KernelFixture {
     @discardableResult
     func loadBase() throws -> [String: Descriptor] {
         let path = try compile("base", Self.baseSource)
-        let log = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 1 << 20)
-        defer { log.deallocate() }
-        log.initialize(repeating: 0)
-        let object = try Sys.openObject(path, pinRoot: layout.maps, logBuffer: log)
-        defer { Sys.closeObject(object) }
-        let failure = Sys.loadObject(object, path)
-        guard failure == 0 else { throw KernelError(operation: "load base: \(String(cString: log.baseAddress!))", object: path, code: failure) }
         try Sys.makeDirectory(layout.progs)
         try Sys.makeDirectory(layout.progDirectory(.xdp))
-        var result: [String: Descriptor] = [:]
-        for p in Sys.programs(object) {
-            try Sys.pinBorrowed(fd: p.fd, layout.prog(.xdp, p.name))
-            result[p.name] = try Sys.objectGet(layout.prog(.xdp, p.name))
+        return try ObjectLoader(mapPins: layout.maps, logDirectory: dir).load(path, shown: "base.o", logName: "base") { programs in
+            var result: [String: Descriptor] = [:]
+            for p in programs {
+                try Sys.pinBorrowed(fd: p.fd, layout.prog(.xdp, p.name))
+                result[p.name] = try Sys.objectGet(layout.prog(.xdp, p.name))
+            }
+            return result
         }
-        return result
     }
 
     func counter() throws -> UInt64 {

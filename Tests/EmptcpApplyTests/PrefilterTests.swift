@@ -18,8 +18,8 @@ import Testing
     }
 
     @Test func bitIsTheHeaderFunction() throws {
-        for binding in EncoderTests.policy.bindings {
-            let key = binding.selector == .tcp4 ? try Encoder.tcp4Key(binding) : try Encoder.tcp2Key(binding)
+        for binding in MapEncoderTests.policy.bindings {
+            let key = binding.key.selector == .tcp4 ? try MapEncoder.tcp4Key(binding) : try MapEncoder.tcp2Key(binding)
             #expect(Prefilter.bit(MapKey(key)) == Self.referenceBit(key))
         }
     }
@@ -34,11 +34,11 @@ import Testing
     }
 
     @Test func eachGenerationHashesItsOwnKeys() throws {
-        let on = try Encoder.encode(EncoderTests.policy, prefilter: true)
+        let on = try MapEncoder.encode(MapEncoderTests.policy, prefilter: true)
         let words = try #require(on.prefilter?[.xdp])
         #expect(words.count == 2)
-        for binding in EncoderTests.policy.bindings where binding.hook == .xdp && binding.selector != .tcp {
-            let kind: MapID.Kind = binding.selector == .tcp4 ? .tcp4 : .tcp2
+        for binding in MapEncoderTests.policy.bindings where binding.key.hook == .xdp && binding.key.selector != .tcp {
+            let kind: MapID.Kind = binding.key.selector == .tcp4 ? .tcp4 : .tcp2
             for gen in [UInt8(0), 1] {
                 let bit = Prefilter.bit(Generation.key(try PrefilterKernelTests.key(binding), kind, gen))
                 #expect((words[Int(gen)][bit >> 6] ?? 0) >> UInt64(bit & 63) & 1 == 1)
@@ -47,30 +47,30 @@ import Testing
     }
 
     @Test func encoderSetsTheFlagOnlyWhenAsked() throws {
-        let off = try Encoder.encode(EncoderTests.policy, prefilter: false)
-        let on = try Encoder.encode(EncoderTests.policy, prefilter: true)
+        let off = try MapEncoder.encode(MapEncoderTests.policy, prefilter: false)
+        let on = try MapEncoder.encode(MapEncoderTests.policy, prefilter: true)
         let sel = MapID(hook: .xdp, kind: .selectorChain)
-        #expect(off.maps[sel]![Encoder.zeroKey]![1] == 0 && off.prefilter == nil)
-        #expect(on.maps[sel]![Encoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
+        #expect(off.maps[sel]![MapEncoder.zeroKey]![1] == 0 && off.prefilter == nil)
+        #expect(on.maps[sel]![MapEncoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
         #expect(on.prefilter?[.xdp]?[0].values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
-        var empty = EncoderTests.policy
+        var empty = MapEncoderTests.policy
         empty.selectors[.tc] = []
-        empty.bindings.removeAll { $0.hook == .tc }
-        #expect(try Encoder.encode(empty, prefilter: true).maps[MapID(hook: .tc, kind: .selectorChain)]![Encoder.zeroKey]![1] == 0)
+        empty.bindings.removeAll { $0.key.hook == .tc }
+        #expect(try MapEncoder.encode(empty, prefilter: true).maps[MapID(hook: .tc, kind: .selectorChain)]![MapEncoder.zeroKey]![1] == 0)
     }
 }
 
 @Suite(.serialized) struct PrefilterKernelTests {
-    static let bound = Binding(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
-                               remote: IPAddress("10.0.1.2"), remotePort: 40000, chain: "slow")
+    static let bound = Binding(BindingKey(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
+                               remote: IPAddress("10.0.1.2"), remotePort: 40000), chain: "slow")
     static let policy = Policy(
         selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or), SelectorStep(name: "tcp2", op: .or)],
                     .tc: [SelectorStep(name: "tcp2", op: .or)]],
         chains: ["slow": [.setRecvWin(window: 1600)]],
         bindings: [
             bound,
-            Binding(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.3.1"), remote: IPAddress("10.0.3.2"), chain: "slow"),
-            Binding(hook: .tc, selector: .tcp2, local: IPAddress("fd00::1"), remote: IPAddress("fd00::2"), chain: "slow"),
+            Binding(BindingKey(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.3.1"), remote: IPAddress("10.0.3.2")), chain: "slow"),
+            Binding(BindingKey(hook: .tc, selector: .tcp2, local: IPAddress("fd00::1"), remote: IPAddress("fd00::2")), chain: "slow"),
         ])
 
     /// Ethernet + IPv4 + TCP ACK 10.0.1.2:`remotePort` → 10.0.1.1:5201, window 5000.
@@ -96,11 +96,11 @@ import Testing
 
     /// The prefilter bit of a binding's key in generation `gen`.
     static func bit(_ binding: Binding, _ gen: UInt8) throws -> UInt32 {
-        Prefilter.bit(Generation.key(try key(binding), binding.selector == .tcp4 ? .tcp4 : .tcp2, gen))
+        Prefilter.bit(Generation.key(try key(binding), binding.key.selector == .tcp4 ? .tcp4 : .tcp2, gen))
     }
 
     static func key(_ binding: Binding) throws -> MapKey {
-        MapKey(binding.selector == .tcp4 ? try Encoder.tcp4Key(binding) : try Encoder.tcp2Key(binding))
+        MapKey(binding.key.selector == .tcp4 ? try MapEncoder.tcp4Key(binding) : try MapEncoder.tcp2Key(binding))
     }
 
     @Test func applyMaintainsThePrefilter() throws {
@@ -120,15 +120,15 @@ import Testing
             var gen = try Self.live(applier)
             for binding in Self.policy.bindings {
                 let bit = try Self.bit(binding, gen)
-                #expect((words[binding.hook]?[bit >> 6] ?? 0) >> UInt64(bit & 63) & 1 == 1, "\(binding.key)")
+                #expect((words[binding.key.hook]?[bit >> 6] ?? 0) >> UInt64(bit & 63) & 1 == 1, "\(binding.key)")
             }
             for hook in Hook.allCases {
-                let bits = Set(try Self.policy.bindings.filter { $0.hook == hook }.map { try Self.bit($0, gen) })
+                let bits = Set(try Self.policy.bindings.filter { $0.key.hook == hook }.map { try Self.bit($0, gen) })
                 #expect(words[hook]?.values.reduce(0) { $0 + $1.nonzeroBitCount } == bits.count)
             }
             let current = try applier.liveContents().maps
             for hook in Hook.allCases {
-                #expect(current[MapID(hook: hook, kind: .selectorChain)]?[Encoder.zeroKey]?[1] == UInt8(EMPTCP_SEL_F_PREFILTER))
+                #expect(current[MapID(hook: hook, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] == UInt8(EMPTCP_SEL_F_PREFILTER))
             }
 
             // A second apply writes nothing; status sees no drift.
@@ -161,7 +161,7 @@ import Testing
             let third = try applier.apply(policy: smaller, revision: 2)
             #expect(third.maps.first { $0.map == "xdp_tcp4" } == MapCounts(map: "xdp_tcp4", added: 0, removed: 1, changed: 0))
             words = try Self.words(applier)
-            let desired = try Encoder.encode(smaller, prefilter: true)
+            let desired = try MapEncoder.encode(smaller, prefilter: true)
             gen = try Self.live(applier)
             #expect(words[.xdp] == desired.prefilter?[.xdp]?[Int(gen)] && words[.tc] == desired.prefilter?[.tc]?[Int(gen)])
             let after = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
@@ -174,7 +174,7 @@ import Testing
             let off = try unfiltered.apply(policy: Self.policy, revision: 3)
             #expect(off.maps.first { $0.map == "xdp_sel_chain" }?.changed == 1)
             let plain = try applier.liveContents().maps
-            #expect(plain[MapID(hook: .xdp, kind: .selectorChain)]?[Encoder.zeroKey]?[1] == 0)
+            #expect(plain[MapID(hook: .xdp, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] == 0)
             let unflagged = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
             #expect(Self.window(unflagged.output) == 1600)
             #expect(try unfiltered.apply(policy: Self.policy, revision: 3).writes == 0)

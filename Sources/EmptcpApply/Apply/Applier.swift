@@ -69,7 +69,7 @@ public struct Applier: Sendable {
     public let logDirectory: String
     public let logger: Logger
     /// Maintain the binding prefilter (`<hook>_prefilter`) and set EMPTCP_SEL_F_PREFILTER in the
-    /// selector chains. Off by default for now (see docs/applier.md).
+    /// selector chains. On by default, as the CLI runs it; `prefilter: false` leaves it off.
     public let prefilter: Bool
     let layout: PinLayout
 
@@ -138,7 +138,7 @@ public struct Applier: Sendable {
         try requireRoot("apply")
         let clock = ContinuousClock()
         let start = clock.now
-        let desired = try Encoder.encode(policy, modules: modules, prefilter: prefilter)
+        let desired = try MapEncoder.encode(policy, modules: modules, prefilter: prefilter)
         let encoded = clock.now
         let kernel = try PolicyMaps(layout: layout, prefilter: desired.prefilter != nil)
         // A switch whose wait never finished: nothing may write the old generation before it has.

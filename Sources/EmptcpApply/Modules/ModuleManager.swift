@@ -154,7 +154,7 @@ public struct ModuleManager: Sendable {
         let taken = Set(existing.filter { $0.hook == hook && $0.kind == kind }.map(\.slot))
         let array = try PinnedMap(path: layout.map(arrayName(hook, kind)), name: arrayName(hook, kind))
         for candidate in Int(EMPTCP_FIRST_MODULE_SLOT)..<Int(EMPTCP_PROG_SLOTS) where !taken.contains(candidate) {
-            if try array.lookup(Encoder.u32(UInt32(candidate))) == nil { return candidate }
+            if try array.lookup(MapEncoder.u32(UInt32(candidate))) == nil { return candidate }
         }
         throw ModuleError.noFreeSlot(hook: hook, array: arrayName(hook, kind))
     }
@@ -164,34 +164,22 @@ public struct ModuleManager: Sendable {
     func plug(_ record: ModuleRecord, source: String? = nil) throws {
         let hook = record.hook
         let shown = source ?? record.objectPath
-        let logSize = 4 << 20
-        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: logSize)
-        defer { buffer.deallocate() }
-        buffer.initialize(repeating: 0)
-        Sys.silenceLibbpf()
-        _ = LibbpfLog.shared.drain()
-        let object = try Sys.openObject(record.objectPath, pinRoot: layout.maps, logBuffer: buffer)
-        defer { Sys.closeObject(object) }
         let wanted: bpf_prog_type = hook == .xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS
-        let all = Sys.programTypes(object)
-        let matching = all.filter { $0.type == wanted }
-        guard matching.count == 1 else { throw ModuleError.noProgram(object: shown, hook: hook, found: all.map(\.name)) }
-        Sys.loadOnly(object, program: matching[0].name)
-        let failure = Sys.loadObject(object, record.objectPath)
-        if failure != 0 {
-            let logPath = "\(logDirectory)/verifier-\(hook.rawValue)-mod_\(record.name).log"
-            let text = "# \(shown)\n# libbpf:\n\(LibbpfLog.shared.drain())\n# verifier:\n\(String(cString: buffer.baseAddress!))\n"
-            do {
-                try Sys.makeDirectories(logDirectory)
-                try Sys.writeFile(logPath, text)
-            } catch {
-                logger.error("cannot save verifier log", metadata: ["file.path": "\(logPath)", "error": "\(error)"])
-            }
-            throw ApplyError.verifierRejected(object: shown, cause: Sys.errnoText(failure), logPath: logPath)
+        let loader = ObjectLoader(mapPins: layout.maps, logDirectory: logDirectory, logger: logger)
+        try loader.load(record.objectPath, shown: shown, logName: "\(hook.rawValue)-mod_\(record.name)") { all in
+            let matching = all.filter { $0.type == wanted }
+            guard matching.count == 1 else { throw ModuleError.noProgram(object: shown, hook: hook, found: all.map(\.name)) }
+            return matching[0].name
+        } use: { loaded in
+            guard let program = loaded.first else { throw ModuleError.noProgram(object: shown, hook: hook, found: []) }
+            try install(program, record)
         }
-        guard let program = Sys.programs(object).first(where: { $0.name == matching[0].name && $0.fd >= 0 }) else {
-            throw ModuleError.noProgram(object: shown, hook: hook, found: all.map(\.name))
-        }
+    }
+
+    /// Pins a loaded module program and points its slot at it; the pin goes again when the slot
+    /// write fails.
+    private func install(_ program: Sys.ObjectProgram, _ record: ModuleRecord) throws {
+        let hook = record.hook
         try Sys.makeDirectory(layout.progs)
         try Sys.makeDirectory(layout.progDirectory(hook))
         let pin = pinPath(hook, record.name)
@@ -199,7 +187,7 @@ public struct ModuleManager: Sendable {
         try Sys.pinBorrowed(fd: program.fd, pin)
         do {
             let array = try PinnedMap(path: layout.map(arrayName(hook, record.kind)), name: arrayName(hook, record.kind))
-            try array.update(Encoder.u32(UInt32(record.slot)), Encoder.u32(UInt32(bitPattern: program.fd)))
+            try array.update(MapEncoder.u32(UInt32(record.slot)), MapEncoder.u32(UInt32(bitPattern: program.fd)))
         } catch {
             try? Sys.unlinkFile(pin)
             throw error
@@ -210,7 +198,7 @@ public struct ModuleManager: Sendable {
     func unplug(_ record: ModuleRecord) {
         let pin = pinPath(record.hook, record.name)
         if let array = try? PinnedMap(path: layout.map(arrayName(record.hook, record.kind)), name: arrayName(record.hook, record.kind)) {
-            let key = Encoder.u32(UInt32(record.slot))
+            let key = MapEncoder.u32(UInt32(record.slot))
             if let ours = try? programID(pin), let current = try? slotProgramID(array, record.slot), current == ours {
                 try? array.delete(key)
             } else if !Sys.exists(pin) {
@@ -221,12 +209,11 @@ public struct ModuleManager: Sendable {
     }
 
     func programID(_ pin: String) throws -> UInt32 {
-        let fd = try Sys.objectGet(pin)
-        return try Sys.programID(fd: fd.raw, pin)
+        try Sys.programInfo(Sys.objectGet(pin), pin).id
     }
 
     func slotProgramID(_ array: PinnedMap, _ slot: Int) throws -> UInt32? {
-        guard let value = try array.lookup(Encoder.u32(UInt32(slot))) else { return nil }
+        guard let value = try array.lookup(MapEncoder.u32(UInt32(slot))) else { return nil }
         return value.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
     }
 

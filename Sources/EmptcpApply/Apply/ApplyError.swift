@@ -1,0 +1,49 @@
+/// Everything the applier refuses or fails at, each printable as one line.
+public enum ApplyError: Error, CustomStringConvertible, Sendable {
+    case notRoot(operation: String, uid: UInt32)
+    case unknownInterface(String)
+    case bpffsUnavailable(path: String, cause: String)
+    case objectsNotFound(searched: [String])
+    case objectMissing(hook: String, name: String, directory: String)
+    case verifierRejected(object: String, cause: String, logPath: String)
+    case foreignXDP(interface: String, programID: UInt32)
+    case abiMismatch(pinRoot: String, found: UInt64, expected: UInt64)
+    case notLoaded(pinRoot: String)
+    case chainIdZero(hook: String, chain: String)
+    case chainIdCollision(hook: String, first: String, second: String, id: UInt32)
+    case unknownChain(binding: String, chain: String)
+    case unknownSelector(hook: String, name: String)
+    case unknownActor(hook: String, name: String)
+    case tooLong(what: String, count: Int, limit: Int)
+    case invalidBinding(binding: String, reason: String)
+    case tcFallbackFailed(interface: String, command: String, output: String)
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .notRoot(_, let uid): "must run as root (effective uid \(uid))"
+        case .unknownInterface(let name): "unknown interface \(name)"
+        case .bpffsUnavailable(let path, let cause): "bpffs unavailable at \(path): \(cause)"
+        case .objectsNotFound(let searched):
+            "BPF objects not found (searched \(searched.joined(separator: ", "))); run `bash bpf/build.sh` or pass --bpf-dir / EMPTCP_BPF_DIR"
+        case .objectMissing(let hook, let name, let dir): "BPF object \(hook)/\(name).o missing in \(dir)"
+        case .verifierRejected(let object, let cause, let log): "verifier rejected \(object): \(cause); log saved to \(log)"
+        case .foreignXDP(let iface, let id):
+            "\(iface) already has a foreign XDP program (id \(id)); emptcp does not replace it"
+        case .abiMismatch(let root, let found, let expected):
+            "maps pinned under \(root) have ABI version \(found), this emptcp uses \(expected); run `emptcp detach --all` first"
+        case .notLoaded(let root): "no programs or maps are loaded under \(root) (run `emptcp attach` first)"
+        case .chainIdZero(let hook, let chain): "chain \(chain) on \(hook) hashes to id 0; rename the chain"
+        case .chainIdCollision(let hook, let a, let b, let id):
+            "chains \(a) and \(b) on \(hook) share id \(id); rename one of them"
+        case .unknownChain(let binding, let chain): "binding \(binding) names unknown chain \(chain)"
+        case .unknownSelector(let hook, let name): "selector \(name) is not loaded on \(hook)"
+        case .unknownActor(let hook, let name): "actor \(name) is not loaded on \(hook)"
+        case .tooLong(let what, let count, let limit): "\(what) has \(count) entries, the kernel allows \(limit)"
+        case .invalidBinding(let binding, let reason): "binding \(binding): \(reason)"
+        case .tcFallbackFailed(let iface, let command, let output):
+            "\(command) on \(iface) failed: \(output.split(separator: "\n").first.map(String.init) ?? "no output")"
+        case .system(let error): error.description
+        }
+    }
+}

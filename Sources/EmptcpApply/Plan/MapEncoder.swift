@@ -1,0 +1,308 @@
+import CLibbpf
+import EmptcpStore
+
+package typealias Bytes = [UInt8]
+
+/// A map key of up to 40 bytes (the largest key, emptcp_tcp4_key), stored inline as five words:
+/// no allocation per key and cheap hashing, which matters at 100k bindings.
+package struct MapKey: Hashable, Comparable, Sendable {
+    static let capacity = 40
+    private var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0
+    let count: Int
+
+    init(raw: UnsafeRawBufferPointer) {
+        precondition(raw.count <= Self.capacity, "map key of \(raw.count) bytes")
+        count = raw.count
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: raw) }
+        (w0, w1, w2, w3, w4) = words
+    }
+
+    package init(_ bytes: Bytes) { self = bytes.withUnsafeBytes { MapKey(raw: $0) } }
+
+    /// The key's bytes without a copy (8-byte aligned).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let words = (w0, w1, w2, w3, w4)
+        return try withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+    }
+
+    var bytes: Bytes {
+        let words = (w0, w1, w2, w3, w4)
+        return withUnsafeBytes(of: words) { Array($0.prefix(count)) }
+    }
+
+    /// Byte `index` of the key.
+    func byte(at index: Int) -> UInt8 {
+        let words = (w0, w1, w2, w3, w4)
+        return withUnsafeBytes(of: words) { $0[index] }
+    }
+
+    /// The same key with byte `index` set to `value`.
+    func setting(byte index: Int, to value: UInt8) -> MapKey {
+        var words = (w0, w1, w2, w3, w4)
+        withUnsafeMutableBytes(of: &words) { $0[index] = value }
+        var copy = self
+        (copy.w0, copy.w1, copy.w2, copy.w3, copy.w4) = words
+        return copy
+    }
+
+    /// Bytewise order: a word loaded in host order, converted to big endian, compares like its bytes.
+    package static func < (a: MapKey, b: MapKey) -> Bool {
+        if a.w0 != b.w0 { return a.w0.bigEndian < b.w0.bigEndian }
+        if a.w1 != b.w1 { return a.w1.bigEndian < b.w1.bigEndian }
+        if a.w2 != b.w2 { return a.w2.bigEndian < b.w2.bigEndian }
+        if a.w3 != b.w3 { return a.w3.bigEndian < b.w3.bigEndian }
+        if a.w4 != b.w4 { return a.w4.bigEndian < b.w4.bigEndian }
+        return a.count < b.count
+    }
+}
+
+/// Slots of operator modules (`emptcp module add`) per hook, by name.
+public struct ModuleSlots: Sendable, Hashable {
+    public var selectors: [Hook: [String: UInt8]]
+    public var actors: [Hook: [String: UInt8]]
+
+    public init(selectors: [Hook: [String: UInt8]] = [:], actors: [Hook: [String: UInt8]] = [:]) {
+        self.selectors = selectors
+        self.actors = actors
+    }
+}
+
+/// What the maps must hold for one policy: per managed map, its entries as raw key/value bytes
+/// in the ABI layouts of abi.h, with generation 0 in every key (`Generation` stamps the one
+/// written).
+struct DesiredState: Sendable {
+    var maps: [MapID: [MapKey: Bytes]] = [:]
+    /// Chain id → name per hook, to describe entries in reports.
+    var chainNames: [Hook: [UInt32: String]] = [:]
+    /// Per hook and generation (index), the prefilter words of its tcp2/tcp4 keys as that
+    /// generation's keys hash (the generation byte is part of the key); nil when the prefilter is off.
+    var prefilter: [Hook: [PrefilterWords]]? = nil
+}
+
+/// Turns a `Policy` into map contents. Pure: no kernel access.
+enum MapEncoder {
+    static let zeroKey = MapKey([0, 0, 0, 0])
+
+    /// Stable chain id: FNV-1a 32-bit of "<hook>/<name>".
+    static func chainID(hook: Hook, name: String) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in "\(hook.rawValue)/\(name)".utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return hash
+    }
+
+    static func selectorSlot(_ kind: SelectorKind) -> UInt8 {
+        switch kind {
+        case .tcp: UInt8(EMPTCP_SEL_TCP.rawValue)
+        case .tcp2: UInt8(EMPTCP_SEL_TCP2.rawValue)
+        case .tcp4: UInt8(EMPTCP_SEL_TCP4.rawValue)
+        }
+    }
+
+    static func actorSlot(_ actor: ActorCall) -> UInt8? {
+        switch actor {
+        case .setRecvWin: UInt8(EMPTCP_ACT_SET_RECV_WIN.rawValue)
+        case .setFlowPrio: UInt8(EMPTCP_ACT_SET_FLOW_PRIO.rawValue)
+        case .rmAddAddr: UInt8(EMPTCP_ACT_RM_ADD_ADDR.rawValue)
+        case .recoverAddAddr: UInt8(EMPTCP_ACT_RECOVER_ADD_ADDR.rawValue)
+        case .record: UInt8(EMPTCP_ACT_RECORD.rawValue)
+        case .catchMptcpEvents: UInt8(EMPTCP_ACT_CATCH_MPTCP_EVENTS.rawValue)
+        case .module: nil
+        }
+    }
+
+    /// - Parameter prefilter: also compute the prefilter words of the tcp2/tcp4 keys and set
+    ///   EMPTCP_SEL_F_PREFILTER in every non-empty selector chain.
+    static func encode(_ policy: Policy, modules: ModuleSlots = ModuleSlots(), prefilter: Bool = true) throws -> DesiredState {
+        var state = DesiredState()
+        if prefilter { state.prefilter = [:] }
+        for hook in Hook.allCases {
+            try encodeHook(hook, policy, modules, prefilter: prefilter, into: &state)
+        }
+        return state
+    }
+
+    private static func encodeHook(_ hook: Hook, _ policy: Policy, _ modules: ModuleSlots, prefilter: Bool, into state: inout DesiredState) throws {
+        // Selector chain, one value.
+        let steps = policy.selectors[hook] ?? []
+        guard steps.count <= Int(EMPTCP_MAX_SELECTORS) else {
+            throw ApplyError.tooLong(what: "selector chain of \(hook.rawValue)", count: steps.count, limit: Int(EMPTCP_MAX_SELECTORS))
+        }
+        var slots: [(UInt8, UInt8)] = []
+        for step in steps {
+            let slot: UInt8
+            if let builtin = step.builtin {
+                slot = selectorSlot(builtin)
+            } else if let module = modules.selectors[hook]?[step.name] {
+                slot = module
+            } else {
+                throw ApplyError.unknownSelector(hook: hook.rawValue, name: step.name)
+            }
+            slots.append((slot, step.op == .and ? UInt8(EMPTCP_OP_AND.rawValue) : UInt8(EMPTCP_OP_OR.rawValue)))
+        }
+        let flags = prefilter && !slots.isEmpty ? UInt8(EMPTCP_SEL_F_PREFILTER) : 0
+        state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots, flags: flags)]
+
+        // Action chains referenced by this hook's bindings.
+        let bindings = policy.bindings.filter { $0.key.hook == hook }
+        var ids: [String: UInt32] = [:]
+        var names: [UInt32: String] = [:]
+        var chains: [MapKey: Bytes] = [:]
+        for name in Set(bindings.map(\.chain)).sorted() {
+            guard let actors = policy.chains[name] else {
+                let binding = bindings.first { $0.chain == name }!
+                throw ApplyError.unknownChain(binding: binding.key.description, chain: name)
+            }
+            let id = chainID(hook: hook, name: name)
+            guard id != 0 else { throw ApplyError.chainIdZero(hook: hook.rawValue, chain: name) }
+            if let other = names[id] {
+                throw ApplyError.chainIdCollision(hook: hook.rawValue, first: other, second: name, id: id)
+            }
+            ids[name] = id
+            names[id] = name
+            chains[chainKey(id)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
+        }
+        state.maps[MapID(hook: hook, kind: .chains)] = chains
+        state.chainNames[hook] = names
+
+        // Bindings.
+        var tcpDefault: UInt32 = 0
+        var tcp2: [MapKey: Bytes] = [:]
+        var tcp4: [MapKey: Bytes] = [:]
+        tcp2.reserveCapacity(bindings.count)
+        tcp4.reserveCapacity(bindings.count)
+        for binding in bindings {
+            let id = u32(ids[binding.chain]!)
+            switch binding.key.selector {
+            case .tcp:
+                tcpDefault = ids[binding.chain]!
+            case .tcp2:
+                tcp2[MapKey(try tcp2Key(binding))] = id
+            case .tcp4:
+                tcp4[MapKey(try tcp4Key(binding))] = id
+            }
+        }
+        state.maps[MapID(hook: hook, kind: .tcpDefault)] = [zeroKey: u32(tcpDefault)]
+        state.maps[MapID(hook: hook, kind: .tcp2)] = tcp2
+        state.maps[MapID(hook: hook, kind: .tcp4)] = tcp4
+        if prefilter {
+            state.prefilter?[hook] = (0..<UInt8(Generation.count)).map { gen in
+                Prefilter.words(of: tcp2.keys.lazy.map { Generation.key($0, .tcp2, gen) })
+                    .merging(Prefilter.words(of: tcp4.keys.lazy.map { Generation.key($0, .tcp4, gen) })) { $0 | $1 }
+            }
+        }
+    }
+
+    // MARK: - Layouts (abi.h)
+
+    static func u32(_ value: UInt32) -> Bytes { withUnsafeBytes(of: value) { Array($0) } }
+
+    /// `<hook>_chains` key of chain `id` in generation 0 (struct emptcp_chain_key).
+    static func chainKey(_ id: UInt32) -> MapKey {
+        MapKey(withUnsafeBytes(of: emptcp_chain_key(id: id, gen: 0)) { Array($0) })
+    }
+
+    static func selectorChainValue(_ steps: [(slot: UInt8, op: UInt8)], flags: UInt8 = 0) -> Bytes {
+        var chain = emptcp_selector_chain()
+        chain.len = UInt8(steps.count)
+        chain.flags = flags
+        withUnsafeMutableBytes(of: &chain.steps) { raw in
+            let stride = MemoryLayout<emptcp_selector_step>.stride
+            for (i, step) in steps.enumerated() {
+                raw[i * stride + MemoryLayout<emptcp_selector_step>.offset(of: \.slot)!] = step.slot
+                raw[i * stride + MemoryLayout<emptcp_selector_step>.offset(of: \.op)!] = step.op
+            }
+        }
+        return withUnsafeBytes(of: chain) { Array($0) }
+    }
+
+    static func actionChainValue(_ actors: [ActorCall], hook: Hook, chain: String, modules: ModuleSlots) throws -> Bytes {
+        guard !actors.isEmpty, actors.count <= Int(EMPTCP_MAX_ACTORS) else {
+            throw ApplyError.tooLong(what: "chain \(chain)", count: actors.count, limit: Int(EMPTCP_MAX_ACTORS))
+        }
+        var value = emptcp_action_chain()
+        value.len = UInt8(actors.count)
+        try withUnsafeMutableBytes(of: &value.actors) { raw in
+            let stride = MemoryLayout<emptcp_actor_call>.stride
+            let paramOffset = MemoryLayout<emptcp_actor_call>.offset(of: \.param)!
+            for (i, actor) in actors.enumerated() {
+                let slot: UInt8
+                if let builtin = actorSlot(actor) {
+                    guard actor.builtinHooks?.contains(hook) ?? false else {
+                        throw ApplyError.unknownActor(hook: hook.rawValue, name: actor.name)
+                    }
+                    slot = builtin
+                } else if let module = modules.actors[hook]?[actor.name] {
+                    slot = module
+                } else {
+                    throw ApplyError.unknownActor(hook: hook.rawValue, name: actor.name)
+                }
+                raw[i * stride] = slot
+                let param = parameterBlock(actor)
+                for (j, byte) in param.enumerated() { raw[i * stride + paramOffset + j] = byte }
+            }
+        }
+        return withUnsafeBytes(of: value) { Array($0) }
+    }
+
+    /// The actor's 8-byte parameter block (emptcp_param_* overlaid on emptcp_actor_call.param).
+    static func parameterBlock(_ actor: ActorCall) -> Bytes {
+        var block = Bytes(repeating: 0, count: 8)
+        switch actor {
+        case .setRecvWin(let window):
+            let p = emptcp_param_recv_win(window: window)
+            withUnsafeBytes(of: p) { for (i, b) in $0.enumerated() { block[i] = b } }
+        case .setFlowPrio(let backup, let addrId):
+            let p = emptcp_param_flow_prio(backup: backup ? 1 : 0, has_addr_id: addrId == nil ? 0 : 1, addr_id: addrId ?? 0)
+            withUnsafeBytes(of: p) { for (i, b) in $0.enumerated() { block[i] = b } }
+        case .record(let packets, let flow, let rtt):
+            var flags: UInt32 = 0
+            if packets { flags |= UInt32(EMPTCP_RECORD_PKT) }
+            if flow { flags |= UInt32(EMPTCP_RECORD_FLOW) }
+            if rtt { flags |= UInt32(EMPTCP_RECORD_RTT) }
+            let p = emptcp_param_record(flags: UInt8(flags))
+            withUnsafeBytes(of: p) { for (i, b) in $0.enumerated() { block[i] = b } }
+        case .module(_, let param):
+            block = withUnsafeBytes(of: param) { Array($0) }
+        case .rmAddAddr, .recoverAddAddr, .catchMptcpEvents:
+            break
+        }
+        return block
+    }
+
+    static func addressPair(_ binding: Binding) throws -> (family: UInt8, local: IPAddress, remote: IPAddress) {
+        guard let local = binding.key.local, let remote = binding.key.remote else {
+            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote addresses")
+        }
+        guard local.isIPv4 == remote.isIPv4 else {
+            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "local and remote address families differ")
+        }
+        return (UInt8(local.isIPv4 ? EMPTCP_AF_INET : EMPTCP_AF_INET6), local, remote)
+    }
+
+    static func tcp2Key(_ binding: Binding) throws -> Bytes {
+        let (family, local, remote) = try addressPair(binding)
+        var key = emptcp_tcp2_key()
+        key.family = family
+        withUnsafeMutableBytes(of: &key.local) { $0.copyBytes(from: local.bytes) }
+        withUnsafeMutableBytes(of: &key.remote) { $0.copyBytes(from: remote.bytes) }
+        return withUnsafeBytes(of: key) { Array($0) }
+    }
+
+    static func tcp4Key(_ binding: Binding) throws -> Bytes {
+        let (family, local, remote) = try addressPair(binding)
+        guard let localPort = binding.key.localPort, let remotePort = binding.key.remotePort else {
+            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote ports")
+        }
+        var key = emptcp_tcp4_key()
+        key.family = family
+        key.local_port = localPort.bigEndian
+        key.remote_port = remotePort.bigEndian
+        withUnsafeMutableBytes(of: &key.local) { $0.copyBytes(from: local.bytes) }
+        withUnsafeMutableBytes(of: &key.remote) { $0.copyBytes(from: remote.bytes) }
+        return withUnsafeBytes(of: key) { Array($0) }
+    }
+}
