@@ -84,7 +84,7 @@ struct SwitchBench: ParsableCommand {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw BenchError(operation: argv.joined(separator: " "), object: "", cause: String(decoding: data, as: UTF8.self))
+            throw ValidationError("\(argv.joined(separator: " ")): \(String(decoding: data, as: UTF8.self))")
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -113,8 +113,8 @@ struct SwitchBench: ParsableCommand {
             for rep in 0..<reps {
                 let root = "/run/emptcp-bench-switch-\(getpid())-\(n)-\(rep)"
                 try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-                guard mount("bpf", root, "bpf", 0, nil) == 0 else { throw BenchError.errno("mount bpffs", root, errno) }
-                defer { umount2(root, Int32(MNT_DETACH)); rmdir(root) }
+                try Sys.mountBPFFS(at: root)
+                defer { try? Sys.unmount(root); try? Sys.removeDirectory(root) }
                 let applier = Applier(pinRoot: root, bpfDir: bpfDir, logDirectory: NSTemporaryDirectory(), logger: logger)
                 defer { _ = try? applier.detach(interface: "a0") }
 
@@ -174,12 +174,7 @@ struct SwitchBench: ParsableCommand {
     /// `<hook>_tcp4`; microseconds.
     static func rawBatch(_ n: Int) throws -> Double {
         let keySize = MemoryLayout<emptcp_tcp4_key>.size
-        var opts = bpf_map_create_opts()
-        opts.sz = MemoryLayout<bpf_map_create_opts>.size
-        opts.map_flags = UInt32(BPF_F_NO_PREALLOC)
-        let fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bench_raw", UInt32(keySize), 4, UInt32(max(n, 1) * 2), &opts)
-        guard fd >= 0 else { throw BenchError.errno("bpf_map_create", "bench_raw", -fd) }
-        defer { close(fd) }
+        let map = try Sys.createHashMap(name: "bench_raw", keySize: keySize, valueSize: 4, maxEntries: max(n, 1) * 2, noPrealloc: true)
         var keys = [UInt8](repeating: 0, count: n * keySize)
         var values = [UInt8](repeating: 0, count: n * 4)
         for i in 0..<n {
@@ -193,19 +188,7 @@ struct SwitchBench: ParsableCommand {
             values[i * 4] = 1
         }
         let clock = ContinuousClock()
-        if n == 1 {
-            var ret: Int32 = 0
-            let elapsed = clock.measure { ret = bpf_map_update_elem(fd, keys, values, 0) }
-            guard ret == 0 else { throw BenchError.errno("bpf_map_update_elem", "bench_raw", -ret) }
-            return us(elapsed)
-        }
-        var count = UInt32(n)
-        var batchOpts = bpf_map_batch_opts()
-        batchOpts.sz = MemoryLayout<bpf_map_batch_opts>.size
-        var ret: Int32 = 0
-        let elapsed = clock.measure { ret = bpf_map_update_batch(fd, keys, values, &count, &batchOpts) }
-        guard ret == 0 else { throw BenchError.errno("bpf_map_update_batch", "bench_raw", -ret) }
-        return us(elapsed)
+        return us(try clock.measure { try Sys.writeEntries(map, "bench_raw", keys: keys, values: values, count: n) })
     }
 
     static func us(_ d: Duration) -> Double {

@@ -30,8 +30,8 @@ import Testing
             // Delete the rm_add_addr slot as `bpftool map delete` would.
             let slot = EMPTCP_ACT_RM_ADD_ADDR.rawValue
             let actions = try PinnedMap(path: applier.layout.map("xdp_actions"), name: "xdp_actions")
-            try actions.delete(Encoder.u32(slot))
-            #expect(try actions.lookup(Encoder.u32(slot)) == nil)
+            try actions.delete(MapEncoder.u32(slot))
+            #expect(try actions.lookup(MapEncoder.u32(slot)) == nil)
 
             let drift = try applier.status(policy: Self.policy).drift
             #expect(drift.count == 1)
@@ -40,8 +40,8 @@ import Testing
             let repair = try applier.apply(policy: Self.policy, revision: 1)
             #expect(repair.programSlots == 1 && repair.summary.contains("program arrays"))
             let pinned = try Sys.objectGet(applier.layout.prog(.xdp, "rm_add_addr"))
-            let pinnedID = try withExtendedLifetime(pinned) { try Sys.programID(fd: pinned.raw, "rm_add_addr") }
-            #expect(try actions.lookup(Encoder.u32(slot)).map { EntryText.u32($0) } == pinnedID)
+            let pinnedID = try Sys.programInfo(pinned, "rm_add_addr").id
+            #expect(try actions.lookup(MapEncoder.u32(slot)).map { EntryText.u32($0) } == pinnedID)
             #expect(try applier.status(policy: Self.policy).drift.isEmpty)
             #expect(try applier.apply(policy: Self.policy, revision: 1).writes == 0)
         }

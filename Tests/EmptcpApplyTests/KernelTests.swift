@@ -249,6 +249,8 @@ import Testing
             // A "reboot" of the links: unpinning releases the last reference, the kernel detaches.
             try Sys.unlinkFile(applier.layout.link("a0", .xdp))
             try Sys.unlinkFile(applier.layout.link("a0", .tc))
+            // The kernel releases an unpinned link from a work queue, a moment later.
+            try KernelWait.until { try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == 0 }
             #expect(try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == 0)
             let again = try applier.attach(interface: "a0")
             #expect(!again.alreadyAttached)

@@ -37,7 +37,7 @@ extension Attacher {
                 let entry = layout.prog(hook, Loader.entry)
                 if Sys.exists(entry) {
                     let program = try Sys.objectGet(entry)
-                    let expected = try withExtendedLifetime(program) { try Sys.programID(fd: program.raw, entry) }
+                    let expected = try Sys.programInfo(program, entry).id
                     if info.programID != expected {
                         findings.append(LinkFinding(interface: iface, hook: hook,
                                                     problem: "link runs program id \(info.programID), expected entry id \(expected)", wrongProgram: true))

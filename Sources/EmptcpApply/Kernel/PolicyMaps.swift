@@ -95,7 +95,7 @@ struct PolicyMaps {
             for g in 0..<Generation.count { result[g].maps[id] = [:] }
             if id.kind.isArray {
                 for g in 0..<Generation.count {
-                    if let value = try map.lookup(Encoder.u32(UInt32(g))) { result[g].maps[id] = [Encoder.zeroKey: value] }
+                    if let value = try map.lookup(MapEncoder.u32(UInt32(g))) { result[g].maps[id] = [MapEncoder.zeroKey: value] }
                 }
             } else {
                 for (key, value) in try map.entries() {

@@ -41,7 +41,7 @@ struct ProgramSlots {
                 let map = try PinnedMap(path: layout.map(array), name: array)
                 for slot in 0..<UInt32(map.maxEntries) {
                     // A program array reads back the id of the program in the slot.
-                    let actual = try map.lookup(Encoder.u32(slot)).map { EntryText.u32($0) }
+                    let actual = try map.lookup(MapEncoder.u32(slot)).map { EntryText.u32($0) }
                     let name = slots[slot]
                     let expectedID = try name.flatMap { try programID(hook, $0) }
                     if name == nil && actual == nil { continue }
@@ -64,10 +64,10 @@ struct ProgramSlots {
                 guard Sys.exists(layout.prog(finding.hook, name)) else { continue }
                 let program = try Sys.objectGet(layout.prog(finding.hook, name))
                 try withExtendedLifetime(program) {
-                    try map.update(Encoder.u32(finding.slot), Encoder.u32(UInt32(bitPattern: program.raw)))
+                    try map.update(MapEncoder.u32(finding.slot), MapEncoder.u32(UInt32(bitPattern: program.raw)))
                 }
             } else {
-                try map.delete(Encoder.u32(finding.slot))
+                try map.delete(MapEncoder.u32(finding.slot))
             }
             written += 1
         }
@@ -78,6 +78,6 @@ struct ProgramSlots {
         let path = layout.prog(hook, name)
         guard Sys.exists(path) else { return nil }
         let fd = try Sys.objectGet(path)
-        return try withExtendedLifetime(fd) { try Sys.programID(fd: fd.raw, path) }
+        return try Sys.programInfo(fd, path).id
     }
 }

@@ -24,7 +24,7 @@ enum Generation {
 
     /// The key of `neutral` in `generation`.
     static func key(_ neutral: MapKey, _ kind: MapID.Kind, _ generation: UInt8) -> MapKey {
-        guard let at = keyByte(kind) else { return MapKey(Encoder.u32(UInt32(generation))) }
+        guard let at = keyByte(kind) else { return MapKey(MapEncoder.u32(UInt32(generation))) }
         return neutral.setting(byte: at, to: generation)
     }
 
