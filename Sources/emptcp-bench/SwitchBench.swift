@@ -134,6 +134,8 @@ struct SwitchBench: ParsableCommand {
                 samples["one-binding apply until in force", default: []].append(Double(report!.inForceMicros))
                 samples["flip (emptcp_live write)", default: []].append(Double(report!.flipMicros))
                 samples["flip + wait for old packets", default: []].append(Double(report!.switchMicros))
+                let again = try clock.measure { report = try applier.apply(policy: changed, revision: 2) }
+                samples["apply again (no changes)", default: []].append(Self.us(again))
             }
             let batch = Self.median(samples["baseline: raw batch update"]!)
             let single = Self.median(samples["baseline: raw single update"]!)
@@ -143,6 +145,7 @@ struct SwitchBench: ParsableCommand {
                 ("boot: restore apply (both generations)", "raw batch"), ("boot: restore until in force", "raw batch"),
                 ("one-binding apply", "raw single"), ("one-binding apply until in force", "raw single"),
                 ("flip (emptcp_live write)", "raw single"), ("flip + wait for old packets", "raw single"),
+                ("apply again (no changes)", "raw batch"),
             ]
             for (op, against) in order {
                 let values = samples[op]!.sorted()

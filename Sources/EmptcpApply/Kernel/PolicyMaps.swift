@@ -98,10 +98,15 @@ struct PolicyMaps {
                     if let value = try map.lookup(MapEncoder.u32(UInt32(g))) { result[g].maps[id] = [MapEncoder.zeroKey: value] }
                 }
             } else {
-                for (key, value) in try map.entries() {
+                // Split into one dictionary per generation, built locally (no copy-on-write).
+                let all = try map.entries()
+                var split = [[MapKey: Bytes]](repeating: [:], count: Generation.count)
+                for g in 0..<Generation.count { split[g].reserveCapacity(all.count / Generation.count + 1) }
+                for (key, value) in all {
                     let (g, neutral) = Generation.split(key, id.kind)
-                    if Int(g) < Generation.count { result[Int(g)].maps[id]![neutral] = value }
+                    if Int(g) < Generation.count { split[Int(g)][neutral] = value }
                 }
+                for g in 0..<Generation.count { result[g].maps[id] = split[g] }
             }
         }
         if prefilter {
