@@ -1,27 +1,6 @@
 import CLibbpf
 import EmptcpStore
 
-/// The writes that bring one generation of the policy maps to a desired state.
-struct GenerationPlan: Sendable {
-    let generation: UInt8
-    var maps: [MapPlan]
-    /// Per hook, the prefilter words to write (word index within the generation).
-    var prefilter: [Hook: [(word: UInt32, bits: UInt64)]] = [:]
-
-    var isEmpty: Bool { maps.allSatisfy(\.isEmpty) && prefilter.values.allSatisfy(\.isEmpty) }
-    var entries: Int { maps.reduce(0) { $0 + $1.add.count + $1.change.count + $1.remove.count } + prefilter.values.reduce(0) { $0 + $1.count } }
-
-    init(desired: DesiredState, current: GenerationContents, generation: UInt8) {
-        self.generation = generation
-        maps = Planner.plan(desired: desired, current: current.maps)
-        if let words = desired.prefilter {
-            for hook in Hook.allCases {
-                prefilter[hook] = Prefilter.writes(desired: words[hook]?[Int(generation)] ?? [:], current: current.prefilter[hook] ?? [:])
-            }
-        }
-    }
-}
-
 /// The policy maps of both hooks in both generations, `emptcp_live` and `emptcp_meta`: reading
 /// a generation, writing a plan into one, and switching the live generation.
 struct PolicyMaps {
@@ -33,6 +12,12 @@ struct PolicyMaps {
     /// - Parameter prefilter: also open the prefilter maps.
     init(layout: PinLayout, prefilter: Bool) throws {
         guard Sys.exists(layout.map(MapNames.meta)) else { throw ApplyError.notLoaded(pinRoot: layout.root) }
+        meta = try PinnedMap(path: layout.map(MapNames.meta), name: MapNames.meta)
+        // Maps pinned by another layout (an emptcp of another ABI version) are never written.
+        let abi = try meta.readInteger(at: MapNames.metaABIVersion)
+        guard abi == UInt64(EMPTCP_ABI_VERSION) else {
+            throw ApplyError.abiMismatch(pinRoot: layout.root, found: abi, expected: UInt64(EMPTCP_ABI_VERSION))
+        }
         var maps: [MapID: PinnedMap] = [:]
         for id in MapID.all { maps[id] = try PinnedMap(path: layout.map(id.name), name: id.name) }
         self.maps = maps
@@ -42,7 +27,6 @@ struct PolicyMaps {
         }
         self.prefilters = prefilters
         live = try PinnedMap(path: layout.map(MapNames.live), name: MapNames.live)
-        meta = try PinnedMap(path: layout.map(MapNames.meta), name: MapNames.meta)
     }
 
     // MARK: generations
