@@ -99,8 +99,8 @@ import Testing
                 continue
             }
             let drift = kernel["drift"] as? [Any] ?? []
-            let revision = (kernel["kernelRevision"] as? NSNumber)?.int64Value
-            if !drift.isEmpty || revision != target.id || json["inSync"] as? Bool != true {
+            let revision = (kernel["kernel_revision"] as? NSNumber)?.int64Value
+            if !drift.isEmpty || revision != target.id || json["in_sync"] as? Bool != true {
                 Thread.sleep(forTimeInterval: 1)
                 let again = (try? Self.run(fx, db, ["status"]))?.1 ?? ""
                 let links = ((try? fx.sh("ip -d link show a0; ip netns identify", inNetns: true)) ?? "") + " / status again: " + again
