@@ -1,0 +1,53 @@
+import CLibbpf
+import EmptcpStore
+
+/// A TCP socket's sequence state at one moment, read by the `iter/tcp` program
+/// (bpf/iter/tcp_state.c). From our side: `receiveNext` is the peer's next sequence number,
+/// `sendUnacknowledged` the oldest byte of ours the peer has not acknowledged.
+public struct TcpSocketState: Sendable, Equatable {
+    public var subflow: SubflowKey
+    public var receiveNext: UInt32
+    public var receiveWindowUpdate: UInt32
+    public var sendUnacknowledged: UInt32
+    public var sendNext: UInt32
+    public var sendWindow: UInt32
+    public var timestampRecent: UInt32
+    public var isMPTCP: Bool
+}
+
+/// Runs the iter/tcp program over the caller's network namespace. Loaded once (one verifier
+/// pass); every `read()` is a fresh walk, so the state is current when a segment is built.
+public final class TcpStateReader {
+    private let iterator: Sys.LoadedIterator
+    public static let objectName = "iter/tcp_state.o"
+
+    public init(bpfDir: String) throws {
+        iterator = try Sys.LoadedIterator(objectPath: bpfDir + "/" + Self.objectName, program: "tcp_state")
+    }
+
+    /// Every established TCP socket now, keyed by its subflow.
+    public func read() throws -> [SubflowKey: TcpSocketState] {
+        let bytes = try iterator.read()
+        let size = MemoryLayout<emptcp_tcp_iter_record>.size
+        var result: [SubflowKey: TcpSocketState] = [:]
+        var at = 0
+        while at + size <= bytes.count {
+            var record = emptcp_tcp_iter_record()
+            withUnsafeMutableBytes(of: &record) { $0.copyBytes(from: bytes[at..<(at + size)]) }
+            at += size
+            if let state = Self.decode(record) { result[state.subflow] = state }
+        }
+        return result
+    }
+
+    static func decode(_ r: emptcp_tcp_iter_record) -> TcpSocketState? {
+        guard r.version == EMPTCP_TCP_ITER_VERSION else { return nil }
+        let length = r.family == 4 ? 4 : 16
+        let local = withUnsafeBytes(of: r.local) { IPAddress(bytes: Array($0.prefix(length))) }
+        let remote = withUnsafeBytes(of: r.remote) { IPAddress(bytes: Array($0.prefix(length))) }
+        guard let local, let remote else { return nil }
+        let key = SubflowKey(local: local, localPort: UInt16(bigEndian: r.local_port), remote: remote, remotePort: UInt16(bigEndian: r.remote_port))
+        return TcpSocketState(subflow: key, receiveNext: r.rcv_nxt, receiveWindowUpdate: r.rcv_wup, sendUnacknowledged: r.snd_una,
+                              sendNext: r.snd_nxt, sendWindow: r.snd_wnd, timestampRecent: r.ts_recent, isMPTCP: r.is_mptcp != 0)
+    }
+}
