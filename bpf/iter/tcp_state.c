@@ -33,6 +33,7 @@ struct sock_common {
 
 struct tcp_options_received {
 	__u32 ts_recent;
+	__u16 snd_wscale : 4;
 } __attribute__((preserve_access_index));
 
 struct tcp_sock {
@@ -95,6 +96,7 @@ int tcp_state(struct bpf_iter__tcp *ctx)
 	rec.snd_nxt = tp->snd_nxt;
 	rec.snd_wnd = tp->snd_wnd;
 	rec.ts_recent = tp->rx_opt.ts_recent;
+	rec.snd_wscale = BPF_CORE_READ_BITFIELD(tp, rx_opt.snd_wscale);
 	rec.is_mptcp = tp->is_mptcp;
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;

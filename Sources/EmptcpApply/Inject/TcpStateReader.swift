@@ -12,7 +12,12 @@ public struct TcpSocketState: Sendable, Equatable {
     public var sendNext: UInt32
     public var sendWindow: UInt32
     public var timestampRecent: UInt32
+    /// The peer's window scale: the window field it would send is sendWindow >> this.
+    public var sendWindowScale: UInt8
     public var isMPTCP: Bool
+
+    /// The window field of a segment from the peer that leaves our view of its window as it is.
+    public var peerWindowField: UInt16 { UInt16(clamping: sendWindow >> UInt32(min(sendWindowScale, 14))) }
 }
 
 /// Runs the iter/tcp program over the caller's network namespace. Loaded once (one verifier
@@ -48,6 +53,7 @@ public final class TcpStateReader {
         guard let local, let remote else { return nil }
         let key = SubflowKey(local: local, localPort: UInt16(bigEndian: r.local_port), remote: remote, remotePort: UInt16(bigEndian: r.remote_port))
         return TcpSocketState(subflow: key, receiveNext: r.rcv_nxt, receiveWindowUpdate: r.rcv_wup, sendUnacknowledged: r.snd_una,
-                              sendNext: r.snd_nxt, sendWindow: r.snd_wnd, timestampRecent: r.ts_recent, isMPTCP: r.is_mptcp != 0)
+                              sendNext: r.snd_nxt, sendWindow: r.snd_wnd, timestampRecent: r.ts_recent,
+                              sendWindowScale: r.snd_wscale, isMPTCP: r.is_mptcp != 0)
     }
 }

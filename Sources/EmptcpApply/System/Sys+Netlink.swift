@@ -102,3 +102,31 @@ private extension String {
         return String(s)
     }
 }
+
+extension Sys {
+    /// This host's addresses (getifaddrs), as 4- or 16-byte arrays.
+    static func localAddresses() -> [[UInt8]] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(list) }
+        var result: [[UInt8]] = []
+        var current: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = current {
+            if let address = entry.pointee.ifa_addr {
+                switch Int32(address.pointee.sa_family) {
+                case AF_INET:
+                    address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
+                        result.append(withUnsafeBytes(of: a.pointee.sin_addr) { Array($0) })
+                    }
+                case AF_INET6:
+                    address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
+                        result.append(withUnsafeBytes(of: a.pointee.sin6_addr) { Array($0) })
+                    }
+                default: break
+                }
+            }
+            current = entry.pointee.ifa_next
+        }
+        return result
+    }
+}

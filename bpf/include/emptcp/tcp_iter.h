@@ -25,8 +25,10 @@ struct emptcp_tcp_iter_record {
 	__u32 snd_nxt;   /* next byte we send */
 	__u32 snd_wnd;   /* the peer's advertised window, scaled */
 	__u32 ts_recent; /* the peer's latest TSval we echo */
-	__u32 is_mptcp;  /* 1 when the socket is an MPTCP subflow */
-	__u32 pad;
+	__u8 is_mptcp;   /* 1 when the socket is an MPTCP subflow */
+	__u8 snd_wscale; /* the peer's window scale: its raw window field = snd_wnd >> snd_wscale */
+	__u16 pad;
+	__u32 pad2;
 };
 
 #endif
