@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds every BPF program: bpf/<hook>/<name>.c -> build/bpf/<hook>/<name>.o, one program per
-# object (bpf/iter/: BPF iterators the daemon runs, build/bpf/iter/). The compiler is pinned (clang-14; the Swift toolchain's clang first on PATH produces
-# code the verifier sees differently, design §3). Rebuilds only objects older than their inputs.
+# object (bpf/iter/: the BPF iterators the daemon runs, build/bpf/iter/). The compiler is pinned
+# (clang-14; the Swift toolchain's clang first on PATH produces code the verifier sees
+# differently: docs/architecture.md, "Verifier budget"). Rebuilds only objects older than their
+# inputs.
 #   bash bpf/build.sh            build what changed
 #   BPF_CLANG=/path/clang bash bpf/build.sh   another compiler (at your own risk)
 #   bash bpf/build.sh clean      remove build/bpf

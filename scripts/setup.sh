@@ -4,6 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# apt-get needs root. A non-root caller is re-run through sudo when there is one (passing PATH,
+# which holds the Swift toolchain, past sudo's secure_path, and CONFIG); otherwise one line, exit 1.
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo env "PATH=$PATH" "CONFIG=${CONFIG:-debug}" bash "$PWD/scripts/setup.sh" "$@"
+  fi
+  echo "setup.sh: run as root (apt-get installs packages); no sudo found to do it for you" >&2
+  exit 1
+fi
+
 APT_PACKAGES=(
   clang-14 llvm-14 libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev sqlite3 bpftool
   iproute2 iperf3 mptcpize tshark ethtool python3-pip

@@ -7,7 +7,7 @@ import Testing
 /// The applier on the real kernel: attach / apply / drift / detach in a private namespace with a
 /// private bpffs pin root.
 @Suite(.serialized) struct KernelTests {
-    static let policy = EncoderTests.policy
+    static let policy = MapEncoderTests.policy
 
     @Test func attachApplyIsIdempotentAndDetachUnpins() throws {
         let fx = try ApplierFixture("apply")
@@ -39,7 +39,7 @@ import Testing
             #expect(prefilterWords >= 2) // at least one word per hook with tcp2/tcp4 bindings
             #expect(report.writes == 3 + 2 + 2 + prefilterWords)
             #expect(report.maps.first { $0.map == "xdp_tcp2" } == MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0))
-            let desired = try Encoder.encode(Self.policy)
+            let desired = try MapEncoder.encode(Self.policy)
             let current = try applier.read(try applier.openManagedMaps())
             for id in MapID.all { #expect(current[id] ?? [:] == desired.maps[id] ?? [:], "map \(id.name)") }
 
@@ -81,13 +81,13 @@ import Testing
 
             // Change a binding behind emptcp's back (as bpftool would) and add a stray one.
             let tcp2 = try PinnedMap(path: applier.layout.map("xdp_tcp2"), name: "xdp_tcp2")
-            let key = try Encoder.tcp2Key(Self.policy.bindings[0])
-            try tcp2.update(key, Encoder.u32(12345))
+            let key = try MapEncoder.tcp2Key(Self.policy.bindings[0])
+            try tcp2.update(key, MapEncoder.u32(12345))
             var stray = Self.policy.bindings[0]
             stray.remote = IPAddress("10.9.9.9")
-            try tcp2.update(try Encoder.tcp2Key(stray), Encoder.u32(1))
+            try tcp2.update(try MapEncoder.tcp2Key(stray), MapEncoder.u32(1))
             let sel = try PinnedMap(path: applier.layout.map("tc_sel_chain"), name: "tc_sel_chain")
-            try sel.update(Encoder.zeroKey.bytes, Encoder.selectorChainValue([]))
+            try sel.update(MapEncoder.zeroKey.bytes, MapEncoder.selectorChainValue([]))
 
             let drift = try applier.status(policy: Self.policy).drift
             #expect(drift.count == 3)
@@ -243,15 +243,15 @@ import Testing
         try fx.inNetns {
             let applier = fx.applier
             _ = try applier.attach(interface: "a0")
-            _ = try applier.apply(policy: EncoderTests.policy, revision: 4)
+            _ = try applier.apply(policy: MapEncoderTests.policy, revision: 4)
             // A "reboot" of the links: unpinning releases the last reference, the kernel detaches.
             try Sys.unlinkFile(applier.layout.link("a0", .xdp))
             try Sys.unlinkFile(applier.layout.link("a0", .tc))
             #expect(try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == 0)
             let again = try applier.attach(interface: "a0")
             #expect(!again.alreadyAttached)
-            #expect(try applier.status(policy: EncoderTests.policy).drift.isEmpty)
-            #expect(try applier.apply(policy: EncoderTests.policy, revision: 4).writes == 0)
+            #expect(try applier.status(policy: MapEncoderTests.policy).drift.isEmpty)
+            #expect(try applier.apply(policy: MapEncoderTests.policy, revision: 4).writes == 0)
             _ = try applier.detach(interface: "a0")
         }
     }

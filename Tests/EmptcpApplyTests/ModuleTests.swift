@@ -96,7 +96,7 @@ final class KernelFixture {
             .deletingLastPathComponent().appendingPathComponent("bpf/include").path
         let result = try Sys.run([Self.clang, "-O2", "-g", "-target", "bpf", "-I", include,
                                   "-I", "/usr/include/x86_64-linux-gnu", "-c", c, "-o", o])
-        guard result.status == 0 else { throw KernelError(operation: "clang-14 \(result.output)", object: c, code: 22) }
+        guard result.status == 0 else { throw SystemError(operation: "clang-14 \(result.output)", object: c, code: 22) }
         return o
     }
 
@@ -110,7 +110,7 @@ final class KernelFixture {
         let object = try Sys.openObject(path, pinRoot: layout.maps, logBuffer: log)
         defer { Sys.closeObject(object) }
         let failure = Sys.loadObject(object, path)
-        guard failure == 0 else { throw KernelError(operation: "load base: \(String(cString: log.baseAddress!))", object: path, code: failure) }
+        guard failure == 0 else { throw SystemError(operation: "load base: \(String(cString: log.baseAddress!))", object: path, code: failure) }
         try Sys.makeDirectory(layout.progs)
         try Sys.makeDirectory(layout.progDirectory(.xdp))
         var result: [String: Descriptor] = [:]

@@ -18,8 +18,8 @@ import Testing
     }
 
     @Test func bitIsTheHeaderFunction() throws {
-        for binding in EncoderTests.policy.bindings {
-            let key = binding.selector == .tcp4 ? try Encoder.tcp4Key(binding) : try Encoder.tcp2Key(binding)
+        for binding in MapEncoderTests.policy.bindings {
+            let key = binding.selector == .tcp4 ? try MapEncoder.tcp4Key(binding) : try MapEncoder.tcp2Key(binding)
             #expect(Prefilter.bit(MapKey(key)) == Self.referenceBit(key))
         }
     }
@@ -37,16 +37,16 @@ import Testing
     }
 
     @Test func encoderSetsTheFlagOnlyWhenAsked() throws {
-        let off = try Encoder.encode(EncoderTests.policy, prefilter: false)
-        let on = try Encoder.encode(EncoderTests.policy, prefilter: true)
+        let off = try MapEncoder.encode(MapEncoderTests.policy, prefilter: false)
+        let on = try MapEncoder.encode(MapEncoderTests.policy, prefilter: true)
         let sel = MapID(hook: .xdp, kind: .selectorChain)
-        #expect(off.maps[sel]![Encoder.zeroKey]![1] == 0 && off.prefilter == nil)
-        #expect(on.maps[sel]![Encoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
+        #expect(off.maps[sel]![MapEncoder.zeroKey]![1] == 0 && off.prefilter == nil)
+        #expect(on.maps[sel]![MapEncoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
         #expect(on.prefilter?[.xdp]?.values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
-        var empty = EncoderTests.policy
+        var empty = MapEncoderTests.policy
         empty.selectors[.tc] = []
         empty.bindings.removeAll { $0.hook == .tc }
-        #expect(try Encoder.encode(empty, prefilter: true).maps[MapID(hook: .tc, kind: .selectorChain)]![Encoder.zeroKey]![1] == 0)
+        #expect(try MapEncoder.encode(empty, prefilter: true).maps[MapID(hook: .tc, kind: .selectorChain)]![MapEncoder.zeroKey]![1] == 0)
     }
 }
 
@@ -83,7 +83,7 @@ import Testing
     }
 
     static func key(_ binding: Binding) throws -> MapKey {
-        MapKey(binding.selector == .tcp4 ? try Encoder.tcp4Key(binding) : try Encoder.tcp2Key(binding))
+        MapKey(binding.selector == .tcp4 ? try MapEncoder.tcp4Key(binding) : try MapEncoder.tcp2Key(binding))
     }
 
     @Test func applyMaintainsThePrefilter() throws {
@@ -110,7 +110,7 @@ import Testing
             }
             let current = try applier.read(try applier.openManagedMaps())
             for hook in Hook.allCases {
-                #expect(current[MapID(hook: hook, kind: .selectorChain)]?[Encoder.zeroKey]?[1] == UInt8(EMPTCP_SEL_F_PREFILTER))
+                #expect(current[MapID(hook: hook, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] == UInt8(EMPTCP_SEL_F_PREFILTER))
             }
 
             // A second apply writes nothing; status sees no drift.
@@ -142,7 +142,7 @@ import Testing
             let third = try applier.apply(policy: smaller, revision: 2)
             #expect(third.maps.first { $0.map == "xdp_tcp4" } == MapCounts(map: "xdp_tcp4", added: 0, removed: 1, changed: 0))
             words = try Self.words(applier)
-            let desired = try Encoder.encode(smaller, prefilter: true)
+            let desired = try MapEncoder.encode(smaller, prefilter: true)
             #expect(words[.xdp] == desired.prefilter?[.xdp] && words[.tc] == desired.prefilter?[.tc])
             let after = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
             #expect(Self.window(after.output) == 5000)
@@ -153,7 +153,7 @@ import Testing
             let off = try unfiltered.apply(policy: Self.policy, revision: 3)
             #expect(off.maps.first { $0.map == "xdp_sel_chain" }?.changed == 1)
             let plain = try applier.read(try applier.openManagedMaps())
-            #expect(plain[MapID(hook: .xdp, kind: .selectorChain)]?[Encoder.zeroKey]?[1] == 0)
+            #expect(plain[MapID(hook: .xdp, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] == 0)
             let bit = Prefilter.bit(try Self.key(Self.bound))
             #expect(try Self.words(applier)[.xdp]?[bit >> 6].map { $0 >> UInt64(bit & 63) & 1 } == 1)
             #expect(try unfiltered.apply(policy: Self.policy, revision: 3).writes == 0)

@@ -2,10 +2,11 @@
 /*
  * Actor recover_add_addr (xdp): reports the latest ACK state of a flow as an
  * EMPTCP_EV_RECOVER_ADD_ADDR record (struct emptcp_ev_ack_state, abi.h), from which user space
- * crafts a segment that re-delivers a removed ADD_ADDR (design §3): the flow as on the wire,
- * seq, ack and window as on the wire (network order), TSval/TSecr in host order when the
- * segment has timestamps, and the MPTCP data ACK of its DSS option in host order (32-bit data
- * ACKs zero-extended) when it has one. The header's ts_ns is when that segment was seen.
+ * crafts a segment that re-delivers a removed ADD_ADDR (docs/architecture.md, "An ADD_ADDR can
+ * only be replayed"): the flow, seq, ack and window as on the wire (network order), TSval/TSecr
+ * in host order when the segment has timestamps, and the MPTCP data ACK of its DSS option in
+ * host order (32-bit data ACKs zero-extended) when it has one. The header's ts_ns is when that
+ * segment was seen.
  *
  * Rate limit, per flow: only ACK segments whose (seq, ack, window, data ACK) differs from the
  * flow's last record count as a change, and at most one record per `emptcp_recover_gap_ns`

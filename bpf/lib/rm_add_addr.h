@@ -3,9 +3,10 @@
  * Actor rm_add_addr: keeps an announced ADD_ADDR (subtype 3, echo bit clear) from the receiver.
  * Where another MPTCP option remains in the segment, the ADD_ADDR bytes become NOPs (checksum
  * fixed); where it was the only MPTCP option the segment is dropped, since a segment stripped of
- * all MPTCP options makes the peer fall back to plain TCP (design §3). On XDP every removal is
- * reported as an EMPTCP_EV_RM_ADD_ADDR record with the option bytes and seq/ack/window, so user
- * space can replay it; retransmitted copies are handled (and reported) the same way.
+ * all MPTCP options makes the peer fall back to plain TCP (docs/architecture.md, "Removing an
+ * ADD_ADDR"). On XDP every removal is reported as an EMPTCP_EV_RM_ADD_ADDR record with the
+ * option bytes and seq/ack/window, so user space can replay it; retransmitted copies are handled
+ * (and reported) the same way.
  * Echo ADD_ADDRs and segments with malformed options pass unchanged (the latter counted).
  */
 #ifndef EMPTCP_LIB_RM_ADD_ADDR_H

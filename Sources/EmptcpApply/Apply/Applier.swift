@@ -113,7 +113,7 @@ public struct Applier: Sendable {
         try requireRoot("apply")
         let clock = ContinuousClock()
         let start = clock.now
-        let desired = try Encoder.encode(policy, modules: modules, prefilter: prefilter)
+        let desired = try MapEncoder.encode(policy, modules: modules, prefilter: prefilter)
         let encoded = clock.now
         let maps = try openManagedMaps()
         let current = try read(maps)
@@ -121,7 +121,7 @@ public struct Applier: Sendable {
         // The prefilter is maintained when on, and also on a hook whose chain still has the flag
         // from an earlier apply (switching it off): until the new chain is written, it is consulted.
         let flagged = Hook.allCases.filter { hook in
-            (current[MapID(hook: hook, kind: .selectorChain)]?[Encoder.zeroKey]?[1] ?? 0) & UInt8(EMPTCP_SEL_F_PREFILTER) != 0
+            (current[MapID(hook: hook, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] ?? 0) & UInt8(EMPTCP_SEL_F_PREFILTER) != 0
         }
         let prefilters = desired.prefilter == nil && flagged.isEmpty ? [:] : try openPrefilters()
         var prefilterPlans: [Hook: Prefilter.Plan] = [:]
@@ -197,7 +197,7 @@ public struct Applier: Sendable {
         var result: [MapID: [MapKey: Bytes]] = [:]
         for (id, map) in maps {
             if id.kind.isArray {
-                result[id] = try map.lookup(Encoder.zeroKey.bytes).map { [Encoder.zeroKey: $0] } ?? [:]
+                result[id] = try map.lookup(MapEncoder.zeroKey.bytes).map { [MapEncoder.zeroKey: $0] } ?? [:]
             } else {
                 result[id] = try map.entries()
             }

@@ -15,7 +15,7 @@ public final class EventReader {
         let map = try Sys.objectGet(path)
         let info = try Sys.mapInfo(map, path)
         guard info.type == BPF_MAP_TYPE_RINGBUF.rawValue else {
-            throw KernelError(operation: "open ring buffer", object: path, code: 22 /* EINVAL: not a RINGBUF map */)
+            throw SystemError(operation: "open ring buffer", object: path, code: 22 /* EINVAL: not a RINGBUF map */)
         }
         ring = try Sys.RingBuffer(map: map, object: path)
     }

@@ -33,7 +33,7 @@ public enum StatsReader {
         let keySize = MemoryLayout<emptcp_flow>.size
         let valueSize = MemoryLayout<emptcp_flow_stats>.size
         guard info.key_size == keySize, info.value_size == valueSize else {
-            throw KernelError(operation: "read flow stats (key \(info.key_size)/\(keySize), value \(info.value_size)/\(valueSize) bytes)",
+            throw SystemError(operation: "read flow stats (key \(info.key_size)/\(keySize), value \(info.value_size)/\(valueSize) bytes)",
                               object: path, code: 22)
         }
         let perCPU = info.type == BPF_MAP_TYPE_PERCPU_HASH.rawValue || info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH.rawValue

@@ -124,7 +124,7 @@ struct Attacher {
         case .auto:
             do {
                 link = try Sys.linkCreate(program: program, ifindex: ifindex, type: BPF_XDP, flags: UInt32(XDP_FLAGS_DRV_MODE), object: object + " (native)")
-            } catch let error as KernelError {
+            } catch let error as SystemError {
                 logger.info("native XDP unavailable, using generic", metadata: ["iface.name": "\(iface)", "error": "\(error.cause)"])
                 link = try Sys.linkCreate(program: program, ifindex: ifindex, type: BPF_XDP, flags: UInt32(XDP_FLAGS_SKB_MODE), object: object + " (generic)")
             }
@@ -143,7 +143,7 @@ struct Attacher {
                 let link = try Sys.linkCreate(program: program, ifindex: ifindex, type: attachTypeTCXEgress, flags: 0, object: "tcx egress entry on \(iface)")
                 try Sys.objectPin(link, layout.link(iface, .tc))
                 return "tcx"
-            } catch let error as KernelError where mode == .auto && error.operation == "bpf_link_create" && error.code == Sys.errnoEINVAL {
+            } catch let error as SystemError where mode == .auto && error.operation == "bpf_link_create" && error.code == Sys.errnoEINVAL {
                 // Kernels before 6.6 do not know BPF_TCX_EGRESS.
                 logger.info("tcx unavailable, using a clsact filter", metadata: ["iface.name": "\(iface)", "error": "\(error.cause)"])
             }
@@ -240,7 +240,7 @@ enum PinRoot {
         if Sys.fileSystemType(root) == bpffsMagic { return }
         // The conventional /sys/fs/bpf is mounted first, so a pin root below it is created on it.
         if root.hasPrefix("/sys/fs/bpf/"), Sys.fileSystemType("/sys/fs/bpf") != bpffsMagic {
-            do { try Sys.mountBPFFS(at: "/sys/fs/bpf") } catch let error as KernelError {
+            do { try Sys.mountBPFFS(at: "/sys/fs/bpf") } catch let error as SystemError {
                 throw ApplyError.bpffsUnavailable(path: "/sys/fs/bpf", cause: error.cause)
             }
         }
@@ -248,13 +248,13 @@ enum PinRoot {
         for component in root.split(separator: "/") {
             path += "/" + component
             if !Sys.isDirectory(path) {
-                do { try Sys.makeDirectory(path) } catch let error as KernelError {
+                do { try Sys.makeDirectory(path) } catch let error as SystemError {
                     throw ApplyError.bpffsUnavailable(path: root, cause: "\(error.operation) \(error.object): \(error.cause)")
                 }
             }
         }
         if Sys.fileSystemType(root) == bpffsMagic { return }
-        do { try Sys.mountBPFFS(at: root) } catch let error as KernelError {
+        do { try Sys.mountBPFFS(at: root) } catch let error as SystemError {
             throw ApplyError.bpffsUnavailable(path: root, cause: error.cause)
         }
     }

@@ -84,7 +84,7 @@ struct Loader {
         }
         let programs = Sys.programs(object)
         guard let program = programs.first else {
-            throw ApplyError.kernel(KernelError(operation: "bpf_object__next_program", object: path, code: 2 /* ENOENT */))
+            throw ApplyError.system(SystemError(operation: "bpf_object__next_program", object: path, code: 2 /* ENOENT */))
         }
         try Sys.pinBorrowed(fd: program.fd, layout.prog(hook, name))
         logger.debug("loaded", metadata: ["bpf.object": "\(hook.rawValue)/\(name).o", "bpf.program": "\(program.name)"])
@@ -101,7 +101,7 @@ struct Loader {
             else if let s = Self.actorSlots[name] { (target, slot) = (actions, s) }
             else { continue }
             let program = try Sys.objectGet(layout.prog(hook, name))
-            try target.update(Encoder.u32(slot), Encoder.u32(UInt32(bitPattern: program.raw)))
+            try target.update(MapEncoder.u32(slot), MapEncoder.u32(UInt32(bitPattern: program.raw)))
         }
     }
 

@@ -35,7 +35,7 @@ struct PinnedMap {
 
     /// Index `index` of an ARRAY map of u32 or u64 values, zero-extended.
     func readInteger(at index: UInt32) throws -> UInt64 {
-        guard let value = try lookup(Encoder.u32(index)) else { return 0 }
+        guard let value = try lookup(MapEncoder.u32(index)) else { return 0 }
         var result: UInt64 = 0
         for (i, byte) in value.prefix(8).enumerated() { result |= UInt64(byte) << (8 * UInt64(i)) }
         return result
@@ -44,13 +44,13 @@ struct PinnedMap {
     /// Writes an integer in the map's value width (4 or 8 bytes, host order).
     func writeInteger(_ value: UInt64, at index: UInt32) throws {
         let bytes = withUnsafeBytes(of: value) { Array($0.prefix(valueSize)) }
-        try update(Encoder.u32(index), bytes)
+        try update(MapEncoder.u32(index), bytes)
     }
 
     /// Sum over CPUs of a u64 PERCPU_ARRAY slot.
     func perCPUSum(at index: UInt32, cpus: Int) throws -> UInt64 {
         let stride = (valueSize + 7) / 8 * 8
-        guard let raw = try Sys.mapLookup(fd, object, key: Encoder.u32(index), valueSize: stride * cpus) else { return 0 }
+        guard let raw = try Sys.mapLookup(fd, object, key: MapEncoder.u32(index), valueSize: stride * cpus) else { return 0 }
         return (0..<cpus).reduce(UInt64(0)) { sum, cpu in
             sum &+ raw.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: cpu * stride, as: UInt64.self) }
         }
@@ -132,7 +132,7 @@ struct PinnedMap {
 
     /// Writes u64 words of an ARRAY map by index.
     func writeWords(_ words: [(word: UInt32, bits: UInt64)]) throws {
-        try write(words.map { (MapKey(Encoder.u32($0.word)), withUnsafeBytes(of: $0.bits) { Array($0) }) })
+        try write(words.map { (MapKey(MapEncoder.u32($0.word)), withUnsafeBytes(of: $0.bits) { Array($0) }) })
     }
 
     func remove(_ keys: [MapKey]) throws {

@@ -154,7 +154,7 @@ public struct ModuleManager: Sendable {
         let taken = Set(existing.filter { $0.hook == hook && $0.kind == kind }.map(\.slot))
         let array = try PinnedMap(path: layout.map(arrayName(hook, kind)), name: arrayName(hook, kind))
         for candidate in Int(EMPTCP_FIRST_MODULE_SLOT)..<Int(EMPTCP_PROG_SLOTS) where !taken.contains(candidate) {
-            if try array.lookup(Encoder.u32(UInt32(candidate))) == nil { return candidate }
+            if try array.lookup(MapEncoder.u32(UInt32(candidate))) == nil { return candidate }
         }
         throw ModuleError.noFreeSlot(hook: hook, array: arrayName(hook, kind))
     }
@@ -199,7 +199,7 @@ public struct ModuleManager: Sendable {
         try Sys.pinBorrowed(fd: program.fd, pin)
         do {
             let array = try PinnedMap(path: layout.map(arrayName(hook, record.kind)), name: arrayName(hook, record.kind))
-            try array.update(Encoder.u32(UInt32(record.slot)), Encoder.u32(UInt32(bitPattern: program.fd)))
+            try array.update(MapEncoder.u32(UInt32(record.slot)), MapEncoder.u32(UInt32(bitPattern: program.fd)))
         } catch {
             try? Sys.unlinkFile(pin)
             throw error
@@ -210,7 +210,7 @@ public struct ModuleManager: Sendable {
     func unplug(_ record: ModuleRecord) {
         let pin = pinPath(record.hook, record.name)
         if let array = try? PinnedMap(path: layout.map(arrayName(record.hook, record.kind)), name: arrayName(record.hook, record.kind)) {
-            let key = Encoder.u32(UInt32(record.slot))
+            let key = MapEncoder.u32(UInt32(record.slot))
             if let ours = try? programID(pin), let current = try? slotProgramID(array, record.slot), current == ours {
                 try? array.delete(key)
             } else if !Sys.exists(pin) {
@@ -226,7 +226,7 @@ public struct ModuleManager: Sendable {
     }
 
     func slotProgramID(_ array: PinnedMap, _ slot: Int) throws -> UInt32? {
-        guard let value = try array.lookup(Encoder.u32(UInt32(slot))) else { return nil }
+        guard let value = try array.lookup(MapEncoder.u32(UInt32(slot))) else { return nil }
         return value.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
     }
 

@@ -5,7 +5,7 @@ import Glibc
 // unix sockets with peer credentials, raw IP sockets and the few libbpf program accessors the
 // applier's Kernel/Sys.swift does not already wrap. Kept in this one file, as an extension of
 // the same `Sys` namespace, so every C call of EmptcpApply still sits behind a `Sys.` wrapper
-// that throws a `KernelError` naming the operation, the object and the errno text.
+// that throws a `SystemError` naming the operation, the object and the errno text.
 
 extension Sys {
     // MARK: - Ring buffers

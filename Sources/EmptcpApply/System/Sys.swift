@@ -3,7 +3,7 @@ import Glibc
 import Synchronization
 
 // Every libbpf call and every bpf/mount/statfs syscall of EmptcpApply passes through this file
-// (swift-system style): each wrapper turns a negative return or NULL into a `KernelError` that
+// (swift-system style): each wrapper turns a negative return or NULL into a `SystemError` that
 // names the operation, the object and the errno text. Nothing outside this file calls C.
 
 /// An owned file descriptor, closed exactly once when the last reference goes away.
@@ -31,8 +31,8 @@ private func optsSize<T, F>(_ field: KeyPath<T, F>, _ type: F.Type) -> Int {
 }
 
 enum Sys {
-    static func fail(_ operation: String, _ object: String, _ code: Int32) -> KernelError {
-        KernelError(operation: operation, object: object, code: code)
+    static func fail(_ operation: String, _ object: String, _ code: Int32) -> SystemError {
+        SystemError(operation: operation, object: object, code: code)
     }
 
     /// libbpf returns -errno (and also sets errno); normalise to a positive errno value.

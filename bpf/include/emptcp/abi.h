@@ -41,7 +41,7 @@ enum emptcp_actor_slot {
 	EMPTCP_ACT_CATCH_MPTCP_EVENTS = 6,
 };
 
-/* Selector operators (design §2): OR = first match wins; AND = must match, else not a target. */
+/* Selector operators: OR = first match wins; AND = must match, else not a target (docs/sdk.md). */
 enum emptcp_selector_op {
 	EMPTCP_OP_OR = 0,
 	EMPTCP_OP_AND = 1,
@@ -58,7 +58,7 @@ struct emptcp_selector_chain {
 	__u8 len; /* number of steps in use, 0..EMPTCP_MAX_SELECTORS */
 	union {
 		__u8 pad;
-		__u8 flags; /* EMPTCP_SEL_F_*; 0 unless the applier opts in */
+		__u8 flags; /* EMPTCP_SEL_F_*; the applier sets F_PREFILTER in a non-empty chain */
 	};
 	struct emptcp_selector_step steps[EMPTCP_MAX_SELECTORS];
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Chain engine: the selector walk (design §2 or/and semantics) and the actor chain.
+ * Chain engine: the selector walk (or/and semantics, docs/sdk.md) and the actor chain.
  *
  * Selector chain: steps run in order. `or`: a match takes that selector's action chain at once
  * (first match wins); a miss goes on. `and`: a miss ends the walk (not a target); a match

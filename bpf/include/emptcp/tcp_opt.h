@@ -14,7 +14,8 @@
  * all loop state in map memory as emptcp_mptcp_scan() does (fastest: a few instructions per
  * option), or call emptcp_opt_next() from a bpf_loop() callback as emptcp_opt_find() does (one
  * call per option). An open-coded loop with its state in registers or on the stack makes the
- * verifier walk every path of every step and exceeds its 1M-instruction budget (design §3).
+ * verifier walk every path of every step and exceeds its 1M-instruction budget (docs/sdk.md,
+ * "Verifier cost").
  */
 #ifndef EMPTCP_TCP_OPT_H
 #define EMPTCP_TCP_OPT_H

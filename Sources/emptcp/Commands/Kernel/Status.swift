@@ -16,7 +16,7 @@ extension Emptcp {
         struct Report: Encodable {
             var currentRevision: Int64?
             var inSync: Bool
-            var kernel: KernelStatus
+            var kernel: DataPlaneStatus
         }
 
         func run() throws {
@@ -45,7 +45,7 @@ extension Emptcp {
             }
         }
 
-        private func text(_ s: KernelStatus, current: Int64?, inSync: Bool) -> [String] {
+        private func text(_ s: DataPlaneStatus, current: Int64?, inSync: Bool) -> [String] {
             var lines = ["pin root: \(s.pinRoot) (\(s.loaded ? "loaded" : "not loaded"))"]
             if s.interfaces.isEmpty {
                 lines.append("interfaces: none attached")

@@ -64,7 +64,7 @@ struct DesiredState: Sendable {
 }
 
 /// Turns a `Policy` into map contents. Pure: no kernel access.
-enum Encoder {
+enum MapEncoder {
     static let zeroKey = MapKey([0, 0, 0, 0])
 
     /// Stable chain id: FNV-1a 32-bit of "<hook>/<name>".

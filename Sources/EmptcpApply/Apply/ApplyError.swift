@@ -1,15 +1,3 @@
-import Glibc
-
-/// A failed C call: the operation, the object it acted on and the errno text, printed as one line.
-public struct KernelError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var operation: String
-    public var object: String
-    public var code: Int32
-
-    public var cause: String { String(cString: strerror(code)) }
-    public var description: String { "\(operation) \(object): \(cause)" }
-}
-
 /// Everything the applier refuses or fails at, each printable as one line.
 public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case notRoot(operation: String, uid: UInt32)
@@ -29,7 +17,7 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case tooLong(what: String, count: Int, limit: Int)
     case invalidBinding(binding: String, reason: String)
     case tcFallbackFailed(interface: String, command: String, output: String)
-    case kernel(KernelError)
+    case system(SystemError)
 
     public var description: String {
         switch self {
@@ -55,7 +43,7 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
         case .invalidBinding(let binding, let reason): "binding \(binding): \(reason)"
         case .tcFallbackFailed(let iface, let command, let output):
             "\(command) on \(iface) failed: \(output.split(separator: "\n").first.map(String.init) ?? "no output")"
-        case .kernel(let error): error.description
+        case .system(let error): error.description
         }
     }
 }

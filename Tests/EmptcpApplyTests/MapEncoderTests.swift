@@ -4,7 +4,7 @@ import Testing
 @testable import EmptcpApply
 
 /// Pure tests of the policy encoder and the planner: no kernel.
-@Suite struct EncoderTests {
+@Suite struct MapEncoderTests {
     static let policy = Policy(
         selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or), SelectorStep(name: "tcp2", op: .or), SelectorStep(name: "tcp", op: .and)],
                     .tc: [SelectorStep(name: "tcp2", op: .or)]],
@@ -17,11 +17,11 @@ import Testing
 
     @Test func chainIDIsFNV1aOfHookAndName() {
         // FNV-1a 32 of "" is the offset basis; of "a" a published test vector.
-        #expect(Encoder.chainID(hook: .xdp, name: "slow") == Encoder.chainID(hook: .xdp, name: "slow"))
-        #expect(Encoder.chainID(hook: .xdp, name: "slow") != Encoder.chainID(hook: .tc, name: "slow"))
+        #expect(MapEncoder.chainID(hook: .xdp, name: "slow") == MapEncoder.chainID(hook: .xdp, name: "slow"))
+        #expect(MapEncoder.chainID(hook: .xdp, name: "slow") != MapEncoder.chainID(hook: .tc, name: "slow"))
         var hash: UInt32 = 2_166_136_261
         for b in "xdp/slow".utf8 { hash = (hash ^ UInt32(b)) &* 16_777_619 }
-        #expect(Encoder.chainID(hook: .xdp, name: "slow") == hash)
+        #expect(MapEncoder.chainID(hook: .xdp, name: "slow") == hash)
     }
 
     @Test func layoutsMatchTheABIHeader() {
@@ -32,54 +32,54 @@ import Testing
     }
 
     @Test func encodesKeysInNetworkOrder() throws {
-        let key = try Encoder.tcp4Key(Self.policy.bindings[1])
+        let key = try MapEncoder.tcp4Key(Self.policy.bindings[1])
         #expect(key[0] == 4) // EMPTCP_AF_INET
         #expect(Array(key[2..<4]) == [0x14, 0x51]) // 5201 big endian
         #expect(Array(key[4..<8]) == [10, 0, 1, 1])
         #expect(key[8..<20].allSatisfy { $0 == 0 })
         #expect(Array(key[20..<24]) == [10, 0, 1, 2])
         #expect(Array(key[36..<38]) == [0x9c, 0x40]) // 40000 big endian
-        let v6 = try Encoder.tcp2Key(Self.policy.bindings[2])
+        let v6 = try MapEncoder.tcp2Key(Self.policy.bindings[2])
         #expect(v6[0] == 6)
         #expect(Array(v6[4..<20]) == IPAddress("fd00::1")!.bytes)
         #expect(EntryText.key(MapID(hook: .xdp, kind: .tcp4), key) == "local=10.0.1.1 local_port=5201 remote=10.0.1.2 remote_port=40000")
     }
 
     @Test func encodesChainsAndSelectorChain() throws {
-        let state = try Encoder.encode(Self.policy)
-        let selectors = state.maps[MapID(hook: .xdp, kind: .selectorChain)]![Encoder.zeroKey]!
+        let state = try MapEncoder.encode(Self.policy)
+        let selectors = state.maps[MapID(hook: .xdp, kind: .selectorChain)]![MapEncoder.zeroKey]!
         #expect(Array(selectors.prefix(8)) == [3, 1, 3, 0, 2, 0, 1, 1]) // len 3, prefilter flag; tcp4 or, tcp2 or, tcp and
         let chains = state.maps[MapID(hook: .xdp, kind: .chains)]!
         #expect(chains.count == 1)
-        let id = Encoder.chainID(hook: .xdp, name: "slow")
-        let chain = chains[MapKey(Encoder.u32(id))]!
+        let id = MapEncoder.chainID(hook: .xdp, name: "slow")
+        let chain = chains[MapKey(MapEncoder.u32(id))]!
         #expect(chain[0] == 2)
         #expect(chain[8] == UInt8(EMPTCP_ACT_SET_RECV_WIN.rawValue))
         #expect(chain[16] == 0x40 && chain[17] == 0x06) // 1600 host order (little endian here)
         #expect(chain[24] == UInt8(EMPTCP_ACT_RM_ADD_ADDR.rawValue))
-        let tcChain = state.maps[MapID(hook: .tc, kind: .chains)]![MapKey(Encoder.u32(Encoder.chainID(hook: .tc, name: "backup")))]!
+        let tcChain = state.maps[MapID(hook: .tc, kind: .chains)]![MapKey(MapEncoder.u32(MapEncoder.chainID(hook: .tc, name: "backup")))]!
         #expect(tcChain[8] == UInt8(EMPTCP_ACT_SET_FLOW_PRIO.rawValue) && Array(tcChain[16..<19]) == [1, 0, 0])
-        #expect(state.maps[MapID(hook: .xdp, kind: .tcp2)]!.values.allSatisfy { $0 == Encoder.u32(id) })
-        #expect(state.maps[MapID(hook: .tc, kind: .tcpDefault)]![Encoder.zeroKey]! == [0, 0, 0, 0])
+        #expect(state.maps[MapID(hook: .xdp, kind: .tcp2)]!.values.allSatisfy { $0 == MapEncoder.u32(id) })
+        #expect(state.maps[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey]! == [0, 0, 0, 0])
     }
 
     @Test func refusesActorsMissingOnTheHook() {
         var policy = Self.policy
         policy.chains["events"] = [.catchMptcpEvents]
         policy.bindings.append(Binding(hook: .xdp, selector: .tcp, chain: "events"))
-        #expect(throws: ApplyError.self) { try Encoder.encode(policy) }
+        #expect(throws: ApplyError.self) { try MapEncoder.encode(policy) }
     }
 
     @Test func resolvesModuleSlots() throws {
         var policy = Self.policy
         policy.selectors[.tc] = [SelectorStep(name: "mysel", op: .and)]
-        #expect(throws: ApplyError.self) { try Encoder.encode(policy) }
-        let state = try Encoder.encode(policy, modules: ModuleSlots(selectors: [.tc: ["mysel": 17]]))
-        #expect(Array(state.maps[MapID(hook: .tc, kind: .selectorChain)]![Encoder.zeroKey]!.prefix(4)) == [1, 1, 17, 1])
+        #expect(throws: ApplyError.self) { try MapEncoder.encode(policy) }
+        let state = try MapEncoder.encode(policy, modules: ModuleSlots(selectors: [.tc: ["mysel": 17]]))
+        #expect(Array(state.maps[MapID(hook: .tc, kind: .selectorChain)]![MapEncoder.zeroKey]!.prefix(4)) == [1, 1, 17, 1])
     }
 
     @Test func plansOnlyTheDifferences() throws {
-        let desired = try Encoder.encode(Self.policy)
+        let desired = try MapEncoder.encode(Self.policy)
         // Same contents: nothing to do.
         #expect(Planner.plan(desired: desired, current: desired.maps).allSatisfy { $0.isEmpty })
         // From empty maps: hash entries are added, array entries changed.
@@ -92,8 +92,8 @@ import Testing
         var current = desired.maps
         let map = MapID(hook: .xdp, kind: .tcp2)
         let key = current[map]!.keys.first!
-        current[map]![key] = Encoder.u32(7)
-        current[map]![MapKey(Bytes(repeating: 9, count: 36))] = Encoder.u32(7)
+        current[map]![key] = MapEncoder.u32(7)
+        current[map]![MapKey(Bytes(repeating: 9, count: 36))] = MapEncoder.u32(7)
         let plan = Planner.plan(map, desired: desired.maps[map]!, current: current[map]!)
         #expect(plan.add.isEmpty && plan.change.count == 1 && plan.remove == [MapKey(Bytes(repeating: 9, count: 36))])
         let drift = Applier.drift(desired: desired, current: current)

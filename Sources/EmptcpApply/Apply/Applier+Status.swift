@@ -1,88 +1,9 @@
-import CLibbpf
 import EmptcpStore
-
-/// One hook of an attached interface.
-public struct HookStatus: Codable, Sendable, Equatable {
-    public var hook: String
-    /// "native", "generic" (XDP) or "tcx" (TC); "detached" when the pinned link lost its device.
-    public var mode: String
-    public var programID: UInt32
-}
-
-public struct InterfaceStatus: Codable, Sendable, Equatable {
-    public var name: String
-    /// nil when the device no longer exists.
-    public var ifindex: UInt32?
-    public var hooks: [HookStatus]
-}
-
-public struct MapStatus: Codable, Sendable, Equatable {
-    public var map: String
-    public var entries: Int
-}
-
-public struct CounterStatus: Codable, Sendable, Equatable {
-    public var hook: String
-    public var counter: String
-    public var value: UInt64
-}
-
-/// A map entry that differs from what the revision says.
-public struct DriftEntry: Codable, Sendable, Equatable, CustomStringConvertible {
-    public enum Problem: String, Codable, Sendable {
-        /// The revision has it, the map does not.
-        case missing
-        /// The map has it, the revision does not.
-        case unexpected
-        /// Both have it with different values.
-        case differs
-    }
-
-    public var map: String
-    public var key: String
-    public var problem: Problem
-    public var expected: String?
-    public var actual: String?
-
-    public var description: String {
-        switch problem {
-        case .missing: "\(map) \(key): missing (expected \(expected ?? "?"))"
-        case .unexpected: "\(map) \(key): unexpected (holds \(actual ?? "?"))"
-        case .differs: "\(map) \(key): holds \(actual ?? "?"), expected \(expected ?? "?")"
-        }
-    }
-}
-
-/// What `emptcp status` reports about the kernel side.
-public struct KernelStatus: Codable, Sendable, Equatable {
-    public var pinRoot: String
-    /// Programs and maps are pinned.
-    public var loaded: Bool
-    public var interfaces: [InterfaceStatus]
-    /// The revision in emptcp_meta (nil: none applied).
-    public var kernelRevision: Int64?
-    public var abiVersion: UInt64?
-    public var maps: [MapStatus]
-    public var counters: [CounterStatus]
-    /// Entries that differ from the policy passed to `status` (empty when none was passed).
-    public var drift: [DriftEntry]
-}
-
-/// Counter names by index (enum emptcp_counter in abi.h).
-let counterNames: [(UInt32, String)] = [
-    (EMPTCP_CNT_PACKETS.rawValue, "packets"), (EMPTCP_CNT_NOT_TCP.rawValue, "not_tcp"),
-    (EMPTCP_CNT_MALFORMED.rawValue, "malformed"), (EMPTCP_CNT_TAIL_CALL_FAIL.rawValue, "tail_call_fail"),
-    (EMPTCP_CNT_NO_CHAIN.rawValue, "no_chain"), (EMPTCP_CNT_TARGET.rawValue, "target"),
-    (EMPTCP_CNT_ADD_ADDR_NOPPED.rawValue, "add_addr_nopped"), (EMPTCP_CNT_ADD_ADDR_DROPPED.rawValue, "add_addr_dropped"),
-    (EMPTCP_CNT_RINGBUF_FULL.rawValue, "ringbuf_full"), (EMPTCP_CNT_PRIO_NO_ROOM.rawValue, "prio_no_room"),
-    (EMPTCP_CNT_PRIO_PRESENT.rawValue, "prio_present"), (EMPTCP_CNT_PRIO_ADDED.rawValue, "prio_added"),
-    (EMPTCP_CNT_RECORD_FULL.rawValue, "record_full"), (EMPTCP_CNT_WIN_SET.rawValue, "win_set"),
-]
 
 extension Applier {
     /// The kernel side as it stands; with `policy`, also the drift against it. Reads only.
-    public func status(policy: Policy? = nil, modules: ModuleSlots = ModuleSlots()) throws -> KernelStatus {
-        var status = KernelStatus(pinRoot: pinRoot, loaded: false, interfaces: [], kernelRevision: nil, abiVersion: nil,
+    public func status(policy: Policy? = nil, modules: ModuleSlots = ModuleSlots()) throws -> DataPlaneStatus {
+        var status = DataPlaneStatus(pinRoot: pinRoot, loaded: false, interfaces: [], kernelRevision: nil, abiVersion: nil,
                                   maps: [], counters: [], drift: [])
         guard PinRoot.isBPFFS(pinRoot) else { return status }
         status.interfaces = try interfaceStatus()
@@ -100,8 +21,8 @@ extension Applier {
         for id in MapID.all {
             let entries = current[id] ?? [:]
             let count: Int = switch id.kind {
-            case .selectorChain: Int(entries[Encoder.zeroKey]?.first ?? 0)
-            case .tcpDefault: EntryText.u32(entries[Encoder.zeroKey] ?? []) == 0 ? 0 : 1
+            case .selectorChain: Int(entries[MapEncoder.zeroKey]?.first ?? 0)
+            case .tcpDefault: EntryText.u32(entries[MapEncoder.zeroKey] ?? []) == 0 ? 0 : 1
             default: entries.count
             }
             status.maps.append(MapStatus(map: id.name, entries: count))
@@ -118,7 +39,7 @@ extension Applier {
         }
 
         if let policy {
-            let desired = try Encoder.encode(policy, modules: modules, prefilter: prefilter)
+            let desired = try MapEncoder.encode(policy, modules: modules, prefilter: prefilter)
             status.drift = Self.drift(desired: desired, current: current)
             // Prefilter: only a missing bit is drift (it would hide a binding); stale bits are not.
             let prefilters = desired.prefilter == nil ? [:] : try openPrefilters()
