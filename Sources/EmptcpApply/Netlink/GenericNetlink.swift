@@ -80,7 +80,7 @@ final class GenericNetlinkSocket {
             let n: Int?
             do {
                 n = try Sys.netlinkReceive(fd, into: &buffer, wait: false, object)
-            } catch let error as KernelError where error.code == Sys.errnoENOBUFS {
+            } catch let error as SystemError where error.code == Sys.errnoENOBUFS {
                 overrun = true
                 continue
             }

@@ -13,6 +13,9 @@ extension Sys {
     /// Receives raw records from `ring_buffer__poll` (libbpf calls back with a context pointer).
     final class RecordSink {
         var records: [[UInt8]] = []
+        /// When set, each record goes here inside libbpf's callback, before the ring's consumer
+        /// position moves past it, instead of into `records`.
+        var handler: ((UnsafeRawBufferPointer) -> Void)?
     }
 
     /// A libbpf ring_buffer manager over one RINGBUF map, delivering records into `sink`.
@@ -42,6 +45,16 @@ extension Sys {
             if ret < 0 && -ret != EINTR { throw Sys.fail("ring_buffer__consume", object, -ret) }
             defer { sink.records.removeAll(keepingCapacity: true) }
             return sink.records
+        }
+
+        /// Consumes every record available now, handing each to `body` before it is released.
+        func consume(_ object: String, _ body: (UnsafeRawBufferPointer) -> Void) throws {
+            try withoutActuallyEscaping(body) { escapable in
+                sink.handler = escapable
+                defer { sink.handler = nil }
+                let ret = ring_buffer__consume(handle)
+                if ret < 0 && -ret != EINTR { throw Sys.fail("ring_buffer__consume", object, -ret) }
+            }
         }
     }
 
@@ -256,6 +269,41 @@ extension Sys {
         }
     }
 
+    /// Makes a stream socket non-blocking with a large send buffer (event subscribers).
+    static func makeNonBlocking(_ fd: Descriptor, sendBuffer: Int32, _ object: String) throws {
+        var size = sendBuffer
+        _ = setsockopt(fd.raw, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let flags = fcntl(fd.raw, F_GETFL)
+        guard flags >= 0, fcntl(fd.raw, F_SETFL, flags | O_NONBLOCK) == 0 else { throw fail("fcntl(O_NONBLOCK)", object, errno) }
+    }
+
+    /// Writes all of `bytes` to a non-blocking socket or nothing useful: false when the peer
+    /// is gone or its buffer is full (a partial write leaves the stream unusable as well).
+    static func writeWithoutBlocking(_ fd: Descriptor, _ bytes: [UInt8]) -> Bool {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { send(fd.raw, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            written += n
+        }
+        return true
+    }
+
+    /// What one read(2) returns (the caller polled first); nil at end of stream.
+    static func readAvailable(_ fd: Descriptor, _ object: String) throws -> [UInt8]? {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd.raw, &chunk, chunk.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return [] }
+                throw fail("read", object, errno)
+            }
+            return n == 0 ? nil : Array(chunk[0..<n])
+        }
+    }
+
     // MARK: - Raw IP
 
     /// A raw socket that sends whole IP packets (IPPROTO_RAW implies IP_HDRINCL / IPV6_HDRINCL).
@@ -295,6 +343,10 @@ extension Sys {
 private let ringBufferSample: ring_buffer_sample_fn = { ctx, data, size in
     guard let ctx, let data else { return 0 }
     let sink = Unmanaged<Sys.RecordSink>.fromOpaque(ctx).takeUnretainedValue()
+    if let handler = sink.handler {
+        handler(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
     sink.records.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
     return 0
 }
