@@ -50,7 +50,8 @@ extension Emptcp {
             let stop = try StopSignal()
             var printed = 0, unknown = 0
             loop: while count.map({ printed < $0 }) ?? true {
-                guard try stop.wait(for: [subscription.pollDescriptor]) != nil else { break }
+                guard let ready = try stop.wait(for: [subscription.pollDescriptor]) else { break }
+                guard ready.contains(subscription.pollDescriptor) else { continue }  // EINTR
                 guard let lines = try subscription.lines() else {
                     EventsOutput.error("emptcp events: the daemon closed the stream")
                     break
