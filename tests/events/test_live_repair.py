@@ -201,3 +201,29 @@ def test_rollback_without_daemon_warns_and_a_later_daemon_repairs(lab, client_em
         after = wait_for(lambda: joined(cl))
         assert after and after["subflows"] == 1, after
     assert daemon.stop() == 0, daemon.log()
+
+
+@pytest.mark.parametrize("lab", [4, 6], indirect=True, ids=["ipv4", "ipv6"])
+def test_rollback_with_userspace_path_manager_joins_through_netlink(lab, client_emptcp, monkeypatch):
+    """net.mptcp.pm_type=1 at the client: the stack only reports the replayed announcement
+    (ANNOUNCED); the daemon then opens the subflow itself with SUBFLOW_CREATE."""
+    e, f = client_emptcp, lab.family
+    lab.client.run(["sysctl", "-q", "net.mptcp.pm_type=1"])
+    e("attach", "c1", "c2")
+    e.commit(NEUTRAL, "neutral")
+    daemon = Daemon(e, lab.client, monkeypatch)
+    e.commit(strip(lab, f), "strip ADD_ADDR on path 1")
+    MptcpServer(lab.server, PORT)
+    with MptcpClient(lab.client, lab.paths[0].server(f), PORT) as cl:
+        time.sleep(ADD_ADDR_SETTLE_S)
+        assert cl.info()["subflows"] == 0
+        assert wait_for(lambda: removed_rows(e) >= 1)
+        e("rollback")
+        after = wait_for(lambda: joined(cl))
+        assert after and after["subflows"] == 1, (after, daemon.log())
+    announced = injections(e, "ADD_ADDR")
+    assert announced and announced[-1]["outcome"] == "ok" and "seen ANNOUNCED" in announced[-1]["detail"], announced
+    created = injections(e, "SUBFLOW_CREATE")
+    assert created and created[-1]["outcome"] == "ok" and "seen SUB_ESTABLISHED" in created[-1]["detail"], created
+    assert lab.paths[1].client(f) in created[-1]["detail"]  # from the client's path-2 address
+    assert daemon.stop() == 0, daemon.log()
