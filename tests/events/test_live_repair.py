@@ -73,6 +73,9 @@ def test_rollback_redelivers_add_addr_on_idle_connection(lab, client_emptcp, mon
     rows = wait_for(lambda: injections(e, "ADD_ADDR"))
     assert rows and rows[-1]["outcome"] == "ok" and "seen SUB_ESTABLISHED" in rows[-1]["detail"], rows
     assert f"token={token:08x}" in rows[-1]["detail"], rows
+    # Closed: the connection leaves the daemon's table (CLOSED event), with its saved options.
+    assert wait_for(lambda: token not in {int(t, 16) for t in daemon.connections()}), daemon.connections()
+    assert removed_rows(e) == 0
     assert daemon.stop() == 0, daemon.log()
 
 
@@ -171,6 +174,8 @@ def test_daemon_sigkilled_after_removal_still_repairs(lab, client_emptcp, monkey
         assert wait_for(lambda: removed_rows(e) >= 1)
         daemon.kill9()
         daemon.start()  # a new process: nothing from the old one's memory
+        # The connection began before this daemon: learned from the kernel at start.
+        assert int(cl.info()["token"], 16) in {int(t, 16) for t in daemon.connections()}
         r = e("rollback")
         assert "live connections: 1 repairs handed to the daemon" in r.stdout, r.stdout + r.stderr
         after = wait_for(lambda: joined(cl))
