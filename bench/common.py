@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the lab (tests/lab) is shared with the kernel tests
 
 
 def sh(cmd: list[str], *, check: bool = True, timeout: float = 900, env: dict | None = None,

@@ -23,7 +23,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from common import log, stats
+from bench.common import log, stats
 from lab import ADD_ADDR_SETTLE_S, Emptcp, Lab, MptcpClient, MptcpServer, policy, tcp2
 
 PORT = 5241

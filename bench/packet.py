@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from common import log, sh, slope, stats
+from bench.common import log, sh, slope, stats
 
 
 def run(bench_bin: str, bpf_dir: Path, out_dir: Path, *, repeat: int, reps: int) -> dict:

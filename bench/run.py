@@ -1,6 +1,7 @@
-"""Runs every benchmark part and writes the results page. Called by scripts/bench.sh.
+"""Runs every benchmark part and writes the results page. Called by scripts/bench.sh, from the
+repository root as a module (so `bench` and the shared `lab` package import without path edits):
 
-    python3 bench/run.py --bin-dir .build/release [--smoke] [--parts packet,throughput,scale,store,live]
+    python3 -m bench.run --bin-dir .build/release [--smoke] [--parts packet,throughput,scale,store,live]
 
 Full run: BPF_PROG_TEST_RUN repeat 1e6 x 5 repetitions; iperf3 5 s x 5 repetitions per mode and
 direction; 1k/10k/100k bindings x 5 repetitions. --smoke: tiny counts and sizes (CI), results in
@@ -21,14 +22,8 @@ import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import live  # noqa: E402
-import packet  # noqa: E402
-import report  # noqa: E402
-import scale  # noqa: E402
-import throughput  # noqa: E402
-from common import REPO, bins, log, sh  # noqa: E402
+from bench import live, packet, report, scale, throughput
+from bench.common import REPO, bins, log, sh
 
 
 def machine() -> dict:

@@ -24,8 +24,8 @@ import shutil
 import time
 from pathlib import Path
 
-import rawmap
-from common import log, sh, stats
+from bench import rawmap
+from bench.common import log, sh, stats
 from lab import Lab, run as lab_run
 
 

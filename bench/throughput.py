@@ -23,7 +23,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from common import REPO, log, stats
+from bench.common import REPO, log, stats
 from lab import Emptcp, Lab, LabError
 
 PORT = 5301

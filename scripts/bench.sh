@@ -38,5 +38,5 @@ swift build -c "$CONFIG" --scratch-path "$SCRATCH" --product emptcp 2>&1 | tail 
 swift build -c "$CONFIG" --scratch-path "$SCRATCH" --product emptcp-bench 2>&1 | tail -n 1
 BIN_DIR=$(swift build -c "$CONFIG" --scratch-path "$SCRATCH" --show-bin-path)
 
-exec python3 bench/run.py --bin-dir "$BIN_DIR" --bpf-dir "$PWD/build/bpf" \
+exec python3 -m bench.run --bin-dir "$BIN_DIR" --bpf-dir "$PWD/build/bpf" \
   --parts "${BENCH_PARTS:-packet,throughput,scale,store,live}" "${ARGS[@]}"

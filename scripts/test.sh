@@ -17,6 +17,8 @@ fi
 
 export EMPTCP_BIN="$PWD/.build/debug/emptcp"
 export EMPTCP_BPF_DIR="$PWD/build/bpf"
+# Every kernel suite must run here: a kernel test that skips (no root, a missing tool) fails.
+export EMPTCP_REQUIRE_KERNEL=1
 python3 -m pytest -q tests
 
 # The benchmarks are never tests; a smoke run (tiny sizes and repeat counts) keeps their code alive.

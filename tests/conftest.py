@@ -1,13 +1,12 @@
-"""pytest root configuration: tests/ on sys.path (for `import lab`), shared lab fixtures."""
+"""pytest configuration of the whole suite: the lab's fixtures and hooks (lab/fixtures.py).
 
-import os
-import sys
+`import lab` works because pytest.ini at the repository root puts the root on the path
+(`pythonpath = .`), the one place that does."""
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from lab.fixtures import (  # noqa: E402,F401  (fixtures and hooks are found by name)
+from lab.fixtures import (  # noqa: F401  (fixtures and hooks are found by name)
     client_emptcp,
     lab,
+    pytest_collection_modifyitems,
     pytest_runtest_makereport,
     require_kernel_lab,
 )

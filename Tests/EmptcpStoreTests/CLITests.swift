@@ -63,6 +63,66 @@ import Testing
         #expect(rc == 2)
     }
 
+    /// Usage errors exit 2, failures 1, each as exactly one line on stderr, before or after parsing.
+    @Test func errorsAreOneLineWithExitTwoForUsageAndOneForFailure() throws {
+        let cases: [([String], Int32)] = [
+            (["no-such-command"], 2),
+            (["log", "--no-such-flag"], 2),
+            (["attach"], 2),                          // neither interfaces nor --all
+            (["commit", "x.yaml", "--confirm", "0"], 2),
+            (["diff", "x"], 2),
+            (["events", "--count", "0"], 2),
+            (["daemon", "--flows", "--restore-prio", "a"], 2),
+            (["daemon", "flows", "--socket", dir + "/none.sock"], 1),
+            (["daemon", "--flows", "--socket", dir + "/none.sock"], 1),
+            (["confirm"], 1),
+        ]
+        for (args, code) in cases {
+            let (rc, out, err) = try run(emptcpBinary(), args, env: env)
+            #expect(rc == code, "\(args): \(err)")
+            #expect(out.isEmpty, "\(args)")
+            #expect(err.hasPrefix("emptcp") && err.hasSuffix("\n") && err.filter { $0 == "\n" }.count == 1, "\(args): \(err)")
+        }
+        // The client verbs name the subcommand the operator typed.
+        let (_, _, err) = try emptcp("daemon", "recover-add-addr", "10.0.0.1:1-10.0.0.2:2", "--socket", dir + "/none.sock")
+        #expect(err.hasPrefix("emptcp daemon recover-add-addr: "), "\(err)")
+    }
+
+    /// --db and --pin-root work before the subcommand as well as after it, and win over the environment.
+    @Test func globalOptionsBeforeOrAfterTheSubcommand() throws {
+        write(samplePolicyYAML, to: dir + "/p.yaml")
+        let other = dir + "/other.db"
+        var (rc, _, err) = try emptcp("--db", other, "commit", dir + "/p.yaml")
+        #expect(rc == 0, "\(err)")
+        #expect(try PolicyStore(path: other).log(limit: nil).count == 1)
+        #expect(!FileManager.default.fileExists(atPath: db))
+        var out: String
+        (rc, out, _) = try emptcp("log", "--db", other)
+        #expect(rc == 0 && out.hasPrefix("1  "))
+        (rc, out, _) = try emptcp("--pin-root", dir + "/elsewhere", "status")
+        #expect(rc == 0 && out.hasPrefix("pin root: \(dir)/elsewhere "), "\(out)")
+        (rc, out, _) = try emptcp("--version")
+        #expect(rc == 0 && !out.isEmpty && out.filter { $0 == "\n" }.count == 1)
+    }
+
+    /// Every JSON document comes from one encoder: sorted keys, unescaped slashes.
+    @Test func jsonOutputHasSortedKeysAndPlainSlashes() throws {
+        write(samplePolicyYAML, to: dir + "/p.yaml")
+        _ = try emptcp("commit", dir + "/p.yaml")
+        let bad = dir + "/bad.yaml"
+        write(samplePolicyYAML.replacingOccurrences(of: "chain: backup", with: "chain: bakup"), to: bad)
+        _ = try emptcp("commit", bad)  // refused; the audit row names the file
+        let (rc, out, _) = try emptcp("audit", "--json")
+        #expect(rc == 0)
+        #expect(out.contains("\"\(bad):13: bindings[2].chain: no chain named bakup\""), "\(out)")
+        let rows = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [[String: Any]]
+        let keys = out.split(separator: "\n").prefix { !$0.hasPrefix("  }") }.compactMap { line -> String? in
+            guard let open = line.firstIndex(of: "\""), line.hasPrefix("    \"") else { return nil }
+            return String(line[line.index(after: open)...].prefix { $0 != "\"" })
+        }
+        #expect(!rows.isEmpty && !keys.isEmpty && keys == keys.sorted(), "\(keys)")
+    }
+
     @Test func validationErrorExitsTwoWritesNothingButAudits() throws {
         let file = dir + "/p.yaml"
         write(samplePolicyYAML, to: file)

@@ -1,10 +1,10 @@
-"""Issue 4, operator modules on the real data plane: `emptcp module add` plugs the example
+"""Operator modules on the real data plane: `emptcp module add` plugs the example
 module (examples/modules/set_dscp.c, tc) into a free slot of tc_actions; a policy naming it
 takes effect on the wire (DSCP 46 seen at the server); `module remove` is refused while the
 current revision uses it and succeeds after; and adding/removing a module 20 times while a bulk
 MPTCP transfer runs through both chains never stops the traffic (no 100 ms interval without data
 at the receiver) and the transfer completes with identical bytes (count and SHA-256). The bulk
-transfer is tests/events/transfer.py rather than iperf3: iperf3 does not count the bytes still
+transfer is lab/transfer.py rather than iperf3: iperf3 does not count the bytes still
 in flight when it ends, so its sent and received totals differ even without emptcp."""
 
 import json
@@ -13,12 +13,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from lab import Capture, MptcpClient, MptcpServer, policy, tcp2, run
+from lab.traffic import TRANSFER
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 REPO = Path(__file__).resolve().parents[2]
 PORT = 5207
 BULK_PORT = 5208
-TRANSFER = str(Path(__file__).resolve().parent / "transfer.py")
 
 
 def example_module() -> str:

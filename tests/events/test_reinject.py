@@ -1,4 +1,4 @@
-"""Issue 4, injection engine: `rm_add_addr` on the client's XDP keeps the server's ADD_ADDR from
+"""Injection engine: `rm_add_addr` on the client's XDP keeps the server's ADD_ADDR from
 the client's stack (no join); `emptcp daemon` saved the removed option from the ring buffer and,
 on request, re-delivers it into the client's stack through a raw socket to the client's own
 address; the client then accepts the announcement (MPTcpExtAddAddr +1) and opens the second
@@ -12,6 +12,8 @@ import time
 import pytest
 
 from lab import MptcpClient, MptcpServer, LabError, mptcp_sockets, policy, tcp2, ADD_ADDR_SETTLE_S
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5203
 

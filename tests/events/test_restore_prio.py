@@ -1,4 +1,4 @@
-"""Issue 4, priority restore: `set_flow_prio {backup: true}` on the client's XDP for path 1
+"""Priority restore: `set_flow_prio {backup: true}` on the client's XDP for path 1
 makes the client's own stack mark that subflow backup (peer-requested backup, `B` in the
 subflow flags of `ss -ti`); the mark is sticky, so after the policy stops inserting MP_PRIO the
 subflow stays backup until `emptcp daemon --restore-prio FLOW` delivers MP_PRIO B=0 into the
@@ -14,6 +14,8 @@ import pytest
 from lab import MptcpClient, MptcpServer, LabError, policy, tcp2
 
 from .test_reinject import wait_socket
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5204
 

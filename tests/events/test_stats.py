@@ -1,4 +1,4 @@
-"""Issue 4, `record` + `emptcp stats`: on the client's XDP for path 1, the packets and bytes of
+"""`record` + `emptcp stats`: on the client's XDP for path 1, the packets and bytes of
 the server -> client flow, summed over CPUs by `emptcp stats --json`, equal what a capture on
 the same interface saw of that flow; RTT samples are positive and plausible. Traffic is frozen
 before the comparison (the server's path-1 link goes down) so both sides count the same
@@ -10,6 +10,8 @@ import time
 import pytest
 
 from lab import Capture, MptcpClient, MptcpServer, policy, tcp2
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5206
 

@@ -1,4 +1,4 @@
-"""Issue 4, `catch_mptcp_events` + `emptcp events`: each connection's tokens computed from the
+"""`catch_mptcp_events` + `emptcp events`: each connection's tokens computed from the
 MP_CAPABLE keys (SHA-256, MPTCP v1) equal the tokens the kernel reports through mptcp_diag
 (`ss -M`, `token:`), on both ends; the MP_JOIN of the second subflow carries the server's token;
 FIN shows up at close. The client's TC egress sees the client's segments, so the MP_CAPABLE
@@ -11,6 +11,8 @@ import time
 import pytest
 
 from lab import MptcpClient, MptcpServer, LabError, policy, tcp2
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5205
 

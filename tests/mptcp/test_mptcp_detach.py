@@ -1,9 +1,13 @@
-"""Issue 3 (e): `emptcp detach` removes only what emptcp attached: a foreign clsact qdisc and its
+"""`emptcp detach` removes only what emptcp attached: a foreign clsact qdisc and its
 filters (ingress and egress) stay exactly as they were, and nothing of ours is left behind."""
 
 import json
 
+import pytest
+
 from lab import MptcpServer, observe_connection
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5204
 

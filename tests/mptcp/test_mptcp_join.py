@@ -1,4 +1,4 @@
-"""Issue 3 (a): without a policy the client joins the address the server announces: 2 subflows.
+"""Without a policy the client joins the address the server announces: 2 subflows.
 
 Checked twice: in the bare lab (the lab itself is right) and with emptcp attached to both client
 interfaces but no binding for the flow (our programs pass every packet unchanged)."""
@@ -6,6 +6,8 @@ interfaces but no binding for the flow (our programs pass every packet unchanged
 import pytest
 
 from lab import MptcpServer, observe_connection
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5201
 

@@ -1,12 +1,14 @@
-"""Issue 3 (c)/(d): `set_recv_win {window: N}` on the client's TC egress puts N in the window
+"""`set_recv_win {window: N}` on the client's TC egress puts N in the window
 field on the wire, and the rewritten segments carry valid checksums when the sender computes
 them in software (`ethtool -K c1 tx off`; with offload on, veth frames carry partial checksums
-that no capture can validate, design §3). Also on the client's XDP hook, where the capture on
+that no capture can validate, docs/lab.md). Also on the client's XDP hook, where the capture on
 the client's interface shows the frames after XDP."""
 
 import pytest
 
 from lab import Capture, MptcpServer, observe_connection, policy, tcp2
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5203
 WINDOW = 4321  # far from what the stack advertises here (tens to a few hundred, scale 10)

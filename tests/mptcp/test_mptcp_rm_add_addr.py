@@ -1,13 +1,16 @@
-"""Issue 3 (b): `rm_add_addr` on the client's XDP hook keeps the server's ADD_ADDR from the
+"""`rm_add_addr` on the client's XDP hook keeps the server's ADD_ADDR from the
 client's stack, and the connection stays MPTCP; `rollback` restores the join for new connections.
 
-Design §3: the server's first segment after the handshake is a pure ACK whose only MPTCP option
+The server's first segment after the handshake is a pure ACK whose only MPTCP option
 is the ADD_ADDR; overwriting it with NOPs would make the client fall back to plain TCP. So the
-test checks the absence of fallback on both sides, not only the missing join."""
+test checks the absence of fallback on both sides, not only the missing join (docs/lab.md,
+what the kernel does)."""
 
 import pytest
 
 from lab import Capture, MptcpServer, observe_connection, policy, tcp2
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5202
 

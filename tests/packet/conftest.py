@@ -5,18 +5,18 @@ import subprocess
 
 import pytest
 
-from dataplane import ROOT, DataPlane
+from lab.dataplane import ROOT, DataPlane
+from lab.emptcp import require
 
 
 @pytest.fixture(scope="session", autouse=True)
 def bpf_built():
-    if os.geteuid() != 0:
-        pytest.fail("tests/packet needs root (BPF programs, bpffs, namespaces)")
     subprocess.run(["bash", os.path.join(ROOT, "bpf", "build.sh")], check=True)
 
 
 @pytest.fixture(scope="module")
 def plane(bpf_built):
+    require(os.geteuid() == 0, "the packet tests need root (BPF programs, bpffs, namespaces)")
     p = DataPlane()
     try:
         yield p

@@ -1,12 +1,15 @@
-"""Chain semantics (design §2 or/and), limits, counted failures, operator modules."""
+"""Chain semantics (or/and, as docs/sdk.md describes the walk), limits, counted failures, operator modules."""
 import os
 import struct
 
 import pytest
 
-from dataplane import (DROP, FIRST_MODULE_SLOT, PASS, build_module, recv_win_param, tcp2_key,
-                       tcp4_key)
-from packets import TS, key_for, other_addr, tcp_checksum_ok, tcp_pkt, window_of
+from frame_checks import tcp_checksum_ok, window_of
+from lab.abi import FIRST_MODULE_SLOT, SEL_F_PREFILTER
+from lab.dataplane import DROP, PASS, build_module, recv_win_param, tcp2_key, tcp4_key
+from lab.frames import TS, key_for, other_addr, tcp_pkt
+
+pytestmark = pytest.mark.kernel
 
 HOOKS = ["xdp", "tc"]
 MODULES = os.path.join(os.path.dirname(__file__), "modules")
@@ -45,7 +48,7 @@ CASES = [
     ([("tcp2", "and"), ("tcp4", "and")], dict(tcp2=2, tcp4=1), 100),  # all and: last chain
     ([("tcp2", "and"), ("tcp4", "or")], dict(tcp2=2), 200),           # and, then or miss
     ([("tcp2", "and"), ("tcp4", "or")], dict(tcp2=2, tcp4=1), 100),   # and, then or match
-    ([("tcp4", "or"), ("tcp2", "or"), ("tcp", "and")], dict(tcp=3), 300),  # design §4 example
+    ([("tcp4", "or"), ("tcp2", "or"), ("tcp", "and")], dict(tcp=3), 300),  # docs/sdk.md example
     ([("tcp4", "or"), ("tcp2", "or"), ("tcp", "and")], dict(tcp2=2, tcp=3), 200),
     ([("tcp", "and"), ("tcp2", "and")], dict(tcp=3), None),
 ]
@@ -150,7 +153,6 @@ def test_operator_actor_verdict(dp):
 def test_prefilter(dp, hook, selector):
     """With EMPTCP_SEL_F_PREFILTER a binding counts only if its prefilter bit is set (the bit
     function is re-implemented in Python from abi.h); without the flag the bits are ignored."""
-    from dataplane import SEL_F_PREFILTER
     setup_chains(dp, hook)
     fam, local, remote, lport, rport = key_for(hook, "v4")
     key = tcp2_key(fam, local, remote) if selector == "tcp2" else tcp4_key(fam, local, lport, remote, rport)

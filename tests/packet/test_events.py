@@ -3,8 +3,12 @@ import socket
 
 import pytest
 
-from dataplane import DROP, EV_RM_ADD_ADDR, PASS
-from packets import ADD_ADDR4, ADD_ADDR6, DSS, LPORT, RPORT, V4, V6, parse_add_addr_event, tcp_pkt
+from event_records import parse_add_addr_event
+from lab.abi import EV
+from lab.dataplane import DROP, PASS
+from lab.frames import ADD_ADDR4, ADD_ADDR4_ECHO, ADD_ADDR6, DSS4, LPORT, RPORT, V4, V6, tcp_pkt
+
+pytestmark = pytest.mark.kernel
 
 EV_LEN = 120  # sizeof(struct emptcp_ev_add_addr)
 
@@ -22,7 +26,7 @@ def rm(dp):
 def check_event(ev, kind, opt, dropped):
     fam, a = (6, V6) if kind == "v6" else (4, V4)
     af = socket.AF_INET6 if fam == 6 else socket.AF_INET
-    assert ev["version"] == 1 and ev["type"] == EV_RM_ADD_ADDR and ev["len"] == EV_LEN
+    assert ev["version"] == 1 and ev["type"] == EV["rm_add_addr"] and ev["len"] == EV_LEN
     assert ev["hook"] == 0 and ev["family"] == fam
     assert ev["sport"] == RPORT and ev["dport"] == LPORT
     assert ev["saddr"][:len(socket.inet_pton(af, a["R"]))] == socket.inet_pton(af, a["R"])
@@ -41,7 +45,7 @@ def test_drop_reports_option(rm):
 
 
 def test_nop_reports_option(rm):
-    ret, _, _ = rm.run("xdp", tcp_pkt("v6", opts=DSS + ADD_ADDR6))
+    ret, _, _ = rm.run("xdp", tcp_pkt("v6", opts=DSS4 + ADD_ADDR6))
     assert ret == PASS["xdp"]
     recs = rm.ring().records()
     assert len(recs) == 1
@@ -66,7 +70,6 @@ def test_tc_does_not_report(rm):
 
 
 def test_echo_is_kept(rm):
-    from packets import ADD_ADDR4_ECHO
     pkt = tcp_pkt("v4", opts=ADD_ADDR4_ECHO)
     ret, out, _ = rm.run("xdp", pkt)
     assert ret == PASS["xdp"] and out == pkt

@@ -6,15 +6,17 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
-from dataplane import PASS, recv_win_param
-from packets import ADD_ADDR4, DSS, tcp_pkt
+from lab.dataplane import PASS, recv_win_param
+from lab.frames import ADD_ADDR4, DSS4, tcp_pkt
+
+pytestmark = pytest.mark.kernel
 
 HOOKS = ["xdp", "tc"]
 
 BAD_OPTIONS = {
     "len0": bytes([30, 0, 0x30, 0]) + ADD_ADDR4,
     "len1": bytes([8, 1, 1, 1]) + ADD_ADDR4,
-    "past_header": DSS + bytes([30, 24, 0x30, 2]) + bytes(4),
+    "past_header": DSS4 + bytes([30, 24, 0x30, 2]) + bytes(4),
     "mptcp_len2": bytes([30, 2, 1, 1]) + ADD_ADDR4,
     "len_byte_missing": ADD_ADDR4 + bytes([1, 1, 1, 8]),
     "after_eol_ignored_but_bad_first": bytes([1, 1, 8, 0]) + ADD_ADDR4,
@@ -44,7 +46,7 @@ def test_bad_options_pass_unchanged(rm_chain, hook, name):
 
 def test_eol_ends_the_walk(rm_chain):
     """An ADD_ADDR after EOL is not an option: nothing to remove, nothing counted as bad."""
-    pkt = tcp_pkt("v4", opts=DSS + bytes([0, 0, 0, 0]) + ADD_ADDR4)
+    pkt = tcp_pkt("v4", opts=DSS4 + bytes([0, 0, 0, 0]) + ADD_ADDR4)
     for hook in HOOKS:
         ret, out, _ = rm_chain.run(hook, pkt)
         assert ret == PASS[hook] and out == pkt
@@ -54,13 +56,13 @@ def test_eol_ends_the_walk(rm_chain):
 
 def truncated_tcp():
     """TCP header says 60 bytes, the packet ends after 28."""
-    p = bytearray(tcp_pkt("v4", opts=DSS))
+    p = bytearray(tcp_pkt("v4", opts=DSS4))
     p[34 + 12] = 15 << 4
     return bytes(p)
 
 
 def ihl_too_small():
-    p = bytearray(tcp_pkt("v4", opts=DSS))
+    p = bytearray(tcp_pkt("v4", opts=DSS4))
     p[14] = 0x44
     return bytes(p)
 
@@ -68,7 +70,7 @@ def ihl_too_small():
 MALFORMED = {
     "tcp_truncated": truncated_tcp,
     "ip_truncated": lambda: tcp_pkt("v4")[:14 + 12],
-    "tcp_header_cut": lambda: tcp_pkt("v4", opts=DSS + ADD_ADDR4)[:34 + 30],
+    "tcp_header_cut": lambda: tcp_pkt("v4", opts=DSS4 + ADD_ADDR4)[:34 + 30],
     "ipv6_truncated": lambda: tcp_pkt("v6")[:14 + 40 + 10],
     "ihl_too_small": ihl_too_small,
     "eth_only": lambda: tcp_pkt("v4")[:14],

@@ -3,12 +3,14 @@
 program with BPF_PROG_TEST_RUN, the output checked with scapy."""
 import pytest
 
-from dataplane import DROP, PASS, recv_win_param, tcp2_key, tcp4_key
-from packets import (ADD_ADDR4, ADD_ADDR6, DSS, TS, changed, family_of, key_for, l4_offset,
-                     option_bytes, other_addr, tcp_checksum_ok, tcp_pkt, window_of)
+from frame_checks import changed, l4_offset, option_bytes, tcp_checksum_ok, window_of
+from lab.dataplane import DROP, PASS, recv_win_param, tcp2_key, tcp4_key
+from lab.frames import (ADD_ADDR4, ADD_ADDR6, DSS4, KINDS, TS, family_of, key_for, other_addr,
+                        tcp_pkt)
+
+pytestmark = pytest.mark.kernel
 
 HOOKS = ["xdp", "tc"]
-KINDS = ["v4", "v4opt", "v6", "v6ext"]
 SELECTORS = ["tcp2", "tcp4", "tcp"]
 CHAIN = 7
 
@@ -37,7 +39,7 @@ def test_set_recv_win(dp, hook, kind, selector, match):
     dp.sel_chain(hook, [(selector, "or")])
     dp.chain(hook, CHAIN, [("set_recv_win", recv_win_param(1600))])
     bind(dp, hook, kind, selector, match)
-    pkt = tcp_pkt(kind, opts=TS + DSS, payload=b"hello", window=5000)
+    pkt = tcp_pkt(kind, opts=TS + DSS4, payload=b"hello", window=5000)
     ret, out, _ = dp.run(hook, pkt)
     assert ret == PASS[hook]
     c = dp.counters(hook)
@@ -58,12 +60,12 @@ def test_set_recv_win(dp, hook, kind, selector, match):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("hook", HOOKS)
 def test_rm_add_addr_nop(dp, hook, kind, selector, match):
-    """ADD_ADDR next to a DSS: the ADD_ADDR bytes become NOPs, the DSS stays."""
+    """ADD_ADDR next to a DSS4: the ADD_ADDR bytes become NOPs, the DSS4 stays."""
     dp.sel_chain(hook, [(selector, "or")])
     dp.chain(hook, CHAIN, [("rm_add_addr", b"")])
     bind(dp, hook, kind, selector, match)
     add = add_addr_for(kind)
-    pkt = tcp_pkt(kind, opts=DSS + add)
+    pkt = tcp_pkt(kind, opts=DSS4 + add)
     ret, out, _ = dp.run(hook, pkt)
     assert ret == PASS[hook]
     c = dp.counters(hook)
@@ -74,7 +76,7 @@ def test_rm_add_addr_nop(dp, hook, kind, selector, match):
     off = l4_offset(pkt)
     alen = add[1]
     opts = option_bytes(out)
-    assert opts[:8] == DSS
+    assert opts[:8] == DSS4
     assert opts[8:8 + alen] == b"\x01" * alen
     assert opts[8 + alen:] == add[alen:]
     assert tcp_checksum_ok(out)
@@ -86,7 +88,7 @@ def test_rm_add_addr_nop(dp, hook, kind, selector, match):
 @pytest.mark.parametrize("hook", HOOKS)
 def test_rm_add_addr_drop(dp, hook, kind):
     """ADD_ADDR as the only MPTCP option: the segment is dropped (a NOP-only segment would make
-    the peer fall back to TCP, design §3)."""
+    the peer fall back to TCP: docs/lab.md)."""
     dp.sel_chain(hook, [("tcp", "or")])
     dp.chain(hook, CHAIN, [("rm_add_addr", b"")])
     dp.bind_tcp(hook, CHAIN)
@@ -104,9 +106,9 @@ def test_two_actors_one_pass(dp, hook):
     dp.sel_chain(hook, [("tcp", "or")])
     dp.chain(hook, CHAIN, [("set_recv_win", recv_win_param(1234)), ("rm_add_addr", b"")])
     dp.bind_tcp(hook, CHAIN)
-    pkt = tcp_pkt("v4", opts=DSS + ADD_ADDR4 + TS)
+    pkt = tcp_pkt("v4", opts=DSS4 + ADD_ADDR4 + TS)
     ret, out, _ = dp.run(hook, pkt)
     assert ret == PASS[hook]
     assert window_of(out) == 1234
-    assert option_bytes(out) == DSS + b"\x01" * 16 + TS
+    assert option_bytes(out) == DSS4 + b"\x01" * 16 + TS
     assert tcp_checksum_ok(out)

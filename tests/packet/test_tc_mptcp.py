@@ -10,7 +10,9 @@ import uuid
 
 import pytest
 
-from dataplane import run
+from lab.dataplane import run
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 SERVER = r"""
 import socket, sys

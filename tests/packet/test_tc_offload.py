@@ -10,8 +10,10 @@ import uuid
 
 import pytest
 
-from dataplane import recv_win_param, run
-from packets import tcp_checksum_ok, window_of
+from frame_checks import tcp_checksum_ok, window_of
+from lab.dataplane import recv_win_param, run
+
+pytestmark = pytest.mark.kernel
 
 RECEIVER = r"""
 import json, socket, sys
@@ -158,7 +160,8 @@ def test_tc_edits_on_checksum_partial_skbs(dp, veth):
     """[set_recv_win, rm_add_addr] on CHECKSUM_PARTIAL skbs (AF_PACKET with a virtio-net header
     asking for checksum completion), completed in software after TC (tx off): the frames on the
     wire carry the edits and a valid checksum; the ADD_ADDR-only segment is dropped."""
-    from packets import ADD_ADDR4, DSS, TS, option_bytes
+    from frame_checks import option_bytes
+    from lab.frames import ADD_ADDR4, DSS4, TS
     a, b, va, vb = veth
     run("ip", "netns", "exec", a, "ethtool", "-K", va, "tx", "off")
     run("tc", "-n", a, "qdisc", "add", "dev", va, "clsact")
@@ -172,7 +175,7 @@ def test_tc_edits_on_checksum_partial_skbs(dp, veth):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert cap.stdout.readline().strip() == "ready", cap.stderr.read()
-        nop = partial_frame(DSS + ADD_ADDR4 + TS)
+        nop = partial_frame(DSS4 + ADD_ADDR4 + TS)
         drop = partial_frame(ADD_ADDR4)
         sent = [run("ip", "netns", "exec", a, sys.executable, "-c", SEND_PARTIAL, va, f.hex(),
                     "34").stdout.strip() for f in (nop, drop)]
@@ -186,7 +189,7 @@ def test_tc_edits_on_checksum_partial_skbs(dp, veth):
     assert len(frames) == 1, frames                      # the ADD_ADDR-only one was dropped
     f = frames[0]
     assert window_of(f) == 1600
-    assert option_bytes(f) == DSS + b"\x01" * 16 + TS
+    assert option_bytes(f) == DSS4 + b"\x01" * 16 + TS
     assert tcp_checksum_ok(f)
     c = dp.counters("tc")
     assert c["add_addr_nopped"] == 1 and c["add_addr_dropped"] == 1

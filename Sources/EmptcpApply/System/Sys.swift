@@ -30,7 +30,7 @@ private func optsSize<T, F>(_ field: KeyPath<T, F>, _ type: F.Type) -> Int {
     MemoryLayout<T>.offset(of: field)! + MemoryLayout<F>.size
 }
 
-enum Sys {
+package enum Sys {
     static func fail(_ operation: String, _ object: String, _ code: Int32) -> SystemError {
         SystemError(operation: operation, object: object, code: code)
     }

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 
-/// Flags shared by every subcommand (design §4).
+/// The database and the pin root: every subcommand takes them, and so does `emptcp` itself before
+/// the subcommand (`emptcp --pin-root X status`). The command line wins over the environment.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: "Policy database (env EMPTCP_DB).")
+    @Option(name: .customLong("db"), help: ArgumentHelp("Policy database (env EMPTCP_DB).", valueName: "path"))
     var dbOption: String?
 
-    @Option(name: .customLong("pin-root"), help: "bpffs directory for pinned maps and programs (env EMPTCP_PIN_ROOT).")
+    @Option(name: .customLong("pin-root"), help: ArgumentHelp("bpffs directory for pinned maps and programs (env EMPTCP_PIN_ROOT).", valueName: "dir"))
     var pinRootOption: String?
 
     var db: String {

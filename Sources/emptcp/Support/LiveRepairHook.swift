@@ -16,7 +16,7 @@ enum LiveRepairHook {
         do {
             try store.queueLiveRepairs(repairs, revision: revision)
         } catch {
-            StoreCLI.warn("emptcp: live connections were not updated: cannot queue repairs: \(error)")
+            Console.warn("emptcp: live connections were not updated: cannot queue repairs: \(error)")
             return
         }
         let socket = DaemonServer.socketPath(environment: ProcessInfo.processInfo.environment)
@@ -24,16 +24,16 @@ enum LiveRepairHook {
         do {
             reply = try DaemonClient.send(DaemonRequest(op: DaemonRequest.repair), socketPath: socket)
         } catch {
-            StoreCLI.warn("emptcp: live connections were not updated: no daemon answers on \(socket) (\(repairs.count) repairs queued)")
+            Console.warn("emptcp: live connections were not updated: no daemon answers on \(socket) (\(repairs.count) repairs queued)")
             try? store.recordAudit(action: "live-repair", revision: revision, outcome: .failed,
                                    detail: "live connections not updated: no daemon on \(socket); queued: \(what)")
             return
         }
         if reply.ok {
-            StoreCLI.print("live connections: \(repairs.count) repairs handed to the daemon")
+            Console.print("live connections: \(repairs.count) repairs handed to the daemon")
             try? store.recordAudit(action: "live-repair", revision: revision, outcome: .ok, detail: "handed to the daemon: \(what)")
         } else {
-            StoreCLI.warn("emptcp: live connections were not updated: the daemon refused: \(reply.error ?? "no reason")")
+            Console.warn("emptcp: live connections were not updated: the daemon refused: \(reply.error ?? "no reason")")
             try? store.recordAudit(action: "live-repair", revision: revision, outcome: .failed,
                                    detail: "live connections not updated: daemon refused (\(reply.error ?? "")); queued: \(what)")
         }

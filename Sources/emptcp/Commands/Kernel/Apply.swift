@@ -13,28 +13,20 @@ extension Emptcp {
                 recorded in the store whose links are gone (after a reboot), then applies.
                 """)
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var kernel: KernelOptions
+        @OptionGroup var objects: BPFObjectOptions
+        @OptionGroup var output: OutputOptions
         @Flag(name: .long, help: "Re-attach recorded interfaces whose links are gone, then apply.") var boot = false
-        @Flag(name: .long, help: "Print the report as JSON.") var json = false
 
         func run() throws {
-            let logger = Kernel.logger()
-            let applier = Kernel.applier(global, bpfDir: kernel.bpfDir, logger: logger)
-            do {
-                let store = try Kernel.store(global, logger: logger)
-                if boot { try restore(applier, store) }
-                guard let (revision, report) = try Kernel.applyCurrent(applier, store, global) else {
-                    Kernel.print("no revision committed; nothing to apply")
-                    return
-                }
-                if json {
-                    Kernel.print(try Kernel.json(report))
-                } else {
-                    Kernel.print("applied revision \(revision.id): \(report.summary)")
-                }
-            } catch {
-                throw Kernel.fail("apply", error)
+            let session = DataPlaneSession(global: global)
+            let applier = session.applier(bpfDir: objects.bpfDir)
+            let store = try session.openStore()
+            if boot { try restore(applier, store) }
+            guard let (revision, report) = try session.applyCurrent(applier, store) else {
+                Console.print("no revision committed; nothing to apply")
+                return
             }
+            Console.print(output.json ? try Console.json(report) : "applied revision \(revision.id): \(report.summary)")
         }
 
         /// Attaches every recorded interface of this pin root again (a no-op where still attached).
@@ -47,7 +39,7 @@ extension Emptcp {
                     let result = try applier.attach(interface: iface, xdpMode: mode)
                     if !result.alreadyAttached {
                         try store.recordAudit(action: "attach", revision: nil, outcome: .ok, detail: "\(iface) xdp=\(result.xdpMode) tc=\(result.tcMode) (boot)")
-                        Kernel.print("\(iface): re-attached (xdp \(result.xdpMode), tc \(result.tcMode))")
+                        Console.print("\(iface): re-attached (xdp \(result.xdpMode), tc \(result.tcMode))")
                     }
                 } catch {
                     try? store.recordAudit(action: "attach", revision: nil, outcome: .failed, detail: "\(iface) (boot): \(error)")

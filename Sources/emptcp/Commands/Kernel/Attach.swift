@@ -13,42 +13,39 @@ extension Emptcp {
                 is an error, never replaced. Attachments are recorded in the store for `apply --boot`.
                 """)
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var kernel: KernelOptions
+        @OptionGroup var objects: BPFObjectOptions
         @Flag(name: .long, help: "Every interface of this network namespace except lo.") var all = false
-        @Option(name: .customLong("xdp-mode"), help: "native, generic or auto (native, else generic).") var xdpMode: XDPMode = .auto
-        @Option(name: .customLong("tc-mode"), help: "tcx, clsact (a cls_bpf filter of our own) or auto (tcx, else clsact).") var tcMode: TCMode = .auto
-        @Argument(help: "Interfaces to attach.") var interfaces: [String] = []
+        @Option(name: .customLong("xdp-mode"), help: ArgumentHelp("native, generic or auto (native, else generic).", valueName: "mode")) var xdpMode: XDPMode = .auto
+        @Option(name: .customLong("tc-mode"), help: ArgumentHelp("tcx, clsact (a cls_bpf filter of our own) or auto (tcx, else clsact).", valueName: "mode")) var tcMode: TCMode = .auto
+        @Argument(help: ArgumentHelp("Interfaces to attach.", valueName: "interface")) var interfaces: [String] = []
+
+        func validate() throws {
+            if all == !interfaces.isEmpty { throw ValidationError("name interfaces or pass --all (not both)") }
+        }
 
         func run() throws {
-            // Usage errors exit 2 (design §4).
-            if all == !interfaces.isEmpty { throw Kernel.usage("attach", "name interfaces or pass --all (not both)") }
-            let logger = Kernel.logger()
-            let applier = Kernel.applier(global, bpfDir: kernel.bpfDir, logger: logger)
-            let store: PolicyStore
-            do { store = try Kernel.store(global, logger: logger) } catch { throw Kernel.fail("attach", error) }
+            let session = DataPlaneSession(global: global)
+            let applier = session.applier(bpfDir: objects.bpfDir)
+            let store = try session.openStore()
             let targets = all ? Applier.allInterfaces() : interfaces
             for iface in targets {
                 do {
                     let result = try applier.attach(interface: iface, xdpMode: xdpMode, tcMode: tcMode)
                     if result.alreadyAttached {
-                        Kernel.print("\(iface): already attached (xdp \(result.xdpMode), tc \(result.tcMode))")
+                        Console.print("\(iface): already attached (xdp \(result.xdpMode), tc \(result.tcMode))")
                         continue
                     }
                     try store.recordAttachment(Attachment(iface: iface, hook: .xdp, mode: result.xdpMode, pinRoot: global.pinRoot))
                     try store.recordAttachment(Attachment(iface: iface, hook: .tc, mode: result.tcMode, pinRoot: global.pinRoot))
                     try store.recordAudit(action: "attach", revision: nil, outcome: .ok, detail: "\(iface) xdp=\(result.xdpMode) tc=\(result.tcMode)")
-                    Kernel.print("\(iface): attached (xdp \(result.xdpMode), tc \(result.tcMode))")
+                    Console.print("\(iface): attached (xdp \(result.xdpMode), tc \(result.tcMode))")
                 } catch {
                     try? store.recordAudit(action: "attach", revision: nil, outcome: .failed, detail: "\(iface): \(error)")
-                    throw Kernel.fail("attach", error)
+                    throw error
                 }
             }
-            do {
-                if let (revision, report) = try Kernel.applyCurrent(applier, store, global) {
-                    Kernel.print("applied revision \(revision.id): \(report.summary)")
-                }
-            } catch {
-                throw Kernel.fail("attach", error)
+            if let (revision, report) = try session.applyCurrent(applier, store) {
+                Console.print("applied revision \(revision.id): \(report.summary)")
             }
         }
     }

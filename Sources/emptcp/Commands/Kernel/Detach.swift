@@ -10,15 +10,16 @@ extension Emptcp {
             discussion: "When no interface remains attached, emptcp's pinned programs and maps are removed too.")
         @OptionGroup var global: GlobalOptions
         @Flag(name: .long, help: "Every interface emptcp is attached to.") var all = false
-        @Argument(help: "Interfaces to detach.") var interfaces: [String] = []
+        @Argument(help: ArgumentHelp("Interfaces to detach.", valueName: "interface")) var interfaces: [String] = []
+
+        func validate() throws {
+            if all == !interfaces.isEmpty { throw ValidationError("name interfaces or pass --all (not both)") }
+        }
 
         func run() throws {
-            // Usage errors exit 2 (design §4).
-            if all == !interfaces.isEmpty { throw Kernel.usage("detach", "name interfaces or pass --all (not both)") }
-            let logger = Kernel.logger()
-            let applier = Kernel.applier(global, bpfDir: nil, logger: logger)
-            let store: PolicyStore
-            do { store = try Kernel.store(global, logger: logger) } catch { throw Kernel.fail("detach", error) }
+            let session = DataPlaneSession(global: global)
+            let applier = session.applier()
+            let store = try session.openStore()
             var targets = interfaces
             if all {
                 let recorded = (try? store.attachments().filter { $0.pinRoot == global.pinRoot }.map(\.iface)) ?? []
@@ -30,10 +31,10 @@ extension Emptcp {
                     try store.removeAttachment(iface: iface, hook: .xdp)
                     try store.removeAttachment(iface: iface, hook: .tc)
                     try store.recordAudit(action: "detach", revision: nil, outcome: .ok, detail: was ? iface : "\(iface) (was not attached)")
-                    Kernel.print(was ? "\(iface): detached" : "\(iface): not attached")
+                    Console.print(was ? "\(iface): detached" : "\(iface): not attached")
                 } catch {
                     try? store.recordAudit(action: "detach", revision: nil, outcome: .failed, detail: "\(iface): \(error)")
-                    throw Kernel.fail("detach", error)
+                    throw error
                 }
             }
         }

@@ -10,7 +10,7 @@ extension Emptcp {
             abstract: "Attached interfaces, the revision in the kernel vs the current one, map entries, counters and drift.",
             discussion: "Drift lists every map entry that differs from the current revision; `emptcp apply` repairs it.")
         @OptionGroup var global: GlobalOptions
-        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         /// The JSON document of `status --json`.
         struct Report: Encodable {
@@ -20,28 +20,24 @@ extension Emptcp {
         }
 
         func run() throws {
-            let logger = Kernel.logger()
-            let applier = Kernel.applier(global, bpfDir: nil, logger: logger)
-            do {
-                var current: Revision?
-                var policy: Policy?
-                var modules = ModuleSlots()
-                if FileManager.default.fileExists(atPath: global.db) {
-                    let store = try Kernel.store(global, logger: logger)
-                    current = try store.currentRevision()
-                    if let current { policy = try store.policy(at: current.id) }
-                    modules = try Kernel.moduleSlots(store)
-                }
-                let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
-                let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
-                let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
-                if json {
-                    Kernel.print(try Kernel.json(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
-                } else {
-                    text(kernel, current: current?.id, inSync: inSync).forEach(Kernel.print)
-                }
-            } catch {
-                throw Kernel.fail("status", error)
+            let session = DataPlaneSession(global: global)
+            var current: Revision?
+            var policy: Policy?
+            var modules = ModuleSlots()
+            // Status never creates a database: without one, the kernel is compared with an empty policy.
+            if FileManager.default.fileExists(atPath: global.db) {
+                let store = try session.openStore()
+                current = try store.currentRevision()
+                if let current { policy = try store.policy(at: current.id) }
+                modules = try session.moduleSlots(store)
+            }
+            let kernel = try session.applier().status(policy: policy ?? Policy(), modules: modules)
+            let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
+            let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
+            if output.json {
+                Console.print(try Console.json(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
+            } else {
+                text(kernel, current: current?.id, inSync: inSync).forEach(Console.print)
             }
         }
 

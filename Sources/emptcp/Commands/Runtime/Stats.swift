@@ -8,21 +8,17 @@ extension Emptcp {
             commandName: "stats",
             abstract: "Per-flow packets, bytes and RTT from the `record` actor, summed over CPUs.")
         @OptionGroup var global: GlobalOptions
-        @Flag(name: .long, help: "JSON array of flows.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let flows: [FlowStats]
-            do { flows = try StatsReader.read(pinRoot: global.pinRoot) } catch { throw Kernel.fail("stats", error) }
-            if json {
-                Kernel.print(try Kernel.json(flows))
-                return
-            }
+            let flows = try StatsReader.read(pinRoot: global.pinRoot)
+            if output.json { return Console.print(try Console.json(flows)) }
             let columns = ["PACKETS", "BYTES", "RTT_SAMPLES", "RTT_LAST_US", "RTT_MIN_US", "RTT_AVG_US"]
-            Kernel.print((["FLOW".padding(toLength: 48, withPad: " ", startingAt: 0)] + columns).joined(separator: " "))
+            Console.print((["FLOW".padding(toLength: 48, withPad: " ", startingAt: 0)] + columns).joined(separator: " "))
             for f in flows {
                 let values = [String(f.packets), String(f.bytes), String(f.rttSamples), f.rttLastUs.map(String.init) ?? "-",
                               f.rttMinUs.map(String.init) ?? "-", f.rttAvgUs.map(String.init) ?? "-"]
-                Kernel.print(([f.flow.description.padding(toLength: 48, withPad: " ", startingAt: 0)] + values).joined(separator: " "))
+                Console.print(([f.flow.description.padding(toLength: 48, withPad: " ", startingAt: 0)] + values).joined(separator: " "))
             }
         }
     }

@@ -14,26 +14,25 @@ extension Emptcp {
                 the database. Validation errors print as FILE:LINE: key: message and exit 2.
                 """)
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Policy file.") var file: String
-        @Option(name: .shortAndLong, help: "Commit message.") var message: String?
-        @Option(name: .long, help: "Roll back by itself unless `emptcp confirm` runs within SECONDS.") var confirm: Int?
+        @Argument(help: ArgumentHelp("Policy file.", valueName: "file")) var file: String
+        @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?
+        @Option(name: .long, help: ArgumentHelp("Roll back by itself unless `emptcp confirm` runs within SECONDS.", valueName: "seconds"))
+        var confirm: Int?
 
         func validate() throws {
             if let confirm, !(1...86_400).contains(confirm) { throw ValidationError("--confirm takes 1…86400 seconds") }
         }
 
         func run() throws {
-            try StoreCLI.run("commit") {
-                let logger = StoreCLI.logger()
-                let store = try StoreCLI.open(global, logger: logger)
-                let rev = try store.commitFile(file, message: message, confirmWithin: confirm.map(TimeInterval.init))
-                StoreCLI.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
-                if let confirm {
-                    try StoreConfirmTimer.spawn(global: global, revision: rev.id, seconds: confirm)
-                    StoreCLI.print("run `emptcp confirm` within \(confirm) s or revision \(rev.id) is rolled back")
-                }
-                if !StoreCLI.applyIfAttached(store, global, logger: logger) { throw ExitCode.failure }
+            let session = DataPlaneSession(global: global)
+            let store = try session.openStore()
+            let rev = try store.commitFile(file, message: message, confirmWithin: confirm.map(TimeInterval.init))
+            Console.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
+            if let confirm {
+                try ConfirmTimer.start(global: global, revision: rev.id, seconds: confirm)
+                Console.print("run `emptcp confirm` within \(confirm) s or revision \(rev.id) is rolled back")
             }
+            if !session.applyIfAttached(store) { throw ExitCode.failure }
         }
     }
 }

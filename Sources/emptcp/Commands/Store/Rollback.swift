@@ -7,18 +7,16 @@ extension Emptcp {
             commandName: "rollback",
             abstract: "Make a new revision whose content equals REV (default: the one before the current); applied if attached.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Revision to restore.") var rev: String?
-        @Option(name: .shortAndLong, help: "Message (default: rollback to revision REV).") var message: String?
+        @Argument(help: ArgumentHelp("Revision to restore.", valueName: "rev")) var rev: String?
+        @Option(name: .shortAndLong, help: ArgumentHelp("Message (default: rollback to revision REV).", valueName: "text")) var message: String?
 
         func run() throws {
-            try StoreCLI.run("rollback") {
-                let target = try rev.map(StoreCLI.revisionArgument)
-                let logger = StoreCLI.logger()
-                let store = try StoreCLI.open(global, logger: logger)
-                let r = try store.rollback(to: target, message: message)
-                StoreCLI.print("revision \(r.id): restores revision \(r.rollbackTo.map(String.init) ?? "-") (\(r.bindingCount) bindings)")
-                if !StoreCLI.applyIfAttached(store, global, logger: logger) { throw ExitCode.failure }
-            }
+            let target = try rev.map(RevisionArgument.parse)
+            let session = DataPlaneSession(global: global)
+            let store = try session.openStore()
+            let r = try store.rollback(to: target, message: message)
+            Console.print("revision \(r.id): restores revision \(r.rollbackTo.map(String.init) ?? "-") (\(r.bindingCount) bindings)")
+            if !session.applyIfAttached(store) { throw ExitCode.failure }
         }
     }
 }

@@ -7,19 +7,17 @@ extension Emptcp {
             commandName: "show",
             abstract: "Print a revision (default: current) as a policy file that `commit` accepts unchanged.")
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var output: StoreOutputOptions
-        @Argument(help: "Revision.") var rev: String?
+        @OptionGroup var output: OutputOptions
+        @Argument(help: ArgumentHelp("Revision.", valueName: "rev")) var rev: String?
 
         func run() throws {
-            try StoreCLI.run("show") {
-                let wanted = try rev.map(StoreCLI.revisionArgument)
-                let store = try StoreCLI.open(global, logger: StoreCLI.logger())
-                guard let id = try wanted ?? store.currentRevision()?.id else {
-                    throw StoreError.io(path: global.db, message: "no revision committed yet")
-                }
-                let policy = try store.policy(at: id)
-                StoreCLI.print(output.json ? PolicyFile.renderJSON(policy) : PolicyFile.render(policy))
+            let wanted = try rev.map(RevisionArgument.parse)
+            let store = try DataPlaneSession(global: global).openStore()
+            guard let id = try wanted ?? store.currentRevision()?.id else {
+                throw StoreError.io(path: global.db, message: "no revision committed yet")
             }
+            let policy = try store.policy(at: id)
+            Console.print(output.json ? PolicyFile.renderJSON(policy) : PolicyFile.render(policy))
         }
     }
 }

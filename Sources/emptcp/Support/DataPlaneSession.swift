@@ -1,0 +1,89 @@
+import EmptcpApply
+import EmptcpStore
+import Foundation
+import Logging
+
+/// What one invocation works on: the policy store at `--db` and the data plane pinned under
+/// `--pin-root`, with the steps several commands share (open the store, build the applier,
+/// replay the current revision into the kernel).
+struct DataPlaneSession {
+    let global: GlobalOptions
+    var logger: Logger = .cli
+
+    /// The applier for this pin root; verifier logs go next to the database when its directory exists.
+    func applier(bpfDir: String? = nil) -> Applier {
+        let dbDirectory = (global.db as NSString).deletingLastPathComponent
+        let logDirectory = FileManager.default.fileExists(atPath: dbDirectory) ? dbDirectory : nil
+        return Applier(pinRoot: global.pinRoot, bpfDir: bpfDir, logDirectory: logDirectory, logger: logger)
+    }
+
+    /// Opens the store. Opening rolls back a `commit --confirm` whose deadline passed; the timer
+    /// should have done that, so if it died the kernel must follow the rollback now. Notes go to
+    /// stderr: stdout belongs to the command's own result (which may be JSON).
+    func openStore() throws -> PolicyStore {
+        let store = try PolicyStore(path: global.db, logger: logger)
+        for r in store.expiredOnOpen {
+            Console.warn("revision \(r.parent ?? 0) was not confirmed in time; rolled back as revision \(r.id)")
+        }
+        if !store.expiredOnOpen.isEmpty { _ = applyIfAttached(store, note: Console.warn) }
+        return store
+    }
+
+    /// Operator modules: copies and verifier logs live next to the database.
+    func moduleManager() -> ModuleManager {
+        let dbDirectory = (global.db as NSString).deletingLastPathComponent
+        let base = dbDirectory.isEmpty ? "." : dbDirectory
+        return ModuleManager(pinRoot: global.pinRoot, moduleDirectory: base + "/modules", logDirectory: base, logger: logger)
+    }
+
+    /// Operator module slots recorded in the store, as the map encoder needs them.
+    func moduleSlots(_ store: PolicyStore) throws -> ModuleSlots {
+        var slots = ModuleSlots()
+        for module in try store.modules() {
+            switch module.kind {
+            case .selector: slots.selectors[module.hook, default: [:]][module.name] = UInt8(clamping: module.slot)
+            case .actor: slots.actors[module.hook, default: [:]][module.name] = UInt8(clamping: module.slot)
+            }
+        }
+        return slots
+    }
+
+    /// Applies the store's current revision and audits the outcome; nil when no revision exists yet.
+    @discardableResult
+    func applyCurrent(_ applier: Applier, _ store: PolicyStore) throws -> (Revision, ApplyReport)? {
+        guard let revision = try store.currentRevision() else { return nil }
+        do {
+            // Attach loads only the built-in programs: put the recorded operator modules back in
+            // their slots first, so a chain that names one never meets an empty slot.
+            if try !store.modules().isEmpty {
+                _ = try moduleManager().restore(catalog: store)
+            }
+            let policy = try store.policy(at: revision.id)
+            let report = try applier.apply(policy: policy, revision: revision.id, modules: try moduleSlots(store))
+            try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary)
+            LiveRepairHook.afterApply(store, revision: revision.id, policy: policy, report: report)
+            return (revision, report)
+        } catch {
+            try? store.recordAudit(action: "apply", revision: revision.id, outcome: .failed, detail: "\(error)")
+            throw error
+        }
+    }
+
+    /// "Applied if attached": after a command changes the current revision, replay it into the
+    /// kernel when our programs are attached under the pin root. The store change stands either
+    /// way; a failed apply is audited and reported, and `emptcp apply` retries it. Returns false
+    /// when an apply was needed and failed.
+    func applyIfAttached(_ store: PolicyStore, note: (String) -> Void = Console.print) -> Bool {
+        let applier = applier()
+        guard applier.isAttached() else { return true }
+        do {
+            if let (revision, report) = try applyCurrent(applier, store) {
+                note("applied revision \(revision.id): \(report.summary)")
+            }
+            return true
+        } catch {
+            Console.warn("emptcp: apply failed (the revision is stored; run `emptcp apply` to retry): \(error)")
+            return false
+        }
+    }
+}
