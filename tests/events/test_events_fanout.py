@@ -8,9 +8,13 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from lab import MptcpClient, MptcpServer
 
 from .live import Daemon, wait_for
+
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
 PORT = 5233
 CATCH = {"selectors": {"tc": [{"tcp": "or"}]}, "chains": {"ev": [{"catch_mptcp_events": {}}]},

@@ -26,6 +26,8 @@ from lab import ADD_ADDR_SETTLE_S, MptcpClient, MptcpServer, policy, require, tc
 
 from .live import NEUTRAL, Daemon, audit_rows, subflows, wait_for
 
+pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
+
 PORT = 5231
 
 
@@ -142,7 +144,7 @@ def test_rollback_clears_backup_mark_on_both_subflows(lab, client_emptcp, monkey
         assert cl.wait_subflows(1)["subflows"] == 1
         marked = wait_for(lambda: (lambda s: s if len(s) == 2 and all("B" in x["flags"] for x in s) else None)(subflows(lab.client, PORT)))
         assert marked, subflows(lab.client, PORT)
-        monitor = lab.client.popen(["ip", "mptcp", "monitor"], stdout=subprocess.PIPE, text=True)
+        monitor = lab.client.popen(["stdbuf", "-oL", "ip", "mptcp", "monitor"], stdout=subprocess.PIPE, text=True)
         time.sleep(0.3)
         r = e("rollback")
         assert "live connections: 2 repairs handed to the daemon" in r.stdout, r.stdout + r.stderr
