@@ -234,3 +234,29 @@ def test_rollback_with_userspace_path_manager_joins_through_netlink(lab, client_
     assert created and created[-1]["outcome"] == "ok" and "seen SUB_ESTABLISHED" in created[-1]["detail"], created
     assert lab.paths[1].client(f) in created[-1]["detail"]  # from the client's path-2 address
     assert daemon.stop() == 0, daemon.log()
+
+
+def test_daemon_sigkilled_repeatedly_loses_no_removed_add_addr(lab, client_emptcp, monkeypatch):
+    """Five connections under `rm_add_addr`, the daemon SIGKILLed at a different moment around
+    each one (records left in the ring are consumed by the next daemon, each stored before the
+    ring releases it): in the end every removed ADD_ADDR is saved and every connection tracked."""
+    e, f = client_emptcp, lab.family
+    e("attach", "c1", "c2")
+    e.commit(strip(lab, f), "strip ADD_ADDR on path 1")
+    daemon = Daemon(e, lab.client, monkeypatch)
+    MptcpServer(lab.server, PORT)
+    clients = []
+    try:
+        for i in range(5):
+            clients.append(MptcpClient(lab.client, lab.paths[0].server(f), PORT))
+            time.sleep(0.02 * i)
+            daemon.kill9()
+            daemon.start()
+        time.sleep(2.5)  # the server's retransmissions of each ADD_ADDR are over
+        saved = wait_for(lambda: removed_rows(e) == 5)
+        assert saved, removed_rows(e)
+        assert {int(c.info()["token"], 16) for c in clients} <= {int(t, 16) for t in daemon.connections()}
+    finally:
+        for c in clients:
+            c.close()
+    assert daemon.stop() == 0, daemon.log()

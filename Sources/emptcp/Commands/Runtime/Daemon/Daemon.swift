@@ -70,7 +70,7 @@ extension Emptcp {
 /// repairs to, and what `emptcp events` reads through).
 struct DaemonSocketOptions: ParsableArguments {
     @Option(name: .customLong("socket"), help: ArgumentHelp(
-        "The daemon's unix socket (env EMPTCP_DAEMON_SOCKET; default \(DaemonServer.defaultSocket)).", valueName: "path"))
+        "The daemon's unix socket (env EMPTCP_DAEMON_SOCKET).", valueName: "path"))
     var path = DaemonServer.socketPath(environment: ProcessInfo.processInfo.environment)
 }
 
