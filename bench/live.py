@@ -11,8 +11,10 @@ connection, and the daemon's memory over many injections.
   join       the same connection set-up without emptcp's policy: connect() returned -> second
              subflow seen (the kernel's own join after an ADD_ADDR); the ratio repair/join puts
              the repair in units of what the kernel takes anyway.
-  memory     daemon VmRSS before and after N MP_PRIO B=0 injections (each one verified on the
-             path manager's events and audited), requested over the daemon's socket.
+  memory     daemon VmRSS before, during (every N/10) and after N MP_PRIO B=0 injections (each
+             one verified on the path manager's events and audited), requested over the
+             daemon's socket. SQLite's page cache (2 MiB by default) fills during the first
+             thousands; flat means the second half adds nothing.
 """
 
 from __future__ import annotations
@@ -110,14 +112,20 @@ def run(emptcp_bin: str, bpf_dir: Path, runs: int, injections: int) -> dict:
                 for _ in range(warm):
                     _request(sock, {"op": "restore-prio", "flow": flow})
                 before = _rss_kb(daemon.pid)
-                seen = 0
+                seen, samples = 0, []
+                step = max(1, injections // 10)
                 t0 = time.perf_counter()
-                for _ in range(injections):
+                for i in range(injections):
                     seen += _request(sock, {"op": "restore-prio", "flow": flow}).get("ok", False)
+                    if (i + 1) % step == 0:
+                        samples.append(_rss_kb(daemon.pid))
                 elapsed = time.perf_counter() - t0
                 after = _rss_kb(daemon.pid)
+                half = samples[len(samples) // 2 - 1] if len(samples) >= 2 else before
                 memory = {"injections": injections, "seen": seen, "rss_before_kb": before, "rss_after_kb": after,
-                          "ratio": after / before if before else None, "per_injection_ms": elapsed * 1000 / injections}
+                          "rss_samples_kb": samples, "rss_half_kb": half,
+                          "ratio": after / before if before else None, "second_half_ratio": after / half if half else None,
+                          "per_injection_ms": elapsed * 1000 / injections}
             with sqlite3.connect(e.db) as db:
                 audited = db.execute("SELECT count(*) FROM audit WHERE action = 'inject'").fetchone()[0]
             daemon.terminate()

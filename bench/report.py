@@ -178,7 +178,9 @@ def live_table(part: dict) -> list[str]:
     if m:
         lines += ["", f"Daemon memory over {m['injections']:,} MP_PRIO B=0 injections ({m['seen']:,} seen on the path "
                       f"manager's events, each audited): VmRSS {m['rss_before_kb']:,} kB → {m['rss_after_kb']:,} kB "
-                      f"({m['ratio']:.3f}×); {m['per_injection_ms']:.2f} ms per request (dump, iterator, send, event, audit row)."]
+                      f"({m['ratio']:.3f}×; second half {m['rss_half_kb']:,} kB → {m['rss_after_kb']:,} kB, "
+                      f"{m['second_half_ratio']:.3f}×); {m['per_injection_ms']:.2f} ms per request (sock_diag dump, "
+                      f"iterator, send, event, audit row)."]
     return lines
 
 
