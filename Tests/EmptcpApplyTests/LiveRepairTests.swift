@@ -5,7 +5,7 @@ import Testing
 private let c1 = IPAddress("10.0.1.1")!, s1 = IPAddress("10.0.1.2")!, c2 = IPAddress("10.0.2.1")!, s2 = IPAddress("10.0.2.2")!
 
 private func xdp(_ local: IPAddress, _ remote: IPAddress, _ chain: String) -> Binding {
-    Binding(hook: .xdp, selector: .tcp2, local: local, remote: remote, chain: chain)
+    Binding(BindingKey(hook: .xdp, selector: .tcp2, local: local, remote: remote), chain: chain)
 }
 
 @Suite struct LiveRepairPlannerTests {
@@ -31,7 +31,7 @@ private func xdp(_ local: IPAddress, _ remote: IPAddress, _ chain: String) -> Bi
         #expect(LiveRepairPlanner.repairs(from: strip, to: renamed).isEmpty)
         // TC stripping is the peer's view: no live repair of our stack.
         let tc = Policy(selectors: [.tc: [SelectorStep(name: "tcp2", op: .or)]], chains: ["s": [.rmAddAddr]],
-                        bindings: [Binding(hook: .tc, selector: .tcp2, local: c1, remote: s1, chain: "s")])
+                        bindings: [Binding(BindingKey(hook: .tc, selector: .tcp2, local: c1, remote: s1), chain: "s")])
         #expect(LiveRepairPlanner.repairs(from: tc, to: neutral).isEmpty)
     }
 
@@ -47,9 +47,9 @@ private func xdp(_ local: IPAddress, _ remote: IPAddress, _ chain: String) -> Bi
         let sub = SubflowKey(local: c1, localPort: 40000, remote: s1, remotePort: 5201)
         #expect(LiveRepairPlanner.matches(xdp(c1, s1, "x").key, sub))
         #expect(!LiveRepairPlanner.matches(xdp(c2, s2, "x").key, sub))
-        #expect(LiveRepairPlanner.matches(Binding(hook: .xdp, selector: .tcp, chain: "x").key, sub))
-        let tcp4 = Binding(hook: .xdp, selector: .tcp4, local: c1, localPort: 40000, remote: s1, remotePort: 5202, chain: "x")
-        #expect(!LiveRepairPlanner.matches(tcp4.key, sub))
+        #expect(LiveRepairPlanner.matches(BindingKey(hook: .xdp, selector: .tcp), sub))
+        let tcp4 = BindingKey(hook: .xdp, selector: .tcp4, local: c1, localPort: 40000, remote: s1, remotePort: 5202)
+        #expect(!LiveRepairPlanner.matches(tcp4, sub))
         #expect(SubflowKey(parsing: sub.description) == sub)
         #expect(SubflowKey(ingress: sub.ingress) == sub)
     }

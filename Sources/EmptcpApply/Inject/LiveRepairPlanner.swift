@@ -37,7 +37,7 @@ public enum LiveRepairPlanner {
 
     static func effects(_ policy: Policy) -> [BindingKey: Effects] {
         var result: [BindingKey: Effects] = [:]
-        for binding in policy.bindings where binding.hook == .xdp {
+        for binding in policy.bindings where binding.key.hook == .xdp {
             var e = Effects()
             for actor in policy.chains[binding.chain] ?? [] {
                 switch actor {
