@@ -15,7 +15,7 @@ import Testing
         try fixture.sh("ip link set lo up", inNetns: true)
         try fixture.inNetns {
             let monitor = try MptcpEventMonitor()
-            let reader = try TcpStateReader(bpfDir: fixture.bpfDir)
+            let reader = try TcpStateReader(bpfDir: fixture.bpfDir, mapPins: NSTemporaryDirectory(), logDirectory: NSTemporaryDirectory())
             let (listener, client, server, port) = try mptcpPair()
             defer { close(listener); close(server) }
             let payload = [UInt8](repeating: 7, count: 3000)

@@ -72,14 +72,15 @@ public final class DaemonServer {
     /// Called with every path manager event.
     public var onPathManagerEvent: ((MptcpPmEvent) -> Void)?
 
-    public init(pinRoot: String, socketPath: String, store: PolicyStore, bpfDir: String, logger: Logger,
+    /// - Parameter logDirectory: where a verifier rejection of the iterator is saved.
+    public init(pinRoot: String, socketPath: String, store: PolicyStore, bpfDir: String, logDirectory: String, logger: Logger,
                 sender: SegmentSender = RawSocketSender()) throws {
         self.pinRoot = pinRoot
         self.socketPath = socketPath
         self.logger = logger
         self.store = store
         tracker = ConnectionTracker(store: store, logger: logger)
-        repairs = LiveRepairEngine(store: store, tcpState: try TcpStateReader(bpfDir: bpfDir), sender: sender, logger: logger)
+        repairs = LiveRepairEngine(store: store, tcpState: try TcpStateReader(bpfDir: bpfDir, mapPins: PinLayout(root: pinRoot).maps, logDirectory: logDirectory), sender: sender, logger: logger)
     }
 
     public static let defaultSocket = "/run/emptcp/daemon.sock"

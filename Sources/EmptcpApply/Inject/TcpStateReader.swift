@@ -21,18 +21,32 @@ public struct TcpSocketState: Sendable, Equatable {
 }
 
 /// Runs the iter/tcp program over the caller's network namespace. Loaded once (one verifier
-/// pass); every `read()` is a fresh walk, so the state is current when a segment is built.
+/// pass, through the ObjectLoader: a rejection is saved as `verifier-iter-tcp_state.log` in
+/// `logDirectory`); every `read()` is a fresh walk, so the state is current when a segment is
+/// built.
 public final class TcpStateReader {
-    private let iterator: Sys.LoadedIterator
+    private let link: Descriptor
+    private let path: String
     public static let objectName = "iter/tcp_state.o"
+    static let programName = "tcp_state"
 
-    public init(bpfDir: String) throws {
-        iterator = try Sys.LoadedIterator(objectPath: bpfDir + "/" + Self.objectName, program: "tcp_state")
+    /// - Parameter mapPins: the pin root's map directory (the object declares no maps; every
+    ///   object is opened the same way).
+    public init(bpfDir: String, mapPins: String, logDirectory: String) throws {
+        let path = bpfDir + "/" + Self.objectName
+        self.path = path
+        let loader = ObjectLoader(mapPins: mapPins, logDirectory: logDirectory)
+        link = try loader.load(path, shown: Self.objectName, logName: "iter-tcp_state", choose: { _ in Self.programName }) { programs in
+            guard let program = programs.first(where: { $0.name == Self.programName }) else {
+                throw Sys.fail("find program \(Self.programName)", path, Sys.errnoENOENT)
+            }
+            return try Sys.iteratorLink(programFD: program.fd, path)
+        }
     }
 
     /// Every established TCP socket now, keyed by its subflow.
     public func read() throws -> [SubflowKey: TcpSocketState] {
-        let bytes = try iterator.read()
+        let bytes = try Sys.readIterator(link, path)
         let size = MemoryLayout<emptcp_tcp_iter_record>.size
         var result: [SubflowKey: TcpSocketState] = [:]
         var at = 0

@@ -1,63 +1,35 @@
 import CLibbpf
 import Glibc
 
-// BPF iterators: load an `iter/...` object once, attach it (a bpf_link), and on each read create
-// an iterator from the link and read its output to the end. Everything the kernel hands out is
-// owned here and released with the loaded iterator.
+// BPF iterators: a link for a loaded `iter/...` program, and one run of it read to the end. The
+// program is loaded through Kernel/ObjectLoader like every other object; the link keeps it alive
+// after the object is closed.
 
 extension Sys {
-    /// A loaded and attached BPF iterator program. Each `read()` runs it afresh over the
-    /// objects it iterates (for iter/tcp: the sockets of the caller's network namespace).
-    final class LoadedIterator {
-        private let object: OpaquePointer
-        private let link: OpaquePointer
-        let path: String
+    /// Attaches a loaded iterator program (BPF_TRACE_ITER, no target parameters: iter/tcp walks
+    /// the sockets of the network namespace the reader is in).
+    static func iteratorLink(programFD: Int32, _ object: String) throws -> Descriptor {
+        let fd = bpf_link_create(programFD, 0, BPF_TRACE_ITER, nil)
+        guard fd >= 0 else { throw fail("bpf_link_create(BPF_TRACE_ITER)", object, -fd) }
+        return Descriptor(fd)
+    }
 
-        init(objectPath path: String, program name: String) throws {
-            self.path = path
-            guard let object = bpf_object__open_file(path, nil) else {
-                throw Sys.fail("bpf_object__open_file", path, errno != 0 ? errno : ENOENT)
+    /// Runs the iterator once (a fresh `bpf_iter_create` on the link) and returns what it wrote.
+    static func readIterator(_ link: Descriptor, _ object: String) throws -> [UInt8] {
+        let fd = bpf_iter_create(link.raw)
+        guard fd >= 0 else { throw fail("bpf_iter_create", object, -fd) }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw fail("read(iterator)", object, errno)
             }
-            let loaded = bpf_object__load(object)
-            guard loaded == 0 else {
-                bpf_object__close(object)
-                throw Sys.fail("bpf_object__load", path, -loaded)
-            }
-            guard let program = bpf_object__find_program_by_name(object, name) else {
-                bpf_object__close(object)
-                throw Sys.fail("find program \(name)", path, ENOENT)
-            }
-            guard let link = bpf_program__attach_iter(program, nil) else {
-                let code = errno
-                bpf_object__close(object)
-                throw Sys.fail("bpf_program__attach_iter", path, code != 0 ? code : EINVAL)
-            }
-            self.object = object
-            self.link = link
+            if n == 0 { break }
+            result += chunk[0..<n]
         }
-
-        deinit {
-            bpf_link__destroy(link)
-            bpf_object__close(object)
-        }
-
-        /// Runs the iterator once and returns everything it wrote.
-        func read() throws -> [UInt8] {
-            let fd = bpf_iter_create(bpf_link__fd(link))
-            guard fd >= 0 else { throw Sys.fail("bpf_iter_create", path, -fd) }
-            defer { close(fd) }
-            var result: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 16384)
-            while true {
-                let n = Glibc.read(fd, &chunk, chunk.count)
-                if n < 0 {
-                    if errno == EINTR || errno == EAGAIN { continue }
-                    throw Sys.fail("read(iterator)", path, errno)
-                }
-                if n == 0 { break }
-                result += chunk[0..<n]
-            }
-            return result
-        }
+        return result
     }
 }

@@ -73,6 +73,7 @@ extension Sys {
     }
 
     static let errnoENOBUFS = ENOBUFS
+    static let errnoENOENT = ENOENT
 
     /// A receive timeout for request/response exchanges, so a silent kernel cannot hang us.
     static func setReceiveTimeout(_ fd: Descriptor, milliseconds: Int) {

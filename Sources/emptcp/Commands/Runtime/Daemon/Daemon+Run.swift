@@ -22,8 +22,9 @@ extension Emptcp.Daemon {
                           objects: BPFObjectOptions, json: Bool) throws {
             let session = DataPlaneSession(global: global)
             let bpfDir = try ObjectDiscovery.locate(explicit: objects.bpfDir, environment: ProcessInfo.processInfo.environment)
+            let dbDirectory = (global.db as NSString).deletingLastPathComponent
             let server = try DaemonServer(pinRoot: global.pinRoot, socketPath: socket.path, store: try session.openStore(),
-                                          bpfDir: bpfDir, logger: .cli)
+                                          bpfDir: bpfDir, logDirectory: dbDirectory.isEmpty ? "." : dbDirectory, logger: .cli)
             if options.events {
                 server.onEvent = { (event: EmptcpEvent) in
                     let line = EventLine(event)
