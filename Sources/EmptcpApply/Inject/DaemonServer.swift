@@ -79,6 +79,7 @@ public final class DaemonServer {
         self.socketPath = socketPath
         self.logger = logger
         self.store = store
+        try store.limitPageCache(kibibytes: 512)  // memory stays flat however long the audit trail grows
         tracker = ConnectionTracker(store: store, logger: logger)
         repairs = LiveRepairEngine(store: store, tcpState: try TcpStateReader(bpfDir: bpfDir, mapPins: PinLayout(root: pinRoot).maps, logDirectory: logDirectory), sender: sender, logger: logger)
     }

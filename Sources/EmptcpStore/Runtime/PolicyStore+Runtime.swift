@@ -125,3 +125,12 @@ extension PolicyStore {
         }
     }
 }
+
+extension PolicyStore {
+    /// Caps this connection's page cache. The store opens with a large cache for big commits;
+    /// the daemon keeps its connection for its whole life and appends an audit row per
+    /// injection, so with the large cache its memory would grow with the audit trail.
+    public func limitPageCache(kibibytes: Int) throws {
+        try db.execute("PRAGMA cache_size = -\(max(64, kibibytes))")
+    }
+}
