@@ -34,6 +34,8 @@ public struct DaemonReply: Codable, Sendable, Equatable {
     public var error: String?
     public var flows: [FlowInjectionState]?
     public var connections: [TrackedConnection]?
+    /// docs/json.md: every document carries the schema version.
+    public var schema: Int = OutputSchema.version
 
     public init(ok: Bool, detail: String? = nil, error: String? = nil, flows: [FlowInjectionState]? = nil, connections: [TrackedConnection]? = nil) {
         self.ok = ok

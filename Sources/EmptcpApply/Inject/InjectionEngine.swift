@@ -45,6 +45,10 @@ public struct FlowInjectionState: Sendable, Codable, Equatable {
     /// Removed ADD_ADDR options, one per distinct byte string (retransmissions are one), in order.
     public var removed: [RemovedAddAddr] = []
     public var removedSeenNs: UInt64 = 0
+
+    enum CodingKeys: String, CodingKey {
+        case flow, ackState = "ack_state", ackSeenNs = "ack_seen_ns", removed, removedSeenNs = "removed_seen_ns"
+    }
 }
 
 /// What the ring buffer has shown per subflow: the latest ACK state (`recover_add_addr`) and the
