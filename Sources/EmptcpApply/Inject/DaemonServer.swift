@@ -100,8 +100,10 @@ public final class DaemonServer {
         let stop = try StopSignal()
         let directory = (socketPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try Sys.makeDirectories(directory) }
-        let listener = try Sys.unixListen(socketPath)
-        defer { try? Sys.unlinkFile(socketPath) }
+        // Locked and checked: a second daemon, or a file that is not our stale socket, is refused.
+        let exclusive = try Sys.unixListen(socketPath)
+        let listener = exclusive.socket
+        defer { Sys.removeSocket(socketPath, of: exclusive) }
         // Subscribed before the dump, so nothing that happens in between is missed.
         try tracker.resync()
         try repairs.runPending()
