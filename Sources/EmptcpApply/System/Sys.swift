@@ -112,6 +112,14 @@ package enum Sys {
         return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Device and inode of an open descriptor (fstat): how a process tells whether its stderr is
+    /// the stream systemd named in JOURNAL_STREAM.
+    package static func fileIdentity(_ fd: Int32) -> (device: UInt64, inode: UInt64)? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+
     static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }

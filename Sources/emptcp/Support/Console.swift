@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The one output path of the CLI: results on stdout, warnings and errors as single lines on
 /// stderr, JSON with one set of encoder settings.
@@ -8,11 +9,21 @@ enum Console {
         FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
 
-    /// Writes `line` to stderr as exactly one line: embedded line breaks become "; ".
-    static func warn(_ line: String) {
+    /// Writes `line` to stderr as exactly one line: embedded line breaks become "; ". Under the
+    /// journal the line carries the syslog priority of a warning (`<4>`).
+    static func warn(_ line: String) { stderr(line, level: .warning) }
+
+    /// The same for the one error line of a failed command (`<3>` under the journal).
+    static func error(_ line: String) { stderr(line, level: .error) }
+
+    private static func stderr(_ line: String, level: Logger.Level) {
         let single = line.split(whereSeparator: \.isNewline).joined(separator: "; ")
-        FileHandle.standardError.write(Data((single + "\n").utf8))
+        let prefix = journal ? "<\(JournalStream.priority(level))>" : ""
+        FileHandle.standardError.write(Data((prefix + single + "\n").utf8))
     }
+
+    /// stderr is systemd's journal stream.
+    static let journal = JournalStream.isStandardError(environment: ProcessInfo.processInfo.environment)
 
     /// Every JSON document the CLI prints: indented for people, keys sorted so the output is
     /// stable across runs, slashes unescaped (paths stay readable), dates in ISO 8601.

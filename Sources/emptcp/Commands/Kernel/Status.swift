@@ -11,6 +11,17 @@ extension Emptcp {
             discussion: "Drift lists every map entry that differs from the current revision; `emptcp apply` repairs it.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
+        @Option(help: ArgumentHelp("Output format: text, json (same as --json) or prometheus (text exposition for node_exporter's textfile collector).",
+                                   valueName: "format"))
+        var format: StatusFormat?
+
+        enum StatusFormat: String, ExpressibleByArgument, CaseIterable {
+            case text, json, prometheus
+        }
+
+        func validate() throws {
+            if output.json, let format, format != .json { throw ValidationError("--json and --format \(format.rawValue) exclude each other") }
+        }
 
         /// The JSON document of `status --json`.
         struct Report: Encodable {
@@ -34,10 +45,10 @@ extension Emptcp {
             let kernel = try session.applier().status(policy: policy ?? Policy(), modules: modules)
             let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
             let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
-            if output.json {
-                Console.print(try Console.json(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
-            } else {
-                text(kernel, current: current?.id, inSync: inSync).forEach(Console.print)
+            switch format ?? (output.json ? .json : .text) {
+            case .json: Console.print(try Console.json(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
+            case .prometheus: Console.print(kernel.prometheus(currentRevision: current?.id, inSync: inSync, version: EmptcpVersion.string))
+            case .text: text(kernel, current: current?.id, inSync: inSync).forEach(Console.print)
             }
         }
 
