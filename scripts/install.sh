@@ -33,23 +33,25 @@ ROOT="$DESTDIR$PREFIX"
 VERSION=$(sed -n 's/.*static let string = "\(.*\)".*/\1/p' Sources/emptcp/Support/EmptcpVersion.swift)
 [ -n "$VERSION" ] || { echo "install.sh: no version in Sources/emptcp/Support/EmptcpVersion.swift" >&2; exit 1; }
 
-# 1. Build: BPF objects, then the tool. The static standard library leaves only C libraries
-# (libbpf, libsqlite3, libelf, zlib, libc) to the system, so the package needs no Swift runtime.
+# 1. Build: BPF objects, then the tool. The static standard library leaves only C and C++
+# libraries (libbpf, libsqlite3, libelf, zlib, libstdc++, libc) to the system: no Swift runtime.
 bash bpf/build.sh
 swift build -c release --static-swift-stdlib --product emptcp 2>&1 | tail -n 1
 BIN="$(swift build -c release --static-swift-stdlib --show-bin-path)/emptcp"
 
 # 2. The man page, from the tool's own help (the generate-manual plugin of swift-argument-parser).
-# The date is the last commit's, so the page does not change from one build to the next.
+# The help text is the same in every configuration; the plugin's debug build reuses the
+# development build instead of relinking release without the static standard library. The date
+# is the last commit's, so the page does not change from one build to the next.
 MAN_DATE=$(git log -1 --format=%cs 2>/dev/null || date -u +%F)
 MAN_DIR=$(mktemp -d /tmp/emptcp-man.XXXXXX)
-swift package plugin generate-manual --date "$MAN_DATE" --authors "emptcp developers" >"$MAN_DIR/log" 2>&1 ||
-  { cat "$MAN_DIR/log" >&2; exit 1; }
+swift package plugin generate-manual --configuration debug --date "$MAN_DATE" --authors "emptcp developers" \
+  >"$MAN_DIR/log" 2>&1 || { cat "$MAN_DIR/log" >&2; exit 1; }
 MAN_PAGE=.build/plugins/GenerateManual/outputs/emptcp/emptcp.1
 [ -s "$MAN_PAGE" ] || { echo "install.sh: generate-manual wrote no $MAN_PAGE" >&2; exit 1; }
 
 # 3. Install.
-install -D -m 0755 "$BIN" "$ROOT/bin/emptcp"
+install -D -m 0755 -s "$BIN" "$ROOT/bin/emptcp" # stripped: 80 MB of debug info otherwise
 for dir in build/bpf/*/; do
   hook=$(basename "$dir")
   [ "$hook" = examples ] && continue # example operator modules go with the docs

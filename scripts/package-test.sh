@@ -20,7 +20,7 @@ fi
 deb=$(bash scripts/install.sh --deb "$REPO/build" | tail -n 1)
 echo "package: $deb"
 dpkg-deb --field "$deb" Package Version Depends
-cleanup() { dpkg -r emptcp >/dev/null 2>&1 || true; }
+cleanup() { dpkg --purge emptcp >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$deb" >/dev/null
 
@@ -61,6 +61,6 @@ done
 # The demo with the installed binary, from outside the source tree, no EMPTCP_BPF_DIR.
 (cd / && env -u EMPTCP_BPF_DIR EMPTCP_BIN="$BIN" bash "$REPO/scripts/demo.sh")
 
-dpkg -r emptcp >/dev/null
-[ ! -e "$BIN" ] || fail "$BIN left after dpkg -r"
+dpkg --purge emptcp >/dev/null
+[ ! -e "$BIN" ] || fail "$BIN left after dpkg --purge"
 echo "package-test.sh: ok (built, installed, demo run, removed)"
