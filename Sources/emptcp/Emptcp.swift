@@ -33,8 +33,9 @@ struct Emptcp: ParsableCommand {
             Console.error("emptcp: \(message) (see emptcp --help)")
             Foundation.exit(ExitStatus.usage)
         }
-        CLILogging.bootstrap(level: GlobalOptions.of(command)?.logLevel
-            ?? CLILogging.level(verbose: 0, quiet: false, environment: ProcessInfo.processInfo.environment))
+        let fallback = CLILogging.defaultLevel(for: command)
+        CLILogging.bootstrap(level: GlobalOptions.of(command)?.logLevel(fallback: fallback)
+            ?? CLILogging.level(verbose: 0, quiet: false, environment: ProcessInfo.processInfo.environment, fallback: fallback))
         do {
             try command.run()
         } catch {

@@ -21,9 +21,9 @@ struct GlobalOptions: ParsableArguments {
         if quiet && verbose > 0 { throw ValidationError("--quiet and --verbose exclude each other") }
     }
 
-    /// The log level these flags ask for.
-    var logLevel: Logger.Level {
-        CLILogging.level(verbose: verbose, quiet: quiet, environment: ProcessInfo.processInfo.environment)
+    /// The log level these flags (or EMPTCP_LOG_LEVEL) ask for; `fallback` when neither does.
+    func logLevel(fallback: Logger.Level) -> Logger.Level {
+        CLILogging.level(verbose: verbose, quiet: quiet, environment: ProcessInfo.processInfo.environment, fallback: fallback)
     }
 
     var db: String {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import EmptcpApply
 import Foundation
 import Logging
@@ -12,15 +13,23 @@ extension Logger {
 /// prefixes when stderr is the journal, plain lines otherwise).
 enum CLILogging {
     /// The level for `-v`/`-q` and EMPTCP_LOG_LEVEL: `-q` errors only; `-v` info, `-vv` debug,
-    /// `-vvv` trace; without flags EMPTCP_LOG_LEVEL (trace … critical), default warning.
-    static func level(verbose: Int, quiet: Bool, environment: [String: String]) -> Logger.Level {
+    /// `-vvv` trace; without flags EMPTCP_LOG_LEVEL (trace … critical), else `fallback`.
+    static func level(verbose: Int, quiet: Bool, environment: [String: String],
+                      fallback: Logger.Level = .warning) -> Logger.Level {
         if quiet { return .error }
         switch verbose {
-        case 0: return environment["EMPTCP_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        case 0: return environment["EMPTCP_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? fallback
         case 1: return .info
         case 2: return .debug
         default: return .trace
         }
+    }
+
+    /// The level a command logs at when nothing asks otherwise: the daemon's log is the record
+    /// of what it does (events, requests, repairs), so it starts at info; a one-shot command
+    /// speaks only when something is wrong.
+    static func defaultLevel(for command: ParsableCommand) -> Logger.Level {
+        command is Emptcp.Daemon.Run ? .info : .warning
     }
 
     /// Installs the CLI's handler for every logger the process makes. Called once, before any
