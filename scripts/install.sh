@@ -91,6 +91,13 @@ install -m 0644 examples/policy.yaml "$ROOT/share/doc/emptcp/examples/"
 [ -d examples/modules ] && cp -r examples/modules "$ROOT/share/doc/emptcp/examples/"
 
 if [ -z "$DEB_OUT" ]; then
+  # Onto the running system (no staging): what the package's postinst does. Boot restore is
+  # enabled (it does nothing until a database exists); emptcpd is left to the operator.
+  if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    [ -e "$ROOT/lib/systemd/system/emptcp-restore.service" ] && systemctl enable emptcp-restore.service
+    [ -S /run/udev/control ] && udevadm control --reload
+  fi
   echo "installed emptcp $VERSION under $ROOT"
   exit 0
 fi
