@@ -3,7 +3,8 @@ import CLibbpf
 import EmptcpApply
 import Foundation
 
-/// Per-packet cost of the data plane under BPF_PROG_TEST_RUN (design §5, issue 5).
+/// Per-packet cost of the data plane under BPF_PROG_TEST_RUN (docs/sdk.md, "Verifier cost and
+/// per-packet cost").
 ///
 /// For each hook (xdp, tc) and family (4, 6) it loads the bare pass program and our programs into
 /// a private bpffs, then times, in every repetition and in the same order: the pass program (the
@@ -49,7 +50,7 @@ struct PacketBench: ParsableCommand {
         var all: [PacketResult] = []
         for hook in hooks.split(separator: ",").map(String.init) {
             for fam in families.split(separator: ",").compactMap({ Int($0) }) {
-                let kernel = try BenchKernel(workDir: workDir)
+                let kernel = try BenchPinRoot(workDir: workDir)
                 let bench = try HookBench(kernel: kernel, hook: hook, family: fam, bpfDir: dir)
                 let results = try bench.measure(repeatCount: repeatCount, reps: reps)
                 all += results
@@ -119,26 +120,16 @@ private struct Scenario {
     var packet: PacketKind = .ack
 }
 
-private let actorSlots: [String: UInt8] = [
-    "set_recv_win": UInt8(EMPTCP_ACT_SET_RECV_WIN.rawValue),
-    "set_flow_prio": UInt8(EMPTCP_ACT_SET_FLOW_PRIO.rawValue),
-    "rm_add_addr": UInt8(EMPTCP_ACT_RM_ADD_ADDR.rawValue),
-    "recover_add_addr": UInt8(EMPTCP_ACT_RECOVER_ADD_ADDR.rawValue),
-    "record": UInt8(EMPTCP_ACT_RECORD.rawValue),
-    "catch_mptcp_events": UInt8(EMPTCP_ACT_CATCH_MPTCP_EVENTS.rawValue),
-]
-private let selectorSlots: [String: UInt8] = [
-    "sel_tcp": UInt8(EMPTCP_SEL_TCP.rawValue),
-    "sel_tcp2": UInt8(EMPTCP_SEL_TCP2.rawValue),
-    "sel_tcp4": UInt8(EMPTCP_SEL_TCP4.rawValue),
-]
+/// The built-in objects' program-array slots, as the applier fills them.
+private let actorSlots = Loader.actorSlots.mapValues { UInt8($0) }
+private let selectorSlots = Loader.selectorSlots.mapValues { UInt8($0) }
 private let tcp2 = UInt8(EMPTCP_SEL_TCP2.rawValue), tcp4 = UInt8(EMPTCP_SEL_TCP4.rawValue)
 private let opOr = UInt8(EMPTCP_OP_OR.rawValue), opAnd = UInt8(EMPTCP_OP_AND.rawValue)
 private let maxSel = Int(EMPTCP_MAX_SELECTORS), maxAct = Int(EMPTCP_MAX_ACTORS)
 
 /// Everything of one hook and family: programs, maps, frames and the scenario list.
 private final class HookBench {
-    let kernel: BenchKernel
+    let kernel: BenchPinRoot
     let hook: String
     let family: Int
     let passPath: String
@@ -150,25 +141,23 @@ private final class HookBench {
     let local: BenchFrames.Endpoint
     let remote: BenchFrames.Endpoint
 
-    init(kernel: BenchKernel, hook: String, family: Int, bpfDir: String) throws {
+    init(kernel: BenchPinRoot, hook: String, family: Int, bpfDir: String) throws {
         self.kernel = kernel
         self.hook = hook
         self.family = family
         let dir = "\(bpfDir)/\(hook)"
         passPath = "\(kernel.pinRoot)/\(hook)_pass"
         entryPath = "\(kernel.pinRoot)/\(hook)_entry"
-        _ = try kernel.loadProgram("\(dir)/pass.o", pinName: "\(hook)_pass")
-        _ = try kernel.loadProgram("\(dir)/entry.o", pinName: "\(hook)_entry")
+        try kernel.load(bpfDir, hook: hook, object: "pass", pinName: "\(hook)_pass")
+        try kernel.load(bpfDir, hook: hook, object: "entry", pinName: "\(hook)_entry")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         for (name, slot) in selectorSlots.sorted(by: { $0.value < $1.value }) where files.contains("\(name).o") {
-            let fd = try kernel.loadProgram("\(dir)/\(name).o")
-            try kernel.update("\(hook)_selectors", key: UInt32(slot), value: UInt32(fd))
+            try kernel.load(bpfDir, hook: hook, object: name, slot: ("\(hook)_selectors", UInt32(slot)))
         }
         for (name, slot) in actorSlots.sorted(by: { $0.value < $1.value }) where files.contains("\(name).o") {
             // An actor that does not load is reported and left out; the rest is still measured.
             do {
-                let fd = try kernel.loadProgram("\(dir)/\(name).o")
-                try kernel.update("\(hook)_actions", key: UInt32(slot), value: UInt32(fd))
+                try kernel.load(bpfDir, hook: hook, object: name, slot: ("\(hook)_actions", UInt32(slot)))
                 actorNames.append(name)
             } catch {
                 FileHandle.standardError.write(Data("packet: \(hook) actor \(name) left out: \(error)\n".utf8))
@@ -273,8 +262,8 @@ private final class HookBench {
     /// Binds the bench flow (tcp2 and tcp4) to `chainID`, or leaves it unbound (nil). The
     /// prefilter words of its keys follow, as the applier keeps them: set when bound, clear when not.
     private func bindings(_ chainID: UInt32?) throws {
-        try kernel.clear("\(hook)_tcp2", keySize: MemoryLayout<emptcp_tcp2_key>.size)
-        try kernel.clear("\(hook)_tcp4", keySize: MemoryLayout<emptcp_tcp4_key>.size)
+        try kernel.clear("\(hook)_tcp2")
+        try kernel.clear("\(hook)_tcp4")
         let af = UInt8(family == 4 ? EMPTCP_AF_INET : EMPTCP_AF_INET6)
         var k2 = emptcp_tcp2_key()
         k2.family = af
@@ -291,16 +280,16 @@ private final class HookBench {
             try kernel.update("\(hook)_tcp4", key: k4, value: chainID)
         }
         if kernel.hasMap(prefilterMap) {
-            try setPrefilterBit(of: &k2, chainID != nil)
-            try setPrefilterBit(of: &k4, chainID != nil)
+            try setPrefilterBit(of: k2, chainID != nil)
+            try setPrefilterBit(of: k4, chainID != nil)
         }
     }
 
     private var prefilterMap: String { "\(hook)_prefilter" }
 
-    /// Sets or clears a key's bit, computed with abi.h's own function as the applier does.
-    private func setPrefilterBit<K>(of key: inout K, _ on: Bool) throws {
-        let bit = withUnsafeBytes(of: &key) { emptcp_prefilter_bit($0.baseAddress, UInt32($0.count)) }
+    /// Sets or clears a key's bit, computed by the applier's own `Prefilter.bit`.
+    private func setPrefilterBit<K>(of key: K, _ on: Bool) throws {
+        let bit = Prefilter.bit(MapKey(withUnsafeBytes(of: key) { Array($0) }))
         let word = bit >> 6
         var bits = try kernel.lookup(prefilterMap, key: word, as: UInt64.self) ?? 0
         let mask: UInt64 = 1 << UInt64(bit & 63)

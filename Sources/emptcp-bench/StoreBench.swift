@@ -119,7 +119,7 @@ struct StoreBench: ParsableCommand {
     ]
     static func order(_ op: String) -> Int { operations.firstIndex(of: op) ?? 99 }
 
-    /// n tcp4 bindings, IPv4, distinct keys; selector chains and two chains as in design §4.
+    /// n tcp4 bindings, IPv4, distinct keys; selector chains and two chains as in the sample of docs/store.md.
     static func policy(_ n: Int, chain: String) -> Policy {
         var p = Policy(
             selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or), SelectorStep(name: "tcp2", op: .or)]],
@@ -128,8 +128,8 @@ struct StoreBench: ParsableCommand {
         for i in 0..<n {
             let local = IPAddress(bytes: [10, 1, UInt8(truncatingIfNeeded: i >> 16), UInt8(truncatingIfNeeded: i >> 8)])
             let remote = IPAddress(bytes: [10, 2, 0, UInt8(truncatingIfNeeded: i)])
-            p.bindings.append(Binding(hook: .xdp, selector: .tcp4, local: local, localPort: 5201, remote: remote,
-                                      remotePort: UInt16(truncatingIfNeeded: 1024 + i % 60000), chain: chain))
+            p.bindings.append(Binding(BindingKey(hook: .xdp, selector: .tcp4, local: local, localPort: 5201, remote: remote,
+                                      remotePort: UInt16(truncatingIfNeeded: 1024 + i % 60000)), chain: chain))
         }
         return p
     }

@@ -84,7 +84,7 @@ import Testing
             let key = try MapEncoder.tcp2Key(Self.policy.bindings[0])
             try tcp2.update(key, MapEncoder.u32(12345))
             var stray = Self.policy.bindings[0]
-            stray.remote = IPAddress("10.9.9.9")
+            stray.key.remote = IPAddress("10.9.9.9")
             try tcp2.update(try MapEncoder.tcp2Key(stray), MapEncoder.u32(1))
             let sel = try PinnedMap(path: applier.layout.map("tc_sel_chain"), name: "tc_sel_chain")
             try sel.update(MapEncoder.zeroKey.bytes, MapEncoder.selectorChainValue([]))

@@ -10,9 +10,9 @@ import Testing
                     .tc: [SelectorStep(name: "tcp2", op: .or)]],
         chains: ["slow": [.setRecvWin(window: 1600), .rmAddAddr], "backup": [.setFlowPrio(backup: true, addrId: nil)]],
         bindings: [
-            Binding(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.1.1"), remote: IPAddress("10.0.1.2"), chain: "slow"),
-            Binding(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201, remote: IPAddress("10.0.1.2"), remotePort: 40000, chain: "slow"),
-            Binding(hook: .tc, selector: .tcp2, local: IPAddress("fd00::1"), remote: IPAddress("fd00::2"), chain: "backup"),
+            Binding(BindingKey(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.1.1"), remote: IPAddress("10.0.1.2")), chain: "slow"),
+            Binding(BindingKey(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201, remote: IPAddress("10.0.1.2"), remotePort: 40000), chain: "slow"),
+            Binding(BindingKey(hook: .tc, selector: .tcp2, local: IPAddress("fd00::1"), remote: IPAddress("fd00::2")), chain: "backup"),
         ])
 
     @Test func chainIDIsFNV1aOfHookAndName() {
@@ -66,7 +66,7 @@ import Testing
     @Test func refusesActorsMissingOnTheHook() {
         var policy = Self.policy
         policy.chains["events"] = [.catchMptcpEvents]
-        policy.bindings.append(Binding(hook: .xdp, selector: .tcp, chain: "events"))
+        policy.bindings.append(Binding(BindingKey(hook: .xdp, selector: .tcp), chain: "events"))
         #expect(throws: ApplyError.self) { try MapEncoder.encode(policy) }
     }
 

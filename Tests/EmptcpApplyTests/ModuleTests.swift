@@ -104,21 +104,16 @@ final class KernelFixture {
     @discardableResult
     func loadBase() throws -> [String: Descriptor] {
         let path = try compile("base", Self.baseSource)
-        let log = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 1 << 20)
-        defer { log.deallocate() }
-        log.initialize(repeating: 0)
-        let object = try Sys.openObject(path, pinRoot: layout.maps, logBuffer: log)
-        defer { Sys.closeObject(object) }
-        let failure = Sys.loadObject(object, path)
-        guard failure == 0 else { throw SystemError(operation: "load base: \(String(cString: log.baseAddress!))", object: path, code: failure) }
         try Sys.makeDirectory(layout.progs)
         try Sys.makeDirectory(layout.progDirectory(.xdp))
-        var result: [String: Descriptor] = [:]
-        for p in Sys.programs(object) {
-            try Sys.pinBorrowed(fd: p.fd, layout.prog(.xdp, p.name))
-            result[p.name] = try Sys.objectGet(layout.prog(.xdp, p.name))
+        return try ObjectLoader(mapPins: layout.maps, logDirectory: dir).load(path, shown: "base.o", logName: "base") { programs in
+            var result: [String: Descriptor] = [:]
+            for p in programs {
+                try Sys.pinBorrowed(fd: p.fd, layout.prog(.xdp, p.name))
+                result[p.name] = try Sys.objectGet(layout.prog(.xdp, p.name))
+            }
+            return result
         }
-        return result
     }
 
     func counter() throws -> UInt64 {

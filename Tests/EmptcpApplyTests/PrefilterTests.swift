@@ -19,7 +19,7 @@ import Testing
 
     @Test func bitIsTheHeaderFunction() throws {
         for binding in MapEncoderTests.policy.bindings {
-            let key = binding.selector == .tcp4 ? try MapEncoder.tcp4Key(binding) : try MapEncoder.tcp2Key(binding)
+            let key = binding.key.selector == .tcp4 ? try MapEncoder.tcp4Key(binding) : try MapEncoder.tcp2Key(binding)
             #expect(Prefilter.bit(MapKey(key)) == Self.referenceBit(key))
         }
     }
@@ -45,22 +45,22 @@ import Testing
         #expect(on.prefilter?[.xdp]?.values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
         var empty = MapEncoderTests.policy
         empty.selectors[.tc] = []
-        empty.bindings.removeAll { $0.hook == .tc }
+        empty.bindings.removeAll { $0.key.hook == .tc }
         #expect(try MapEncoder.encode(empty, prefilter: true).maps[MapID(hook: .tc, kind: .selectorChain)]![MapEncoder.zeroKey]![1] == 0)
     }
 }
 
 @Suite(.serialized) struct PrefilterKernelTests {
-    static let bound = Binding(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
-                               remote: IPAddress("10.0.1.2"), remotePort: 40000, chain: "slow")
+    static let bound = Binding(BindingKey(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
+                               remote: IPAddress("10.0.1.2"), remotePort: 40000), chain: "slow")
     static let policy = Policy(
         selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or), SelectorStep(name: "tcp2", op: .or)],
                     .tc: [SelectorStep(name: "tcp2", op: .or)]],
         chains: ["slow": [.setRecvWin(window: 1600)]],
         bindings: [
             bound,
-            Binding(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.3.1"), remote: IPAddress("10.0.3.2"), chain: "slow"),
-            Binding(hook: .tc, selector: .tcp2, local: IPAddress("fd00::1"), remote: IPAddress("fd00::2"), chain: "slow"),
+            Binding(BindingKey(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.3.1"), remote: IPAddress("10.0.3.2")), chain: "slow"),
+            Binding(BindingKey(hook: .tc, selector: .tcp2, local: IPAddress("fd00::1"), remote: IPAddress("fd00::2")), chain: "slow"),
         ])
 
     /// Ethernet + IPv4 + TCP ACK 10.0.1.2:`remotePort` → 10.0.1.1:5201, window 5000.
@@ -83,7 +83,7 @@ import Testing
     }
 
     static func key(_ binding: Binding) throws -> MapKey {
-        MapKey(binding.selector == .tcp4 ? try MapEncoder.tcp4Key(binding) : try MapEncoder.tcp2Key(binding))
+        MapKey(binding.key.selector == .tcp4 ? try MapEncoder.tcp4Key(binding) : try MapEncoder.tcp2Key(binding))
     }
 
     @Test func applyMaintainsThePrefilter() throws {
@@ -102,10 +102,10 @@ import Testing
             var words = try Self.words(applier)
             for binding in Self.policy.bindings {
                 let bit = Prefilter.bit(try Self.key(binding))
-                #expect((words[binding.hook]?[bit >> 6] ?? 0) >> UInt64(bit & 63) & 1 == 1, "\(binding.key)")
+                #expect((words[binding.key.hook]?[bit >> 6] ?? 0) >> UInt64(bit & 63) & 1 == 1, "\(binding.key)")
             }
             for hook in Hook.allCases {
-                let bits = Set(try Self.policy.bindings.filter { $0.hook == hook }.map { Prefilter.bit(try Self.key($0)) })
+                let bits = Set(try Self.policy.bindings.filter { $0.key.hook == hook }.map { Prefilter.bit(try Self.key($0)) })
                 #expect(words[hook]?.values.reduce(0) { $0 + $1.nonzeroBitCount } == bits.count)
             }
             let current = try applier.read(try applier.openManagedMaps())

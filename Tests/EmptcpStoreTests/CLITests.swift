@@ -147,8 +147,8 @@ import Testing
         for w in 0..<2 {
             for i in 0..<perProcess {
                 var p = base
-                p.bindings.append(Binding(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.0.\(w + 1)"), localPort: UInt16(1000 + i),
-                                          remote: IPAddress("10.0.1.1"), remotePort: 80, chain: "slow"))
+                p.bindings.append(Binding(BindingKey(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.0.\(w + 1)"), localPort: UInt16(1000 + i),
+                                          remote: IPAddress("10.0.1.1"), remotePort: 80), chain: "slow"))
                 write(PolicyFile.render(p), to: dir + "/w\(w)-\(i).yaml")
             }
         }

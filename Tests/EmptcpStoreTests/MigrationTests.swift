@@ -37,8 +37,8 @@ import Testing
             for b in p.bindings {
                 try db.execute("""
                     INSERT INTO binding (key, hook, selector, local, local_port, remote, remote_port, chain, added_in) VALUES
-                    ('\(b.key.storageKey)', '\(b.hook.rawValue)', '\(b.selector.rawValue)', '\(b.local!)', \(b.localPort.map(String.init) ?? "NULL"),
-                     '\(b.remote!)', \(b.remotePort.map(String.init) ?? "NULL"), '\(b.chain)', 1)
+                    ('\(b.key.storageKey)', '\(b.key.hook.rawValue)', '\(b.key.selector.rawValue)', '\(b.key.local!)', \(b.key.localPort.map(String.init) ?? "NULL"),
+                     '\(b.key.remote!)', \(b.key.remotePort.map(String.init) ?? "NULL"), '\(b.chain)', 1)
                     """)
             }
             #expect(try db.scalarInt("PRAGMA user_version") == 1)

@@ -51,9 +51,9 @@ import Testing
                 guard let steps = p.selectors[hook], let chains = chainsByHook[hook] else { continue }
                 let kind = SelectorKind(rawValue: steps[int(steps.count)].name)!
                 let v6 = bool()
-                var b = Binding(hook: hook, selector: kind, chain: chains[int(chains.count)])
-                if kind != .tcp { b.local = address(v6: v6); b.remote = address(v6: v6) }
-                if kind == .tcp4 { b.localPort = UInt16(1 + int(65535)); b.remotePort = UInt16(1 + int(65535)) }
+                var b = Binding(BindingKey(hook: hook, selector: kind), chain: chains[int(chains.count)])
+                if kind != .tcp { b.key.local = address(v6: v6); b.key.remote = address(v6: v6) }
+                if kind == .tcp4 { b.key.localPort = UInt16(1 + int(65535)); b.key.remotePort = UInt16(1 + int(65535)) }
                 if seen.insert(b.key).inserted { p.bindings.append(b) }
             }
             return p

@@ -6,6 +6,18 @@ import Testing
     let dir = scratchDir()
     var dbPath: String { dir + "/sub/emptcp.db" }
 
+    @Test func bindingCodesAsOneFlatObject() throws {
+        let binding = Binding(BindingKey(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
+                                         remote: IPAddress("10.0.1.2"), remotePort: 40000), chain: "slow")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(binding), as: UTF8.self)
+        #expect(json == #"{"chain":"slow","hook":"xdp","local":"10.0.1.1","localPort":5201,"remote":"10.0.1.2","remotePort":40000,"selector":"tcp4"}"#)
+        #expect(try JSONDecoder().decode(Binding.self, from: Data(json.utf8)) == binding)
+        let bare = Binding(BindingKey(hook: .tc, selector: .tcp), chain: "events")
+        #expect(String(decoding: try encoder.encode(bare), as: UTF8.self) == #"{"chain":"events","hook":"tc","selector":"tcp"}"#)
+    }
+
     @Test func commitShowRoundTrip() throws {
         let store = try PolicyStore(path: dbPath)
         let p = try parse(samplePolicyYAML)
@@ -40,10 +52,10 @@ import Testing
         p2.bindings.removeFirst()
         p2.chains["slow"] = [.setRecvWin(window: 800)]
         p2.selectors[.tc] = nil
-        p2.bindings.removeAll { $0.hook == .tc }
+        p2.bindings.removeAll { $0.key.hook == .tc }
         _ = try store.commit(p2, message: "two")
         var p3 = p2
-        p3.bindings.append(Binding(hook: .xdp, selector: .tcp2, local: IPAddress("10.9.9.9"), remote: IPAddress("10.9.9.8"), chain: "slow"))
+        p3.bindings.append(Binding(BindingKey(hook: .xdp, selector: .tcp2, local: IPAddress("10.9.9.9"), remote: IPAddress("10.9.9.8")), chain: "slow"))
         _ = try store.commit(p3, message: "three")
 
         let back = try store.rollback(to: 1, message: nil)
@@ -80,7 +92,7 @@ import Testing
         p2.selectors[.tc] = nil
         let removedTC = p2.bindings.removeLast()
         p2.bindings[0].chain = "fast"
-        let added = Binding(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.0.5"), remote: IPAddress("10.0.0.6"), chain: "slow")
+        let added = Binding(BindingKey(hook: .xdp, selector: .tcp2, local: IPAddress("10.0.0.5"), remote: IPAddress("10.0.0.6")), chain: "slow")
         p2.bindings.append(added)
         _ = try store.commit(p2, message: nil)
 
@@ -129,7 +141,7 @@ import Testing
         _ = try store.commit(p, message: nil)
         #expect(try rowCount() == 1000)
         p.bindings[500].chain = "backup"
-        p.bindings[500].hook = .xdp
+        p.bindings[500].key.hook = .xdp
         _ = try store.commit(p, message: nil)
         #expect(try rowCount() == 1001)
         #expect(try closedRows() == 1)
@@ -152,7 +164,7 @@ import Testing
     @Test func incrementalChangesAreValidated() throws {
         let store = try PolicyStore(path: dbPath)
         _ = try store.commit(bigPolicy(10), message: nil)
-        let bad = Binding(hook: .xdp, selector: .tcp2, local: IPAddress("1.1.1.1"), remote: IPAddress("1.1.1.2"), chain: "nope")
+        let bad = Binding(BindingKey(hook: .xdp, selector: .tcp2, local: IPAddress("1.1.1.1"), remote: IPAddress("1.1.1.2")), chain: "nope")
         #expect(throws: StoreError.validation(file: nil, line: nil, key: "bindings[0].chain", message: "no chain named nope")) {
             try store.commit(changes: BindingChanges(upsert: [bad]), message: nil)
         }

@@ -13,7 +13,7 @@ func write(_ text: String, to path: String) {
     try! text.write(toFile: path, atomically: true, encoding: .utf8)
 }
 
-/// The sample policy of design §4.
+/// The sample policy of docs/store.md ("Policy file").
 let samplePolicyYAML = """
     selectors:
       xdp: [{tcp4: or}, {tcp2: or}]
@@ -39,7 +39,7 @@ func bigPolicy(_ n: Int, chain: String = "slow") -> Policy {
     p.bindings = (0..<n).map { i -> Binding in
         let local: [UInt8] = [10, 1, UInt8(truncatingIfNeeded: i >> 8), UInt8(truncatingIfNeeded: i)]
         let remote: [UInt8] = [10, 2, UInt8(truncatingIfNeeded: i >> 16), 1]
-        return Binding(hook: .xdp, selector: .tcp2, local: IPAddress(bytes: local), remote: IPAddress(bytes: remote), chain: chain)
+        return Binding(BindingKey(hook: .xdp, selector: .tcp2, local: IPAddress(bytes: local), remote: IPAddress(bytes: remote)), chain: chain)
     }
     return p
 }

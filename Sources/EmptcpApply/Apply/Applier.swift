@@ -48,7 +48,7 @@ public struct Applier: Sendable {
     public let logDirectory: String
     public let logger: Logger
     /// Maintain the binding prefilter (`<hook>_prefilter`) and set EMPTCP_SEL_F_PREFILTER in the
-    /// selector chains. Off by default for now (see docs/applier.md).
+    /// selector chains. On by default, as the CLI runs it; `prefilter: false` leaves it off.
     public let prefilter: Bool
     let layout: PinLayout
 

@@ -1,6 +1,6 @@
 import EmptcpStore
 
-/// A TCP segment to hand to the local stack as if the peer had sent it (design §3): a pure ACK
+/// A TCP segment to hand to the local stack as if the peer had sent it (docs/events.md, "the injection engine"): a pure ACK
 /// whose sequence number is the peer's next one, acknowledging nothing we have not sent, carrying
 /// saved MPTCP option bytes verbatim (an ADD_ADDR's HMAC cannot be forged afresh).
 public struct InjectedSegment: Sendable, Hashable {

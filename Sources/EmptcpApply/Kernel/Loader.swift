@@ -5,18 +5,18 @@ import Logging
 /// Loads the BPF objects of both hooks once per pin root: opens each object with the shared map
 /// pin directory, loads it, pins its program, fills the hook's program arrays by slot and stamps
 /// the ABI version into emptcp_meta. Objects already pinned are not loaded again.
-struct Loader {
+package struct Loader {
     let layout: PinLayout
     let bpfDir: String
     let logDirectory: String
     let logger: Logger
 
     /// Built-in selector objects and their slot in `<hook>_selectors` (abi.h).
-    static let selectorSlots: [String: UInt32] = [
+    package static let selectorSlots: [String: UInt32] = [
         "sel_tcp": EMPTCP_SEL_TCP.rawValue, "sel_tcp2": EMPTCP_SEL_TCP2.rawValue, "sel_tcp4": EMPTCP_SEL_TCP4.rawValue,
     ]
     /// Built-in actor objects and their slot in `<hook>_actions` (abi.h).
-    static let actorSlots: [String: UInt32] = [
+    package static let actorSlots: [String: UInt32] = [
         "set_recv_win": EMPTCP_ACT_SET_RECV_WIN.rawValue, "set_flow_prio": EMPTCP_ACT_SET_FLOW_PRIO.rawValue,
         "rm_add_addr": EMPTCP_ACT_RM_ADD_ADDR.rawValue, "recover_add_addr": EMPTCP_ACT_RECOVER_ADD_ADDR.rawValue,
         "record": EMPTCP_ACT_RECORD.rawValue, "catch_mptcp_events": EMPTCP_ACT_CATCH_MPTCP_EVENTS.rawValue,
@@ -64,29 +64,14 @@ struct Loader {
 
     private func load(_ hook: Hook, _ name: String) throws {
         let path = "\(bpfDir)/\(hook.rawValue)/\(name).o"
-        let logSize = 4 << 20
-        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: logSize)
-        defer { buffer.deallocate() }
-        buffer.initialize(repeating: 0)
-        Sys.silenceLibbpf()
-        _ = LibbpfLog.shared.drain()
-        let object = try Sys.openObject(path, pinRoot: layout.maps, logBuffer: buffer)
-        defer { Sys.closeObject(object) }
-        let failure = Sys.loadObject(object, path)
-        if failure != 0 {
-            let kernelLog = String(cString: buffer.baseAddress!)
-            let logPath = "\(logDirectory)/verifier-\(hook.rawValue)-\(name).log"
-            let text = "# \(path)\n# libbpf:\n\(LibbpfLog.shared.drain())\n# verifier:\n\(kernelLog)\n"
-            do { try Sys.writeFile(logPath, text) } catch {
-                logger.error("cannot save verifier log", metadata: ["file.path": "\(logPath)", "error": "\(error)"])
+        let loader = ObjectLoader(mapPins: layout.maps, logDirectory: logDirectory, logger: logger)
+        let program = try loader.load(path, shown: "\(hook.rawValue)/\(name).o", logName: "\(hook.rawValue)-\(name)") { programs in
+            guard let program = programs.first else {
+                throw ApplyError.system(SystemError(operation: "bpf_object__next_program", object: path, code: 2 /* ENOENT */))
             }
-            throw ApplyError.verifierRejected(object: "\(hook.rawValue)/\(name).o", cause: Sys.errnoText(failure), logPath: logPath)
+            try Sys.pinBorrowed(fd: program.fd, layout.prog(hook, name))
+            return program
         }
-        let programs = Sys.programs(object)
-        guard let program = programs.first else {
-            throw ApplyError.system(SystemError(operation: "bpf_object__next_program", object: path, code: 2 /* ENOENT */))
-        }
-        try Sys.pinBorrowed(fd: program.fd, layout.prog(hook, name))
         logger.debug("loaded", metadata: ["bpf.object": "\(hook.rawValue)/\(name).o", "bpf.program": "\(program.name)"])
     }
 

@@ -1,15 +1,15 @@
 import CLibbpf
 
 /// A map opened from its pin, with the sizes the kernel reports.
-struct PinnedMap {
+package struct PinnedMap {
     let name: String
-    let fd: Descriptor
+    package let fd: Descriptor
     let type: UInt32
     let keySize: Int
     let valueSize: Int
     let maxEntries: Int
 
-    init(path: String, name: String) throws {
+    package init(path: String, name: String) throws {
         self.name = name
         fd = try Sys.objectGet(path)
         let info = try Sys.mapInfo(fd, "map \(name)")
@@ -21,11 +21,11 @@ struct PinnedMap {
 
     private var object: String { "map \(name)" }
 
-    func lookup(_ key: Bytes) throws -> Bytes? {
+    package func lookup(_ key: Bytes) throws -> Bytes? {
         try Sys.mapLookup(fd, object, key: key, valueSize: valueSize)
     }
 
-    func update(_ key: Bytes, _ value: Bytes) throws {
+    package func update(_ key: Bytes, _ value: Bytes) throws {
         try Sys.mapUpdate(fd, object, key: key, value: value)
     }
 
@@ -48,7 +48,7 @@ struct PinnedMap {
     }
 
     /// Sum over CPUs of a u64 PERCPU_ARRAY slot.
-    func perCPUSum(at index: UInt32, cpus: Int) throws -> UInt64 {
+    package func perCPUSum(at index: UInt32, cpus: Int) throws -> UInt64 {
         let stride = (valueSize + 7) / 8 * 8
         guard let raw = try Sys.mapLookup(fd, object, key: MapEncoder.u32(index), valueSize: stride * cpus) else { return 0 }
         return (0..<cpus).reduce(UInt64(0)) { sum, cpu in
@@ -57,25 +57,34 @@ struct PinnedMap {
     }
 
     /// Every entry of a hash map: batch lookup where the kernel has it, else key iteration.
-    func entries() throws -> [MapKey: Bytes] {
+    package func entries() throws -> [MapKey: Bytes] {
         var result: [MapKey: Bytes] = [:]
-        let chunk = max(1, min(maxEntries, 4096))
+        let batched = try forEachBatch(chunk: max(1, min(maxEntries, 4096))) { keys, values, count in
+            result.reserveCapacity(result.count + count)
+            for i in 0..<count {
+                let key = MapKey(raw: UnsafeRawBufferPointer(rebasing: keys[(i * keySize)..<((i + 1) * keySize)]))
+                result[key] = Array(UnsafeRawBufferPointer(rebasing: values[(i * valueSize)..<((i + 1) * valueSize)]))
+            }
+        }
+        return batched ? result : try iterate()
+    }
+
+    /// Reads the whole map with batch lookups of up to `chunk` entries, handing each step's packed
+    /// keys and values to `body`. False, having read nothing, when the kernel has no batch lookup
+    /// for this map type.
+    private func forEachBatch(
+        chunk: Int, _ body: (_ keys: UnsafeRawBufferPointer, _ values: UnsafeRawBufferPointer, _ count: Int) -> Void
+    ) throws -> Bool {
         var token = Bytes(repeating: 0, count: max(keySize, 8))
         var keys = Bytes(repeating: 0, count: chunk * keySize)
         var values = Bytes(repeating: 0, count: chunk * valueSize)
         var first = true
         while true {
             guard let step = try Sys.mapLookupBatch(fd, object, token: &token, first: first, keys: &keys, values: &values, count: chunk)
-            else { return try iterate() }
+            else { return false }
             first = false
-            result.reserveCapacity(result.count + step.count)
-            keys.withUnsafeBytes { raw in
-                for i in 0..<step.count {
-                    let key = MapKey(raw: UnsafeRawBufferPointer(rebasing: raw[(i * keySize)..<((i + 1) * keySize)]))
-                    result[key] = Array(values[(i * valueSize)..<((i + 1) * valueSize)])
-                }
-            }
-            if step.done { return result }
+            keys.withUnsafeBytes { k in values.withUnsafeBytes { v in body(k, v, step.count) } }
+            if step.done || step.count == 0 { return true }
         }
     }
 
@@ -104,25 +113,13 @@ struct PinnedMap {
     /// the kernel has it, else one lookup per index.
     func nonzeroWords() throws -> [UInt32: UInt64] {
         var result: [UInt32: UInt64] = [:]
-        let chunk = max(1, maxEntries)
-        var token = Bytes(repeating: 0, count: max(keySize, 8))
-        var keys = Bytes(repeating: 0, count: chunk * keySize)
-        var values = Bytes(repeating: 0, count: chunk * valueSize)
-        var first = true
-        while true {
-            guard let step = try Sys.mapLookupBatch(fd, object, token: &token, first: first, keys: &keys, values: &values, count: chunk)
-            else { break }
-            first = false
-            keys.withUnsafeBytes { k in
-                values.withUnsafeBytes { v in
-                    for i in 0..<step.count {
-                        let word = v.loadUnaligned(fromByteOffset: i * valueSize, as: UInt64.self)
-                        if word != 0 { result[k.loadUnaligned(fromByteOffset: i * keySize, as: UInt32.self)] = word }
-                    }
-                }
+        let batched = try forEachBatch(chunk: max(1, maxEntries)) { keys, values, count in
+            for i in 0..<count {
+                let word = values.loadUnaligned(fromByteOffset: i * valueSize, as: UInt64.self)
+                if word != 0 { result[keys.loadUnaligned(fromByteOffset: i * keySize, as: UInt32.self)] = word }
             }
-            if step.done || step.count == 0 { return result }
         }
+        if batched { return result }
         for index in 0..<UInt32(maxEntries) {
             let word = try readInteger(at: index)
             if word != 0 { result[index] = word }
@@ -135,7 +132,7 @@ struct PinnedMap {
         try write(words.map { (MapKey(MapEncoder.u32($0.word)), withUnsafeBytes(of: $0.bits) { Array($0) }) })
     }
 
-    func remove(_ keys: [MapKey]) throws {
+    package func remove(_ keys: [MapKey]) throws {
         guard !keys.isEmpty else { return }
         if keys.count > 1, try Sys.mapDeleteBatch(fd, object, keys: keys.flatMap(\.bytes), count: keys.count) { return }
         for key in keys { try delete(key.bytes) }

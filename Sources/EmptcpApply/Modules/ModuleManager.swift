@@ -164,34 +164,22 @@ public struct ModuleManager: Sendable {
     func plug(_ record: ModuleRecord, source: String? = nil) throws {
         let hook = record.hook
         let shown = source ?? record.objectPath
-        let logSize = 4 << 20
-        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: logSize)
-        defer { buffer.deallocate() }
-        buffer.initialize(repeating: 0)
-        Sys.silenceLibbpf()
-        _ = LibbpfLog.shared.drain()
-        let object = try Sys.openObject(record.objectPath, pinRoot: layout.maps, logBuffer: buffer)
-        defer { Sys.closeObject(object) }
         let wanted: bpf_prog_type = hook == .xdp ? BPF_PROG_TYPE_XDP : BPF_PROG_TYPE_SCHED_CLS
-        let all = Sys.programTypes(object)
-        let matching = all.filter { $0.type == wanted }
-        guard matching.count == 1 else { throw ModuleError.noProgram(object: shown, hook: hook, found: all.map(\.name)) }
-        Sys.loadOnly(object, program: matching[0].name)
-        let failure = Sys.loadObject(object, record.objectPath)
-        if failure != 0 {
-            let logPath = "\(logDirectory)/verifier-\(hook.rawValue)-mod_\(record.name).log"
-            let text = "# \(shown)\n# libbpf:\n\(LibbpfLog.shared.drain())\n# verifier:\n\(String(cString: buffer.baseAddress!))\n"
-            do {
-                try Sys.makeDirectories(logDirectory)
-                try Sys.writeFile(logPath, text)
-            } catch {
-                logger.error("cannot save verifier log", metadata: ["file.path": "\(logPath)", "error": "\(error)"])
-            }
-            throw ApplyError.verifierRejected(object: shown, cause: Sys.errnoText(failure), logPath: logPath)
+        let loader = ObjectLoader(mapPins: layout.maps, logDirectory: logDirectory, logger: logger)
+        try loader.load(record.objectPath, shown: shown, logName: "\(hook.rawValue)-mod_\(record.name)") { all in
+            let matching = all.filter { $0.type == wanted }
+            guard matching.count == 1 else { throw ModuleError.noProgram(object: shown, hook: hook, found: all.map(\.name)) }
+            return matching[0].name
+        } use: { loaded in
+            guard let program = loaded.first else { throw ModuleError.noProgram(object: shown, hook: hook, found: []) }
+            try install(program, record)
         }
-        guard let program = Sys.programs(object).first(where: { $0.name == matching[0].name && $0.fd >= 0 }) else {
-            throw ModuleError.noProgram(object: shown, hook: hook, found: all.map(\.name))
-        }
+    }
+
+    /// Pins a loaded module program and points its slot at it; the pin goes again when the slot
+    /// write fails.
+    private func install(_ program: Sys.ObjectProgram, _ record: ModuleRecord) throws {
+        let hook = record.hook
         try Sys.makeDirectory(layout.progs)
         try Sys.makeDirectory(layout.progDirectory(hook))
         let pin = pinPath(hook, record.name)
@@ -221,8 +209,7 @@ public struct ModuleManager: Sendable {
     }
 
     func programID(_ pin: String) throws -> UInt32 {
-        let fd = try Sys.objectGet(pin)
-        return try Sys.programID(fd: fd.raw, pin)
+        try Sys.programInfo(Sys.objectGet(pin), pin).id
     }
 
     func slotProgramID(_ array: PinnedMap, _ slot: Int) throws -> UInt32? {

@@ -1,11 +1,11 @@
 import CLibbpf
 import EmptcpStore
 
-typealias Bytes = [UInt8]
+package typealias Bytes = [UInt8]
 
 /// A map key of up to 40 bytes (the largest key, emptcp_tcp4_key), stored inline as five words:
 /// no allocation per key and cheap hashing, which matters at 100k bindings.
-struct MapKey: Hashable, Comparable, Sendable {
+package struct MapKey: Hashable, Comparable, Sendable {
     static let capacity = 40
     private var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, w4: UInt64 = 0
     let count: Int
@@ -18,7 +18,7 @@ struct MapKey: Hashable, Comparable, Sendable {
         (w0, w1, w2, w3, w4) = words
     }
 
-    init(_ bytes: Bytes) { self = bytes.withUnsafeBytes { MapKey(raw: $0) } }
+    package init(_ bytes: Bytes) { self = bytes.withUnsafeBytes { MapKey(raw: $0) } }
 
     /// The key's bytes without a copy (8-byte aligned).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -32,7 +32,7 @@ struct MapKey: Hashable, Comparable, Sendable {
     }
 
     /// Bytewise order: a word loaded in host order, converted to big endian, compares like its bytes.
-    static func < (a: MapKey, b: MapKey) -> Bool {
+    package static func < (a: MapKey, b: MapKey) -> Bool {
         if a.w0 != b.w0 { return a.w0.bigEndian < b.w0.bigEndian }
         if a.w1 != b.w1 { return a.w1.bigEndian < b.w1.bigEndian }
         if a.w2 != b.w2 { return a.w2.bigEndian < b.w2.bigEndian }
@@ -130,7 +130,7 @@ enum MapEncoder {
         state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots, flags: flags)]
 
         // Action chains referenced by this hook's bindings.
-        let bindings = policy.bindings.filter { $0.hook == hook }
+        let bindings = policy.bindings.filter { $0.key.hook == hook }
         var ids: [String: UInt32] = [:]
         var names: [UInt32: String] = [:]
         var chains: [MapKey: Bytes] = [:]
@@ -159,7 +159,7 @@ enum MapEncoder {
         tcp4.reserveCapacity(bindings.count)
         for binding in bindings {
             let id = u32(ids[binding.chain]!)
-            switch binding.selector {
+            switch binding.key.selector {
             case .tcp:
                 tcpDefault = ids[binding.chain]!
             case .tcp2:
@@ -247,7 +247,7 @@ enum MapEncoder {
     }
 
     static func addressPair(_ binding: Binding) throws -> (family: UInt8, local: IPAddress, remote: IPAddress) {
-        guard let local = binding.local, let remote = binding.remote else {
+        guard let local = binding.key.local, let remote = binding.key.remote else {
             throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote addresses")
         }
         guard local.isIPv4 == remote.isIPv4 else {
@@ -267,7 +267,7 @@ enum MapEncoder {
 
     static func tcp4Key(_ binding: Binding) throws -> Bytes {
         let (family, local, remote) = try addressPair(binding)
-        guard let localPort = binding.localPort, let remotePort = binding.remotePort else {
+        guard let localPort = binding.key.localPort, let remotePort = binding.key.remotePort else {
             throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote ports")
         }
         var key = emptcp_tcp4_key()

@@ -4,15 +4,14 @@ import EmptcpStore
 /// Contents of one `<hook>_prefilter` map: word index → its 64 bits; zero words are left out.
 typealias PrefilterWords = [UInt32: UInt64]
 
-/// The binding prefilter (abi.h, docs/sdk.md "Optional: the binding prefilter"): a 2^20-bit set
+/// The binding prefilter (abi.h, docs/sdk.md "The binding prefilter"): a 2^20-bit set
 /// per hook holding the bit of every tcp2/tcp4 binding key. Pure: no kernel access.
-enum Prefilter {
+package enum Prefilter {
     static func mapName(_ hook: Hook) -> String { "\(hook.rawValue)_prefilter" }
 
-    /// The bit of an encoded tcp2/tcp4 key: abi.h's emptcp_prefilter_bit itself, the function
-    /// the data path runs, so both sides always agree.
-    static func bit(_ key: MapKey) -> UInt32 {
-        key.withBytes { emptcp_prefilter_bit($0.baseAddress, UInt32($0.count)) }
+    /// The bit of an encoded tcp2/tcp4 key, as the data path computes it (`Sys.prefilterBit`).
+    package static func bit(_ key: MapKey) -> UInt32 {
+        key.withBytes { Sys.prefilterBit($0) }
     }
 
     /// The words holding the bits of `keys`.

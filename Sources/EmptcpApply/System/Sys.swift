@@ -2,13 +2,16 @@ import CLibbpf
 import Glibc
 import Synchronization
 
-// Every libbpf call and every bpf/mount/statfs syscall of EmptcpApply passes through this file
-// (swift-system style): each wrapper turns a negative return or NULL into a `SystemError` that
-// names the operation, the object and the errno text. Nothing outside this file calls C.
+// Every C call of EmptcpApply is under System/, behind the `Sys` namespace (swift-system style):
+// each wrapper turns a negative return or NULL into a `SystemError` that names the operation, the
+// object and the errno text. This file holds the namespace and its error convention, the process
+// environment and `run`, interface names and indexes, and the libbpf calls on pinned objects,
+// maps, programs and links; Sys+<Topic>.swift hold the other topics (files, detached processes,
+// ring buffers, polling, signals, sockets, raw sockets). Nothing outside System/ calls C.
 
 /// An owned file descriptor, closed exactly once when the last reference goes away.
-final class Descriptor: Sendable {
-    let raw: Int32
+package final class Descriptor: Sendable {
+    package let raw: Int32
     init(_ raw: Int32) { self.raw = raw }
     deinit { Glibc.close(raw) }
 }
@@ -41,57 +44,9 @@ package enum Sys {
     static func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
     static let errnoEINVAL = EINVAL
 
-    // MARK: - Processes, files, mounts
+    // MARK: - Processes
 
     static func effectiveUID() -> UInt32 { geteuid() }
-
-    static func fileSystemType(_ path: String) -> Int? {
-        var st = statfs()
-        guard statfs(path, &st) == 0 else { return nil }
-        return Int(st.f_type)
-    }
-
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
-    static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
-
-    static func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw fail("mkdir", path, errno) }
-    }
-
-    static func removeDirectory(_ path: String) throws {
-        if rmdir(path) != 0 && errno != ENOENT { throw fail("rmdir", path, errno) }
-    }
-
-    static func unlinkFile(_ path: String) throws {
-        if unlink(path) != 0 && errno != ENOENT { throw fail("unlink", path, errno) }
-    }
-
-    static func listDirectory(_ path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
-
-    static func mountBPFFS(at path: String) throws {
-        if mount("bpf", path, "bpf", 0, nil) != 0 { throw fail("mount bpffs", path, errno) }
-    }
-
-    static func writeFile(_ path: String, _ text: String) throws {
-        guard let file = fopen(path, "w") else { throw fail("open", path, errno) }
-        defer { fclose(file) }
-        if fputs(text, file) < 0 { throw fail("write", path, errno) }
-    }
 
     /// The process environment (without Foundation).
     static func environment() -> [String: String] {
@@ -110,20 +65,6 @@ package enum Sys {
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// Device and inode of an open descriptor (fstat): how a process tells whether its stderr is
-    /// the stream systemd named in JOURNAL_STREAM.
-    package static func fileIdentity(_ fd: Int32) -> (device: UInt64, inode: UInt64)? {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return nil }
-        return (UInt64(st.st_dev), UInt64(st.st_ino))
-    }
-
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 
     // MARK: - Interfaces
@@ -153,7 +94,7 @@ package enum Sys {
 
     // MARK: - Pinned objects
 
-    static func objectGet(_ path: String) throws -> Descriptor {
+    package static func objectGet(_ path: String) throws -> Descriptor {
         let fd = bpf_obj_get(path)
         guard fd >= 0 else { throw fail("bpf_obj_get", path, code(fd)) }
         return Descriptor(fd)
@@ -165,29 +106,27 @@ package enum Sys {
     }
 
     static func mapInfo(_ fd: Descriptor, _ object: String) throws -> bpf_map_info {
-        var info = bpf_map_info()
-        var length = UInt32(MemoryLayout<bpf_map_info>.size)
-        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
-        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
-        return info
+        try objectInfo(fd, object, bpf_map_info())
     }
 
     static func programInfo(_ fd: Descriptor, _ object: String) throws -> bpf_prog_info {
-        var info = bpf_prog_info()
-        var length = UInt32(MemoryLayout<bpf_prog_info>.size)
-        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
-        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
-        return info
+        try objectInfo(fd, object, bpf_prog_info())
     }
 
     /// A link's type, program id and target ifindex. The ifindex sits first in the union for
     /// both XDP and tcx links (`xdp.ifindex`, `tcx.ifindex`); 0 once the device is gone.
     static func linkInfo(_ fd: Descriptor, _ object: String) throws -> (type: UInt32, programID: UInt32, ifindex: UInt32) {
-        var info = bpf_link_info()
-        var length = UInt32(MemoryLayout<bpf_link_info>.size)
-        let ret = bpf_obj_get_info_by_fd(fd.raw, &info, &length)
-        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
+        let info = try objectInfo(fd, object, bpf_link_info())
         return (info.type, info.prog_id, info.xdp.ifindex)
+    }
+
+    /// The kernel's info struct of a map, program or link (`empty` is the zeroed struct to fill).
+    private static func objectInfo<Info>(_ fd: Descriptor, _ object: String, _ empty: Info) throws -> Info {
+        var info = empty
+        var length = UInt32(MemoryLayout<Info>.size)
+        let ret = withUnsafeMutableBytes(of: &info) { bpf_obj_get_info_by_fd(fd.raw, $0.baseAddress, &length) }
+        guard ret == 0 else { throw fail("bpf_obj_get_info_by_fd", object, code(ret)) }
+        return info
     }
 
     // MARK: - Maps
@@ -261,7 +200,13 @@ package enum Sys {
         throw fail("bpf_map_lookup_batch", object, code(ret))
     }
 
-    static func possibleCPUs() throws -> Int {
+    /// The prefilter bit of an encoded tcp2/tcp4 key: abi.h's `emptcp_prefilter_bit`, the very
+    /// function the data path runs, so both sides always agree.
+    static func prefilterBit(_ key: UnsafeRawBufferPointer) -> UInt32 {
+        emptcp_prefilter_bit(key.baseAddress, UInt32(key.count))
+    }
+
+    package static func possibleCPUs() throws -> Int {
         let n = libbpf_num_possible_cpus()
         guard n > 0 else { throw fail("libbpf_num_possible_cpus", "/sys/devices/system/cpu/possible", code(n)) }
         return Int(n)
@@ -293,19 +238,41 @@ package enum Sys {
 
     static func closeObject(_ object: OpaquePointer) { bpf_object__close(object) }
 
-    /// The object's programs as (name, fd); the fds belong to the object.
-    static func programs(_ object: OpaquePointer) -> [(name: String, fd: Int32)] {
-        var result: [(String, Int32)] = []
+    /// One program of an opened object: its name, its type and, once loaded, its fd (owned by
+    /// the object; -1 before the load or when the program was not loaded).
+    package struct ObjectProgram: Sendable {
+        package let name: String
+        package let type: bpf_prog_type
+        package let fd: Int32
+    }
+
+    /// The object's programs, in the object's order.
+    package static func programs(_ object: OpaquePointer) -> [ObjectProgram] {
+        programHandles(object).map {
+            ObjectProgram(name: String(cString: bpf_program__name($0)), type: bpf_program__type($0), fd: bpf_program__fd($0))
+        }
+    }
+
+    /// Keeps only `name` of the object's programs loadable (the others are not loaded).
+    static func loadOnly(_ object: OpaquePointer, program name: String) {
+        for program in programHandles(object) {
+            _ = bpf_program__set_autoload(program, String(cString: bpf_program__name(program)) == name)
+        }
+    }
+
+    /// The one walk over an object's programs.
+    private static func programHandles(_ object: OpaquePointer) -> [OpaquePointer] {
+        var result: [OpaquePointer] = []
         var program = bpf_object__next_program(object, nil)
         while let current = program {
-            result.append((String(cString: bpf_program__name(current)), bpf_program__fd(current)))
+            result.append(current)
             program = bpf_object__next_program(object, current)
         }
         return result
     }
 
     /// Pins a program fd owned by an object (borrowed: not closed here).
-    static func pinBorrowed(fd: Int32, _ path: String) throws {
+    package static func pinBorrowed(fd: Int32, _ path: String) throws {
         let ret = bpf_obj_pin(fd, path)
         guard ret == 0 else { throw fail("bpf_obj_pin", path, code(ret)) }
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Yams
 
-/// Reads and writes policy files (design §4). YAML goes through Yams' Node API so every value
+/// Reads and writes policy files (format: docs/store.md, "Policy file"). YAML goes through Yams' Node API so every value
 /// keeps its line; JSON is read by the same parser (a JSON document is YAML flow syntax), which
 /// gives JSON files line numbers too. Syntax and shape errors are thrown here; cross-references
 /// and limits are `PolicyValidator`'s job.
@@ -216,9 +216,10 @@ private struct NodeReader {
             guard p >= 1 else { throw map.error("\(key).\(f)", "port must be 1…65535", line: line(n)) }
             return UInt16(p)
         }
-        return Binding(
+        let bindingKey = BindingKey(
             hook: hook, selector: selector, local: try address("local"), localPort: try port("local_port"),
-            remote: try address("remote"), remotePort: try port("remote_port"), chain: chain)
+            remote: try address("remote"), remotePort: try port("remote_port"))
+        return Binding(bindingKey, chain: chain)
     }
 
     // MARK: node helpers

@@ -1,7 +1,7 @@
 /// Writes policies in the file format `PolicyFile.parse` reads, in canonical order (hooks and
 /// chains by name, bindings by key), so `show` output committed again yields identical content.
 extension PolicyFile {
-    /// YAML in the flow-per-entry style of design §4: one line per selector chain, actor and binding.
+    /// YAML in the flow-per-entry style of docs/store.md: one line per selector chain, actor and binding.
     public static func render(_ policy: Policy) -> String {
         let p = policy.canonical
         var out = ""
@@ -56,11 +56,11 @@ extension PolicyFile {
     }
 
     private static func bindingFields(_ b: Binding) -> [(key: String, value: String, isString: Bool)] {
-        var f: [(key: String, value: String, isString: Bool)] = [("hook", b.hook.rawValue, true), ("selector", b.selector.rawValue, true)]
-        if let v = b.local { f.append(("local", v.description, true)) }
-        if let v = b.localPort { f.append(("local_port", "\(v)", false)) }
-        if let v = b.remote { f.append(("remote", v.description, true)) }
-        if let v = b.remotePort { f.append(("remote_port", "\(v)", false)) }
+        var f: [(key: String, value: String, isString: Bool)] = [("hook", b.key.hook.rawValue, true), ("selector", b.key.selector.rawValue, true)]
+        if let v = b.key.local { f.append(("local", v.description, true)) }
+        if let v = b.key.localPort { f.append(("local_port", "\(v)", false)) }
+        if let v = b.key.remote { f.append(("remote", v.description, true)) }
+        if let v = b.key.remotePort { f.append(("remote_port", "\(v)", false)) }
         f.append(("chain", b.chain, true))
         return f
     }

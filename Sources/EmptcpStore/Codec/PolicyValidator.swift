@@ -73,17 +73,17 @@ public enum PolicyValidator {
             }
             try checkFlowKey(b, fail: fail)
             guard let actors = p.chains[b.chain] else { throw fail("chain", "no chain named \(b.chain)") }
-            let steps = p.selectors[b.hook] ?? []
-            guard steps.contains(where: { $0.name == b.selector.rawValue }) else {
-                throw fail("selector", "\(b.selector.rawValue) is not in the \(b.hook.rawValue) selector chain (selectors.\(b.hook.rawValue))")
+            let steps = p.selectors[b.key.hook] ?? []
+            guard steps.contains(where: { $0.name == b.key.selector.rawValue }) else {
+                throw fail("selector", "\(b.key.selector.rawValue) is not in the \(b.key.hook.rawValue) selector chain (selectors.\(b.key.hook.rawValue))")
             }
-            let bit: UInt8 = b.hook == .xdp ? 1 : 2
+            let bit: UInt8 = b.key.hook == .xdp ? 1 : 2
             if (checkedChains[b.chain] ?? 0) & bit == 0 {
                 checkedChains[b.chain, default: 0] |= bit
                 for a in actors {
                     let hooks: Set<Hook> = a.builtinHooks ?? byName[a.name].map { [$0.hook] } ?? []
-                    guard hooks.contains(b.hook) else {
-                        throw fail("chain", "chain \(b.chain) holds \(a.name), which does not exist on \(b.hook.rawValue)")
+                    guard hooks.contains(b.key.hook) else {
+                        throw fail("chain", "chain \(b.chain) holds \(a.name), which does not exist on \(b.key.hook.rawValue)")
                     }
                 }
             }
@@ -94,22 +94,22 @@ public enum PolicyValidator {
 
     /// tcp: no addresses or ports; tcp2: both addresses, no ports; tcp4: all four. One family.
     static func checkFlowKey(_ b: Binding, fail: (String, String) -> StoreError) throws {
-        switch b.selector {
+        switch b.key.selector {
         case .tcp:
-            for (f, present) in [("local", b.local != nil), ("remote", b.remote != nil), ("local_port", b.localPort != nil), ("remote_port", b.remotePort != nil)] where present {
+            for (f, present) in [("local", b.key.local != nil), ("remote", b.key.remote != nil), ("local_port", b.key.localPort != nil), ("remote_port", b.key.remotePort != nil)] where present {
                 throw fail(f, "the tcp selector matches every TCP packet and takes no \(f)")
             }
         case .tcp2, .tcp4:
-            guard b.local != nil else { throw fail("local", "required for \(b.selector.rawValue)") }
-            guard b.remote != nil else { throw fail("remote", "required for \(b.selector.rawValue)") }
-            if b.selector == .tcp2 {
-                if b.localPort != nil { throw fail("local_port", "tcp2 keys on addresses only; use tcp4 for ports") }
-                if b.remotePort != nil { throw fail("remote_port", "tcp2 keys on addresses only; use tcp4 for ports") }
+            guard b.key.local != nil else { throw fail("local", "required for \(b.key.selector.rawValue)") }
+            guard b.key.remote != nil else { throw fail("remote", "required for \(b.key.selector.rawValue)") }
+            if b.key.selector == .tcp2 {
+                if b.key.localPort != nil { throw fail("local_port", "tcp2 keys on addresses only; use tcp4 for ports") }
+                if b.key.remotePort != nil { throw fail("remote_port", "tcp2 keys on addresses only; use tcp4 for ports") }
             } else {
-                guard b.localPort != nil else { throw fail("local_port", "required for tcp4") }
-                guard b.remotePort != nil else { throw fail("remote_port", "required for tcp4") }
+                guard b.key.localPort != nil else { throw fail("local_port", "required for tcp4") }
+                guard b.key.remotePort != nil else { throw fail("remote_port", "required for tcp4") }
             }
-            if b.local!.isIPv4 != b.remote!.isIPv4 { throw fail("remote", "local and remote must be the same address family") }
+            if b.key.local!.isIPv4 != b.key.remote!.isIPv4 { throw fail("remote", "local and remote must be the same address family") }
         }
     }
 }

@@ -28,7 +28,7 @@ public enum ActorCall: Codable, Sendable, Hashable {
         }
     }
 
-    /// Hooks on which the built-in actor exists (design §2). Modules declare their hook when added.
+    /// Hooks on which the built-in actor exists (docs/sdk.md, "Built-in actors"). Modules declare their hook when added.
     public var builtinHooks: Set<Hook>? {
         switch self {
         case .setRecvWin, .setFlowPrio, .rmAddAddr: [.xdp, .tc]

@@ -1,29 +1,29 @@
 /// Binds a flow key of one selector on one hook to a named action chain.
-public struct Binding: Codable, Sendable, Hashable {
-    public var hook: Hook
-    public var selector: SelectorKind
-    public var local: IPAddress?
-    public var localPort: UInt16?
-    public var remote: IPAddress?
-    public var remotePort: UInt16?
+public struct Binding: Sendable, Hashable {
+    /// What identifies the binding: two bindings with the same key are duplicates.
+    public var key: BindingKey
     public var chain: String
 
-    public init(
-        hook: Hook, selector: SelectorKind, local: IPAddress? = nil, localPort: UInt16? = nil,
-        remote: IPAddress? = nil, remotePort: UInt16? = nil, chain: String
-    ) {
-        self.hook = hook
-        self.selector = selector
-        self.local = local
-        self.localPort = localPort
-        self.remote = remote
-        self.remotePort = remotePort
+    public init(_ key: BindingKey, chain: String) {
+        self.key = key
         self.chain = chain
     }
+}
 
-    /// What identifies the binding: two bindings with the same key are duplicates.
-    public var key: BindingKey {
-        BindingKey(hook: hook, selector: selector, local: local, localPort: localPort, remote: remote, remotePort: remotePort)
+/// Coded flat, the key's fields and then `chain` in one object, as files and JSON output have
+/// always had it.
+extension Binding: Codable {
+    private enum CodingKeys: String, CodingKey { case chain }
+
+    public init(from decoder: any Decoder) throws {
+        key = try BindingKey(from: decoder)
+        chain = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .chain)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try key.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(chain, forKey: .chain)
     }
 }
 
@@ -36,7 +36,10 @@ public struct BindingKey: Codable, Sendable, Hashable, Comparable, CustomStringC
     public var remote: IPAddress?
     public var remotePort: UInt16?
 
-    public init(hook: Hook, selector: SelectorKind, local: IPAddress?, localPort: UInt16?, remote: IPAddress?, remotePort: UInt16?) {
+    public init(
+        hook: Hook, selector: SelectorKind, local: IPAddress? = nil, localPort: UInt16? = nil,
+        remote: IPAddress? = nil, remotePort: UInt16? = nil
+    ) {
         self.hook = hook
         self.selector = selector
         self.local = local

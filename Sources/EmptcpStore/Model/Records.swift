@@ -57,7 +57,7 @@ public enum ModuleKind: String, Codable, Sendable, CaseIterable {
     case selector, actor
 }
 
-/// An operator module (issue 4): a BPF program in a free slot of one hook's program array.
+/// An operator module (docs/sdk.md, "Operator modules"): a BPF program in a free slot of one hook's program array.
 public struct ModuleRecord: Codable, Sendable, Hashable {
     public var name: String
     public var hook: Hook

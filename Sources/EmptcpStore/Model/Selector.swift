@@ -11,7 +11,7 @@ public enum SelectorKind: String, Codable, Sendable, CaseIterable, Comparable {
     public static func < (a: SelectorKind, b: SelectorKind) -> Bool { a.rawValue < b.rawValue }
 }
 
-/// How a selector's result combines with the rest of the chain (design §2).
+/// How a selector's result combines with the rest of the chain (docs/sdk.md, "Chain semantics").
 public enum SelectorOp: String, Codable, Sendable {
     /// If this selector matches, take its action chain (first match wins); else go on.
     case or

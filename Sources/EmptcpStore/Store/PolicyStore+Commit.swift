@@ -137,7 +137,7 @@ extension PolicyStore {
             guard let old = try live(k.storageKey) else {
                 throw StoreError.validation(file: nil, line: nil, key: "remove", message: "no binding \(k)")
             }
-            sum.remove(Binding(hook: k.hook, selector: k.selector, local: k.local, localPort: k.localPort, remote: k.remote, remotePort: k.remotePort, chain: old.chain))
+            sum.remove(Binding(k, chain: old.chain))
             count -= 1
             closes.append(old.row)
         }

@@ -29,9 +29,10 @@ extension PolicyStore {
 
     static func decodeBinding(_ s: Statement, from c: Int32 = 0) -> Binding {
         Binding(
-            hook: Hook(rawValue: s.text(c)) ?? .xdp, selector: SelectorKind(rawValue: s.text(c + 1)) ?? .tcp,
-            local: s.textOrNil(c + 2).flatMap(IPAddress.init), localPort: s.int64OrNil(c + 3).map { UInt16($0) },
-            remote: s.textOrNil(c + 4).flatMap(IPAddress.init), remotePort: s.int64OrNil(c + 5).map { UInt16($0) },
+            BindingKey(
+                hook: Hook(rawValue: s.text(c)) ?? .xdp, selector: SelectorKind(rawValue: s.text(c + 1)) ?? .tcp,
+                local: s.textOrNil(c + 2).flatMap(IPAddress.init), localPort: s.int64OrNil(c + 3).map { UInt16($0) },
+                remote: s.textOrNil(c + 4).flatMap(IPAddress.init), remotePort: s.int64OrNil(c + 5).map { UInt16($0) }),
             chain: s.text(c + 6))
     }
 
@@ -99,18 +100,26 @@ extension PolicyStore {
 
         func insert(_ b: Binding, key: String, revision: Int64) throws {
             open.reset()
-            open.set(1, key)
-            open.set(2, b.hook.rawValue)
-            open.set(3, b.selector.rawValue)
-            open.set(4, b.local?.description)
-            open.set(5, b.localPort.map { Int64($0) })
-            open.set(6, b.remote?.description)
-            open.set(7, b.remotePort.map { Int64($0) })
-            open.set(8, b.chain)
+            open.setBindingRow(b, storageKey: key)
             open.set(9, revision)
             while try open.step() {}
         }
 
         func close(rowID: Int64, revision: Int64) throws { try close.run([.int(revision), .int(rowID)]) }
+    }
+}
+
+extension Statement {
+    /// Sets parameters 1–8 to a binding row in the order of the binding table: storage key,
+    /// hook, selector, local, local_port, remote, remote_port, chain.
+    func setBindingRow(_ b: Binding, storageKey: String) {
+        set(1, storageKey)
+        set(2, b.key.hook.rawValue)
+        set(3, b.key.selector.rawValue)
+        set(4, b.key.local?.description)
+        set(5, b.key.localPort.map { Int64($0) })
+        set(6, b.key.remote?.description)
+        set(7, b.key.remotePort.map { Int64($0) })
+        set(8, b.chain)
     }
 }

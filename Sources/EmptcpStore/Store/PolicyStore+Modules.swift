@@ -1,6 +1,6 @@
 import Foundation
 
-/// Operator modules (issue 4) and attachments (recorded by the applier for boot restore). Not
+/// Operator modules (docs/sdk.md, "Operator modules") and attachments (recorded by the applier for boot restore). Not
 /// versioned: they describe the machine, not the policy.
 extension PolicyStore {
     public func modules() throws -> [ModuleRecord] {

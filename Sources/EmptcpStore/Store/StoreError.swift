@@ -1,5 +1,5 @@
 /// Every error the store throws. Each prints as one line naming the operation, the object and the
-/// cause; `exitCode` follows design §4 (2 for bad input, 1 for failures).
+/// cause; `exitCode` is 2 for bad input and 1 for failures (docs/architecture.md, "CLI and exit codes").
 public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
     /// A policy file or policy that does not validate. `file`/`line` are nil for in-memory policies.
     case validation(file: String?, line: Int?, key: String, message: String)

@@ -21,14 +21,7 @@ public final class RawBaseline {
         let insert = try db.prepare("INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)")
         for b in bindings {
             insert.reset()
-            insert.set(1, b.key.storageKey)
-            insert.set(2, b.hook.rawValue)
-            insert.set(3, b.selector.rawValue)
-            insert.set(4, b.local?.description)
-            insert.set(5, b.localPort.map { Int64($0) })
-            insert.set(6, b.remote?.description)
-            insert.set(7, b.remotePort.map { Int64($0) })
-            insert.set(8, b.chain)
+            insert.setBindingRow(b, storageKey: b.key.storageKey)
             while try insert.step() {}
         }
         try db.execute("COMMIT")

@@ -1,0 +1,54 @@
+import Logging
+
+/// Opens one BPF object with its maps pinned by name under `mapPins` (libbpf reuses a map that is
+/// already pinned there instead of creating a second one), loads it and hands its loaded programs
+/// to the caller while the object is still open. A rejection is saved, libbpf's messages and the
+/// verifier's log together, to `<logDirectory>/verifier-<logName>.log` and thrown as one line,
+/// `ApplyError.verifierRejected`. The one load path of the built-in objects, operator modules and
+/// the packet benchmark.
+package struct ObjectLoader {
+    package let mapPins: String
+    package let logDirectory: String
+    let logger: Logger
+
+    package init(mapPins: String, logDirectory: String, logger: Logger = Logger(label: "emptcp.loader")) {
+        self.mapPins = mapPins
+        self.logDirectory = logDirectory
+        self.logger = logger
+    }
+
+    /// Loads the object at `path`.
+    /// - Parameters:
+    ///   - shown: how errors name the object (`xdp/entry.o`, the module's source path).
+    ///   - logName: the verifier log is `verifier-<logName>.log`.
+    ///   - choose: the one program to load, picked from the object's programs; nil loads them all.
+    ///   - use: gets the loaded programs. Their fds belong to the object and close with it: pin a
+    ///     program or store it in a program array to keep it.
+    package func load<Result>(
+        _ path: String, shown: String, logName: String,
+        choose: ([Sys.ObjectProgram]) throws -> String? = { _ in nil },
+        use: ([Sys.ObjectProgram]) throws -> Result
+    ) throws -> Result {
+        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 4 << 20)
+        defer { buffer.deallocate() }
+        buffer.initialize(repeating: 0)
+        Sys.silenceLibbpf()
+        _ = LibbpfLog.shared.drain()
+        let object = try Sys.openObject(path, pinRoot: mapPins, logBuffer: buffer)
+        defer { Sys.closeObject(object) }
+        if let only = try choose(Sys.programs(object)) { Sys.loadOnly(object, program: only) }
+        let failure = Sys.loadObject(object, path)
+        if failure != 0 {
+            let logPath = "\(logDirectory)/verifier-\(logName).log"
+            let text = "# \(path)\n# libbpf:\n\(LibbpfLog.shared.drain())\n# verifier:\n\(String(cString: buffer.baseAddress!))\n"
+            do {
+                try Sys.makeDirectories(logDirectory)
+                try Sys.writeFile(logPath, text)
+            } catch {
+                logger.error("cannot save verifier log", metadata: ["file.path": "\(logPath)", "error": "\(error)"])
+            }
+            throw ApplyError.verifierRejected(object: shown, cause: Sys.errnoText(failure), logPath: logPath)
+        }
+        return try use(Sys.programs(object).filter { $0.fd >= 0 })
+    }
+}
