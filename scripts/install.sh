@@ -84,6 +84,9 @@ for rule in packaging/*.rules; do
   sed "s#/usr/local/#$PREFIX/#g" "$rule" >"$ROOT/lib/udev/rules.d/$(basename "$rule")"
 done
 
+# The default database's directory (outside PREFIX: the CLI and the units default to it).
+install -d -m 0750 "$DESTDIR/var/lib/emptcp"
+
 install -d "$ROOT/share/doc/emptcp/examples"
 install -m 0644 README.md "$ROOT/share/doc/emptcp/"
 [ -e docs/operations.md ] && install -m 0644 docs/operations.md "$ROOT/share/doc/emptcp/"

@@ -63,7 +63,13 @@ import Testing
         #expect(lines[packets + 2] == #"emptcp_packets_total{hook="tc"} 5"#)
         #expect(lines.filter { $0.hasPrefix("# TYPE emptcp_ringbuf_full_total ") }.count == 1)
         #expect(lines.filter { $0.hasPrefix("# HELP ") }.count == lines.filter { $0.hasPrefix("# TYPE ") }.count)
+        #expect(lines.contains("emptcp_confirm_pending 0"))
+        #expect(!text.contains("emptcp_confirm_deadline_timestamp_seconds"))
         // No revision yet reads as 0.
         #expect(status.prometheus(currentRevision: nil, inSync: false, version: "1").contains("\nemptcp_revision_current 0\n"))
+        // A pending confirmation: the flag and its deadline, rounded up to whole seconds.
+        let pending = status.prometheus(currentRevision: 5, inSync: true, confirmDeadline: 1_800_000_000.2, version: "1")
+        #expect(pending.contains("\nemptcp_confirm_pending 1\n"))
+        #expect(pending.contains("\nemptcp_confirm_deadline_timestamp_seconds 1800000001\n"))
     }
 }

@@ -19,9 +19,10 @@ extension DataPlaneStatus {
 
     /// The status as Prometheus metrics (text exposition format), ready for node_exporter's
     /// textfile collector: whether the data plane is loaded and in sync with the store, the
-    /// current and kernel revisions (0: none), the drift, map entries, attached hooks and every
+    /// current and kernel revisions (0: none), a `commit --confirm` awaiting confirmation (its
+    /// deadline in Unix seconds, nil when none), the drift, map entries, attached hooks and every
     /// data-plane counter (one family per counter, labelled by hook).
-    public func prometheus(currentRevision: Int64?, inSync: Bool, version: String) -> String {
+    public func prometheus(currentRevision: Int64?, inSync: Bool, confirmDeadline: Double? = nil, version: String) -> String {
         var out = PrometheusText()
         out.family("emptcp_build_info", .gauge, help: "The emptcp version writing these metrics (always 1).",
                    [.init([("version", version)], UInt64(1))])
@@ -36,6 +37,14 @@ extension DataPlaneStatus {
                    [.init([], currentRevision ?? 0)])
         out.family("emptcp_revision_kernel", .gauge, help: "The revision the kernel's maps hold (0: none applied).",
                    [.init([], kernelRevision ?? 0)])
+        out.family("emptcp_confirm_pending", .gauge,
+                   help: "1 while a commit --confirm revision awaits emptcp confirm (it rolls back at the deadline).",
+                   [.init([], confirmDeadline != nil)])
+        if let confirmDeadline {
+            out.family("emptcp_confirm_deadline_timestamp_seconds", .gauge,
+                       help: "When the revision awaiting confirmation rolls back, in Unix seconds.",
+                       [.init([], Int64(confirmDeadline.rounded(.up)))])
+        }
         out.family("emptcp_hook_attached", .gauge,
                    help: "1 for each hook emptcp attached that is live on its interface, 0 when its link lost the device.",
                    interfaces.flatMap { iface in

@@ -26,8 +26,13 @@ public struct AttachResult: Codable, Sendable, Equatable {
     public var alreadyAttached: Bool
 }
 
+/// BPF_LINK_TYPE_XDP (enum bpf_link_type).
+private let xdpLinkType: UInt32 = 6
+
 /// Attaches and detaches the entry programs of one interface with bpf_links pinned under
 /// `<root>/links/<iface>/{xdp,tc}`, so they outlive the process; detach is detach + unpin.
+/// emptcp's own links orphaned by an earlier load are recognised and replaced, never taken for
+/// a foreign program.
 struct Attacher {
     let layout: PinLayout
     let logger: Logger
@@ -110,8 +115,11 @@ struct Attacher {
 
     private func attachXDP(_ iface: String, ifindex: UInt32, mode: XDPMode) throws -> LiveLink {
         let query = try Sys.xdpQuery(ifindex: ifindex, "interface \(iface)")
-        if query.prog_id != 0 || query.drv_prog_id != 0 || query.skb_prog_id != 0 || query.hw_prog_id != 0 {
-            throw ApplyError.foreignXDP(interface: iface, programID: [query.prog_id, query.drv_prog_id, query.skb_prog_id, query.hw_prog_id].first { $0 != 0 }!)
+        if let present = [query.prog_id, query.drv_prog_id, query.skb_prog_id, query.hw_prog_id].first(where: { $0 != 0 }) {
+            // Our own entry left by an earlier load whose link pin is gone: replace it.
+            guard Self.isEntry(programID: present, hook: .xdp), detachOrphans(iface, ifindex: ifindex, hook: .xdp) > 0 else {
+                throw ApplyError.foreignXDP(interface: iface, programID: present)
+            }
         }
         let program = try Sys.objectGet(layout.prog(.xdp, Loader.entry))
         let object = "XDP entry on \(iface)"
@@ -138,6 +146,8 @@ struct Attacher {
     /// Attaches the TC entry program; returns the mode used.
     private func attachTC(_ iface: String, ifindex: UInt32, mode: TCMode) throws -> String {
         if mode != .clsact {
+            // tcx runs several programs in a row: an orphaned entry of ours would run twice.
+            detachOrphans(iface, ifindex: ifindex, hook: .tc)
             let program = try Sys.objectGet(layout.prog(.tc, Loader.entry))
             do {
                 let link = try Sys.linkCreate(program: program, ifindex: ifindex, type: attachTypeTCXEgress, flags: 0, object: "tcx egress entry on \(iface)")
@@ -157,6 +167,47 @@ struct Attacher {
             throw error
         }
         return "clsact"
+    }
+
+    // MARK: - Orphaned links
+
+    /// True when program `id` is emptcp's entry program of `hook`: its name (`xdp_entry`,
+    /// `tc_entry`) and its use of the hook's selector program array, a map only emptcp's
+    /// objects declare. The program may come from an earlier load of another pin root or build.
+    static func isEntry(programID id: UInt32, hook: Hook) -> Bool {
+        guard let program = Sys.programNameAndMaps(id: id) else { return false }
+        return program.name == "\(hook.rawValue)_\(Loader.entry)" && program.maps.contains(MapNames.selectors(hook))
+    }
+
+    /// Detaches every BPF link of `hook` on `ifindex` that runs emptcp's entry program and is not
+    /// pinned here: what an earlier load leaves behind when its pins vanished but a reference kept
+    /// the link alive (a bpffs still mounted in another mount namespace, a pin made elsewhere).
+    /// The caller has already found no live link pinned under this pin root. Returns the count.
+    @discardableResult
+    func detachOrphans(_ iface: String, ifindex: UInt32, hook: Hook) -> Int {
+        let linkType: UInt32 = hook == .xdp ? xdpLinkType : linkTypeTCX
+        // Links are listed system-wide with a bare ifindex, which devices of other network
+        // namespaces share: only a link whose program this very device runs is a candidate.
+        let running: Set<UInt32>
+        if hook == .xdp {
+            guard let q = try? Sys.xdpQuery(ifindex: ifindex, "interface \(iface)") else { return 0 }
+            running = Set([q.prog_id, q.drv_prog_id, q.skb_prog_id, q.hw_prog_id].filter { $0 != 0 })
+        } else {
+            running = Sys.tcxEgressProgramIDs(ifindex: ifindex)
+        }
+        var detached = 0
+        for id in Sys.linkIDs() {
+            guard let link = Sys.link(id: id), let info = try? Sys.linkInfo(link, "link \(id)"),
+                  info.type == linkType, info.ifindex == ifindex, running.contains(info.programID),
+                  Self.isEntry(programID: info.programID, hook: hook)
+            else { continue }
+            guard (try? Sys.linkDetach(link, "orphaned \(hook.rawValue) link \(id) on \(iface)")) != nil else { continue }
+            logger.notice("replaced an orphaned emptcp link", metadata: [
+                "iface.name": "\(iface)", "bpf.hook": "\(hook.rawValue)", "bpf.link": "\(id)", "bpf.program": "\(info.programID)",
+            ])
+            detached += 1
+        }
+        return detached
     }
 
     /// Detaches and unpins one hook's link of an interface; absent pins are fine.

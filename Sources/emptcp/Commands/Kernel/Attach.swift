@@ -17,6 +17,8 @@ extension Emptcp {
         @Flag(name: .long, help: "Every interface of this network namespace except lo.") var all = false
         @Option(name: .customLong("xdp-mode"), help: ArgumentHelp("native, generic or auto (native, else generic).", valueName: "mode")) var xdpMode: XDPMode = .auto
         @Option(name: .customLong("tc-mode"), help: ArgumentHelp("tcx, clsact (a cls_bpf filter of our own) or auto (tcx, else clsact).", valueName: "mode")) var tcMode: TCMode = .auto
+        @Flag(name: .long, help: "Attach and apply even though the pin root belongs to another store (it becomes this store's).")
+        var force = false
         @Argument(help: ArgumentHelp("Interfaces to attach.", valueName: "interface")) var interfaces: [String] = []
 
         func validate() throws {
@@ -27,6 +29,7 @@ extension Emptcp {
             let session = DataPlaneSession(global: global)
             let applier = session.applier(bpfDir: objects.bpfDir)
             let store = try session.openStore()
+            try StoreOwnership.require(store, session, action: "attach", force: force)
             let targets = all ? Applier.allInterfaces() : interfaces
             for iface in targets {
                 do {
@@ -44,7 +47,7 @@ extension Emptcp {
                     throw error
                 }
             }
-            if let (revision, report) = try session.applyCurrent(applier, store) {
+            if let (revision, report) = try session.applyCurrent(applier, store, force: force) {
                 Console.print("applied revision \(revision.id): \(report.summary)")
             }
         }

@@ -18,6 +18,8 @@ extension Emptcp {
         @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?
         @Option(name: .long, help: ArgumentHelp("Roll back by itself unless `emptcp confirm` runs within SECONDS.", valueName: "seconds"))
         var confirm: Int?
+        @Flag(name: .long, help: "Commit and apply even though the pin root belongs to another store (it becomes this store's).")
+        var force = false
 
         func validate() throws {
             if let confirm, !(1...86_400).contains(confirm) { throw ValidationError("--confirm takes 1…86400 seconds") }
@@ -26,13 +28,14 @@ extension Emptcp {
         func run() throws {
             let session = DataPlaneSession(global: global)
             let store = try session.openStore()
+            try StoreOwnership.require(store, session, action: "commit", force: force)
             let rev = try store.commitFile(file, message: message, confirmWithin: confirm.map(TimeInterval.init))
             Console.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
             if let confirm {
                 try ConfirmTimer.start(global: global, revision: rev.id, seconds: confirm)
                 Console.print("run `emptcp confirm` within \(confirm) s or revision \(rev.id) is rolled back")
             }
-            if !session.applyIfAttached(store) { throw ExitCode.failure }
+            if !session.applyIfAttached(store, force: force) { throw ExitCode.failure }
         }
     }
 }
