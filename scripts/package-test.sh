@@ -58,9 +58,15 @@ for unit in /usr/lib/systemd/system/emptcp*.service /usr/lib/udev/rules.d/*emptc
   ! grep -q /usr/local "$unit" || fail "$unit still names /usr/local"
 done
 
+# postinst enabled boot restore (the enablement symlink exists even without a running systemd).
+if [ -e /usr/lib/systemd/system/emptcp-restore.service ]; then
+  [ -L /etc/systemd/system/sysinit.target.wants/emptcp-restore.service ] || fail "postinst did not enable emptcp-restore.service"
+fi
+
 # The demo with the installed binary, from outside the source tree, no EMPTCP_BPF_DIR.
 (cd / && env -u EMPTCP_BPF_DIR EMPTCP_BIN="$BIN" bash "$REPO/scripts/demo.sh")
 
 dpkg --purge emptcp >/dev/null
 [ ! -e "$BIN" ] || fail "$BIN left after dpkg --purge"
+[ ! -L /etc/systemd/system/sysinit.target.wants/emptcp-restore.service ] || fail "boot restore still enabled after purge"
 echo "package-test.sh: ok (built, installed, demo run, removed)"
