@@ -45,7 +45,7 @@ import Testing
             #expect((try? JSONSerialization.jsonObject(with: Data(out.utf8))) != nil, "\(args) is not JSON")
         }
         (rc, out, _) = try emptcp("log", "--json")
-        let log = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [[String: Any]]
+        let log = (try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any])["revisions"] as! [[String: Any]]
         #expect(log.map { $0["id"] as! Int } == [3, 2, 1])
         // The JSON form of show is a policy file too.
         (_, out, _) = try emptcp("show", "2", "--json")
@@ -115,9 +115,9 @@ import Testing
         let (rc, out, _) = try emptcp("audit", "--json")
         #expect(rc == 0)
         #expect(out.contains("\"\(bad):13: bindings[2].chain: no chain named bakup\""), "\(out)")
-        let rows = try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [[String: Any]]
-        let keys = out.split(separator: "\n").prefix { !$0.hasPrefix("  }") }.compactMap { line -> String? in
-            guard let open = line.firstIndex(of: "\""), line.hasPrefix("    \"") else { return nil }
+        let rows = (try JSONSerialization.jsonObject(with: Data(out.utf8)) as! [String: Any])["entries"] as! [[String: Any]]
+        let keys = out.split(separator: "\n").prefix { !$0.hasPrefix("    }") }.compactMap { line -> String? in
+            guard let open = line.firstIndex(of: "\""), line.hasPrefix("      \"") else { return nil }
             return String(line[line.index(after: open)...].prefix { $0 != "\"" })
         }
         #expect(!rows.isEmpty && !keys.isEmpty && keys == keys.sorted(), "\(keys)")

@@ -47,10 +47,10 @@ def test_status_prometheus_follows_the_kernel(lab):
         status = e.status()
         kernel = status["kernel"]
         assert value(fams, "emptcp_loaded", pin_root=str(e.pin_root)) == 1
-        assert value(fams, "emptcp_in_sync") == 1 and status["inSync"]
+        assert value(fams, "emptcp_in_sync") == 1 and status["in_sync"]
         assert value(fams, "emptcp_drift_entries") == 0
-        assert value(fams, "emptcp_revision_current") == status["currentRevision"] == 1
-        assert value(fams, "emptcp_revision_kernel") == kernel["kernelRevision"] == 1
+        assert value(fams, "emptcp_revision_current") == status["current_revision"] == 1
+        assert value(fams, "emptcp_revision_kernel") == kernel["kernel_revision"] == 1
         for iface in ("c1", "c2"):
             assert value(fams, "emptcp_hook_attached", interface=iface, hook="xdp", mode="generic") == 1
             assert value(fams, "emptcp_hook_attached", interface=iface, hook="tc", mode="tcx") == 1

@@ -104,7 +104,7 @@ def ifindex(node: Node, dev: str) -> int:
 
 def program_ids(e: Emptcp) -> set[int]:
     """The program ids of emptcp's links, from `emptcp status`."""
-    return {h["programID"] for i in e.status()["kernel"]["interfaces"] for h in i["hooks"] if h["programID"]}
+    return {h["program_id"] for i in e.status()["kernel"]["interfaces"] for h in i["hooks"] if h["program_id"]}
 
 
 def pinned_program_ids(e: Emptcp, devs: tuple[str, ...]) -> set[int]:

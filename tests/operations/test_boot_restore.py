@@ -31,7 +31,7 @@ def test_boot_restore_after_reboot_applies_current_revision(lab, client_emptcp):
         add_veth(c, dev)
     e("attach", "c1", "c2", "c3", "c4")
     e.commit(strip_add_addr(lab, bound=True), "strip ADD_ADDR on path 1")
-    current = e.status()["currentRevision"]
+    current = e.status()["current_revision"]
     e("detach", "c4")             # explicit: must stay detached after the reboot
     c.run(["ip", "link", "del", "c3"])  # recorded, but will not exist when the machine boots
 
@@ -40,8 +40,8 @@ def test_boot_restore_after_reboot_applies_current_revision(lab, client_emptcp):
     assert "c3: not present" in boot.stdout, boot.stdout
 
     status = e.status()
-    assert status["kernel"]["kernelRevision"] == current == status["currentRevision"], status
-    assert status["inSync"], status
+    assert status["kernel"]["kernel_revision"] == current == status["current_revision"], status
+    assert status["in_sync"], status
     assert sorted(i["name"] for i in status["kernel"]["interfaces"]) == ["c1", "c2"], status
     c4 = ifindex(c, "c4")
     assert xdp_program(c, "c4") is None, "a detached interface was attached at boot"
@@ -56,7 +56,7 @@ def test_boot_restore_after_reboot_applies_current_revision(lab, client_emptcp):
     e("apply", "--boot")
     ours = {i["name"]: i for i in e.status()["kernel"]["interfaces"]}
     assert "c3" in ours and len(ours["c3"]["hooks"]) == 2, ours
-    xdp_id = next(h["programID"] for h in ours["c3"]["hooks"] if h["hook"] == "xdp")
+    xdp_id = next(h["program_id"] for h in ours["c3"]["hooks"] if h["hook"] == "xdp")
     assert xdp_program(c, "c3") == xdp_id
 
 
@@ -67,7 +67,7 @@ def test_boot_replaces_orphaned_emptcp_links(lab, client_emptcp):
     e, c = client_emptcp, lab.client
     e("attach", "c1")
     e.commit(strip_add_addr(lab, bound=True))
-    before = {h["hook"]: h["programID"] for h in e.status()["kernel"]["interfaces"][0]["hooks"]}
+    before = {h["hook"]: h["program_id"] for h in e.status()["kernel"]["interfaces"][0]["hooks"]}
     elsewhere = lab.tmp / "elsewhere"
     elsewhere.mkdir()
     run(["mount", "-t", "bpf", "bpf", str(elsewhere)])
@@ -81,7 +81,7 @@ def test_boot_replaces_orphaned_emptcp_links(lab, client_emptcp):
         boot = e("apply", "--boot", check=False)
         assert boot.returncode == 0, boot.stderr
 
-        after = {h["hook"]: h["programID"] for h in e.status()["kernel"]["interfaces"][0]["hooks"]}
+        after = {h["hook"]: h["program_id"] for h in e.status()["kernel"]["interfaces"][0]["hooks"]}
         assert after["xdp"] != before["xdp"] and xdp_program(c, "c1") == after["xdp"]
         # The orphans are detached (still pinned elsewhere, so listed, with ifindex 0); exactly
         # one link of each new program, on c1.

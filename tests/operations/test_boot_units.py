@@ -33,7 +33,7 @@ def test_boot_unit_command_restores_after_reboot(lab, client_emptcp, name):
     e = client_emptcp
     e("attach", "c1")
     e.commit(strip_add_addr(lab, bound=True))
-    current = e.status()["currentRevision"]
+    current = e.status()["current_revision"]
     simulate_reboot(e, ("c1",))
 
     argv = exec_start(name, e.bin)
@@ -41,7 +41,7 @@ def test_boot_unit_command_restores_after_reboot(lab, client_emptcp, name):
     p = e.node.run(argv, check=False, env=e.env())
     assert p.returncode == 0, p.stderr
     status = e.status()
-    assert status["kernel"]["kernelRevision"] == current and status["inSync"], status
+    assert status["kernel"]["kernel_revision"] == current and status["in_sync"], status
     assert xdp_program(lab.client, "c1") is not None
 
 

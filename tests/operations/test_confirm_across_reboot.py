@@ -53,9 +53,9 @@ def test_confirm_deadline_passed_while_down_boot_runs_previous_revision(lab, cli
     e("apply", "--boot")
 
     status = e.status()
-    rollback = status["currentRevision"]
-    assert rollback > risky and status["kernel"]["kernelRevision"] == rollback, status
-    assert status.get("pendingConfirmation") is None, status
+    rollback = status["current_revision"]
+    assert rollback > risky and status["kernel"]["kernel_revision"] == rollback, status
+    assert status.get("pending_confirmation") is None, status
     row = expiry_row(e, rollback)
     assert f"revision {rollback} restores revision {good}" in row["detail"], row
     MptcpServer(lab.server, PORT)
@@ -77,8 +77,8 @@ def test_boot_rearms_timer_of_pending_confirm(lab, client_emptcp):
     boot = e("apply", "--boot")
     assert "awaits confirmation" in boot.stdout, boot.stdout
     status = e.status()
-    assert status["pendingConfirmation"]["revision"] == risky, status
-    assert status["kernel"]["kernelRevision"] == risky, status
+    assert status["pending_confirmation"]["revision"] == risky, status
+    assert status["kernel"]["kernel_revision"] == risky, status
     text = e("status").stdout
     assert f"confirm: revision {risky} awaits" in text, text
 

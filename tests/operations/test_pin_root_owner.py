@@ -54,7 +54,7 @@ def test_other_database_is_refused_on_owned_pin_root(lab, client_emptcp):
         assert any(a == action and "refused" in d for a, d in failed_rows(scratch_db)), failed_rows(scratch_db)
     assert revisions(scratch_db) == 0
     after = live.status()
-    assert after["kernel"]["kernelRevision"] == before["kernel"]["kernelRevision"]
+    assert after["kernel"]["kernel_revision"] == before["kernel"]["kernel_revision"]
     assert after["kernel"]["maps"] == before["kernel"]["maps"] and not after["kernel"]["drift"], after
     assert live("status", "--exit-code", check=False).returncode == 0
     MptcpServer(lab.server, PORT)

@@ -43,6 +43,6 @@ def test_status_exit_code_reports_kernel_differences(lab, client_emptcp):
     drifted = e("status", "--exit-code", "--json", check=False)
     assert drifted.returncode == 1
     report = json.loads(drifted.stdout)
-    assert report["kernel"]["kernelRevision"] == report["currentRevision"], report
+    assert report["kernel"]["kernel_revision"] == report["current_revision"], report
     assert report["kernel"]["drift"], report
     assert e("status", check=False).returncode == 0

@@ -26,6 +26,15 @@ public struct DaemonReply: Codable, Sendable, Equatable {
     public var detail: String?
     public var error: String?
     public var flows: [FlowInjectionState]?
+    /// docs/json.md: every document carries the schema version.
+    public var schema: Int = OutputSchema.version
+
+    public init(ok: Bool, detail: String? = nil, error: String? = nil, flows: [FlowInjectionState]? = nil) {
+        self.ok = ok
+        self.detail = detail
+        self.error = error
+        self.flows = flows
+    }
 
     public static func failure(_ message: String) -> DaemonReply { DaemonReply(ok: false, detail: nil, error: message, flows: nil) }
 }

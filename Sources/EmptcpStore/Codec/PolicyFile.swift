@@ -68,10 +68,15 @@ private struct NodeReader {
     var map: SourceMap
 
     mutating func policy(_ root: Node) throws -> Policy {
-        let top = try pairs(root, key: "policy", allowed: ["selectors", "chains", "bindings"])
+        let top = try pairs(root, key: "policy", allowed: ["schema", "selectors", "chains", "bindings"])
         var p = Policy()
         for (key, value) in top {
             switch key {
+            // `show --json` writes the JSON schema version (docs/json.md); the file format is that version.
+            case "schema":
+                guard value.scalar?.string == String(OutputSchema.version) else {
+                    throw map.error("schema", "unsupported schema \(value.scalar?.string ?? "(not a scalar)") (this emptcp reads \(OutputSchema.version))", line: line(value))
+                }
             case "selectors": p.selectors = try selectors(value)
             case "chains": p.chains = try chains(value)
             default: p.bindings = try bindings(value)

@@ -1,3 +1,4 @@
+import EmptcpStore
 import Foundation
 import Logging
 
@@ -32,6 +33,22 @@ enum Console {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// A `--json` document (docs/json.md): `body`'s keys with `"schema"` beside them. A list is
+    /// passed as a one-key dictionary (`["revisions": revisions]`), so every document is an object.
+    static func document<T: Encodable>(_ body: T) throws -> String { try json(Document(body: body)) }
+
+    private struct Document<Body: Encodable>: Encodable {
+        enum Key: String, CodingKey { case schema }
+        let body: Body
+
+        /// Both write into one keyed container, so the schema key sits beside the body's keys.
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(OutputSchema.version, forKey: .schema)
+            try body.encode(to: encoder)
+        }
     }
 
     /// A time as the text output prints it.

@@ -43,7 +43,7 @@ extension Emptcp {
                 Console.print("no revision committed; nothing to apply")
                 return
             }
-            Console.print(output.json ? try Console.json(report) : "applied revision \(revision.id): \(report.summary)")
+            Console.print(output.json ? try Console.document(report) : "applied revision \(revision.id): \(report.summary)")
             if boot { try rearmConfirmation(store) }
         }
 
@@ -67,7 +67,7 @@ extension Emptcp {
             for iface in Set(recorded.map(\.iface)).sorted() {
                 // Not there yet (a USB NIC, a VLAN made later): its udev event starts
                 // emptcp-attach@IFACE.service, which runs this again.
-                guard Applier.allInterfaces().contains(iface) else {
+                guard Applier.allInterfaces(includeVirtual: true).targets.contains(iface) else {
                     if !output.json { Console.print("\(iface): not present; attached when it appears") }
                     continue
                 }

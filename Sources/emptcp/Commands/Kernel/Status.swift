@@ -41,6 +41,10 @@ extension Emptcp {
             /// The store the pin root belongs to (absent: not claimed).
             var owner: PinOwner?
             var kernel: DataPlaneStatus
+
+            enum CodingKeys: String, CodingKey {
+                case currentRevision = "current_revision", inSync = "in_sync", pendingConfirmation = "pending_confirmation", owner, kernel
+            }
         }
 
         func run() throws {
@@ -69,8 +73,8 @@ extension Emptcp {
             let differs = !linksOK || !kernel.drift.isEmpty || kernel.kernelRevision != current?.id
             switch format ?? (output.json ? .json : .text) {
             case .json:
-                Console.print(try Console.json(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
-                                                      owner: owner, kernel: kernel)))
+                Console.print(try Console.document(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
+                                                          owner: owner, kernel: kernel)))
             case .prometheus:
                 Console.print(kernel.prometheus(currentRevision: current?.id, inSync: inSync,
                                                 confirmDeadline: pending?.deadline.timeIntervalSince1970, version: EmptcpVersion.string))

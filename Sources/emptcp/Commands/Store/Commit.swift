@@ -14,6 +14,8 @@ extension Emptcp {
                 the database. Validation errors print as FILE:LINE: key: message and exit 2.
                 """)
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Flag(name: .long, help: "Validate and show the diff and planned map writes, like `emptcp check`; write nothing.") var check = false
         @Argument(help: ArgumentHelp("Policy file.", valueName: "file")) var file: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?
         @Option(name: .long, help: ArgumentHelp("Roll back by itself unless `emptcp confirm` runs within SECONDS.", valueName: "seconds"))
@@ -23,9 +25,12 @@ extension Emptcp {
 
         func validate() throws {
             if let confirm, !(1...86_400).contains(confirm) { throw ValidationError("--confirm takes 1…86400 seconds") }
+            if check && (confirm != nil || message != nil) { throw ValidationError("--check writes nothing: it takes no --confirm or --message") }
+            if output.json && !check { throw ValidationError("--json goes with --check") }
         }
 
         func run() throws {
+            if check { return try PolicyCheck(global: global).run(file: file, json: output.json) }
             let session = DataPlaneSession(global: global)
             let store = try session.openStore()
             try StoreOwnership.require(store, session, action: "commit", force: force)

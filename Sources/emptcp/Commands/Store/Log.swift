@@ -11,7 +11,7 @@ extension Emptcp {
         func run() throws {
             let store = try DataPlaneSession(global: global).openStore()
             let revisions = try store.log(limit: limit)
-            if output.json { return Console.print(try Console.json(revisions)) }
+            if output.json { return Console.print(try Console.document(["revisions": revisions])) }
             let pending = try store.pendingConfirmation()
             for r in revisions {
                 var what = r.action == "rollback" ? "rollback to \(r.rollbackTo.map(String.init) ?? "empty")" : "commit"
