@@ -135,9 +135,9 @@ import Testing
         #expect(try revisionCount() == 1)
         let audit = try PolicyStore(path: db).audit(since: nil)
         #expect(audit.last?.outcome == .failed && audit.last?.detail == "\(bad):13: bindings[2].chain: no chain named bakup")
-        // A missing file is a failure too, audited.
+        // A missing file is bad input too (exit 2), audited.
         let (rc2, _, err2) = try emptcp("commit", dir + "/nope.yaml")
-        #expect(rc2 == 1 && err2.contains("cannot read policy file"))
+        #expect(rc2 == 2 && err2 == "emptcp commit: \(dir)/nope.yaml: file: no such file\n")
     }
 
     /// Two processes committing at once: none lost, the parent chain stays linear.

@@ -68,8 +68,8 @@ import Testing
         // Default target: the parent of the current revision.
         let r5 = try store.rollback(to: nil, message: nil)
         #expect(try store.policy(at: r5.id).canonical == p3.canonical)
-        // Rolling back to identical content is refused.
-        #expect(throws: StoreError.identical(revision: 5)) { try store.rollback(to: 3, message: nil) }
+        // Rolling back to the current content is refused, and says so.
+        #expect(throws: StoreError.alreadyCurrent(target: 3, current: 5)) { try store.rollback(to: 3, message: nil) }
         #expect(throws: StoreError.revisionNotFound(99)) { try store.rollback(to: 99, message: nil) }
         #expect(try store.log(limit: nil).map(\.id) == [5, 4, 3, 2, 1])
     }

@@ -66,8 +66,10 @@ public final class DaemonServer {
         let stop = try StopSignal()
         let directory = (socketPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try Sys.makeDirectories(directory) }
-        let listener = try Sys.unixListen(socketPath)
-        defer { try? Sys.unlinkFile(socketPath) }
+        // Locked and checked: a second daemon, or a file that is not our stale socket, is refused.
+        let exclusive = try Sys.unixListen(socketPath)
+        let listener = exclusive.socket
+        defer { Sys.removeSocket(socketPath, of: exclusive) }
         logger.info("daemon listening", metadata: ["socket.path": "\(socketPath)", "pin.root": "\(pinRoot)"])
         while let ready = try stop.wait(for: [reader.pollDescriptor, listener.raw]) {
             if ready.contains(reader.pollDescriptor) {

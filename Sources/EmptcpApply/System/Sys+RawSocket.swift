@@ -1,3 +1,4 @@
+import CLibbpf  // sys/socket.h's SOCK_* constants: Glibc alone does not export them to a whole-module (release) build
 import Glibc
 
 // Raw IP sockets: crafted packets sent through the host stack (packet injection).

@@ -5,13 +5,30 @@ import Logging
 /// The one output path of the CLI: results on stdout, warnings and errors as single lines on
 /// stderr, JSON with one set of encoder settings.
 enum Console {
-    /// Writes `text` to stdout, ending it with a newline.
+    /// Writes `text` to stdout, ending it with a newline. Text comes partly from others (commit
+    /// messages, audit details, file names): each line's control characters (ESC sequences, CR)
+    /// and bidi overrides are escaped so a terminal shows what the text holds.
     static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+        let body = text.hasSuffix("\n") ? String(text.dropLast()) : text
+        let safe = body.split(separator: "\n", omittingEmptySubsequences: false).map { PrintableText.escape(String($0)) }.joined(separator: "\n")
+        FileHandle.standardOutput.write(Data((safe + "\n").utf8))
     }
 
-    /// Writes `line` to stderr as exactly one line: embedded line breaks become "; ". Under the
-    /// journal the line carries the syslog priority of a warning (`<4>`).
+    /// Writes a JSON document to stdout verbatim: JSON escapes what it must, and machine
+    /// readers get the stored text unchanged.
+    static func print(_ document: JSONDocument) {
+        FileHandle.standardOutput.write(Data((document.text + "\n").utf8))
+    }
+
+    /// Writes machine-read text in a format with escaping of its own (the Prometheus text
+    /// exposition) to stdout verbatim, as `print(_: JSONDocument)` does for JSON.
+    static func printVerbatim(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// Writes `line` to stderr as exactly one line: embedded line breaks become "; ", other
+    /// control characters are escaped. Under the journal the line carries the syslog priority
+    /// of a warning (`<4>`).
     static func warn(_ line: String) { stderr(line, level: .warning) }
 
     /// The same for the one error line of a failed command (`<3>` under the journal).
@@ -20,7 +37,7 @@ enum Console {
     private static func stderr(_ line: String, level: Logger.Level) {
         let single = line.split(whereSeparator: \.isNewline).joined(separator: "; ")
         let prefix = journal ? "<\(JournalStream.priority(level))>" : ""
-        FileHandle.standardError.write(Data((prefix + single + "\n").utf8))
+        FileHandle.standardError.write(Data((prefix + PrintableText.escape(single) + "\n").utf8))
     }
 
     /// stderr is systemd's journal stream.
@@ -28,16 +45,16 @@ enum Console {
 
     /// Every JSON document the CLI prints: indented for people, keys sorted so the output is
     /// stable across runs, slashes unescaped (paths stay readable), dates in ISO 8601.
-    static func json<T: Encodable>(_ value: T) throws -> String {
+    static func json<T: Encodable>(_ value: T) throws -> JSONDocument {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        return JSONDocument(text: String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     /// A `--json` document (docs/json.md): `body`'s keys with `"schema"` beside them. A list is
     /// passed as a one-key dictionary (`["revisions": revisions]`), so every document is an object.
-    static func document<T: Encodable>(_ body: T) throws -> String { try json(Document(body: body)) }
+    static func document<T: Encodable>(_ body: T) throws -> JSONDocument { try json(Document(body: body)) }
 
     private struct Document<Body: Encodable>: Encodable {
         enum Key: String, CodingKey { case schema }
@@ -53,4 +70,9 @@ enum Console {
 
     /// A time as the text output prints it.
     static func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+}
+
+/// A JSON document ready to print: `Console.print` writes it verbatim, not escaped like text.
+struct JSONDocument {
+    let text: String
 }

@@ -19,9 +19,10 @@ struct DataPlaneSession {
 
     /// Opens the store. Opening rolls back a `commit --confirm` whose deadline passed; the timer
     /// should have done that, so if it died the kernel must follow the rollback now. Notes go to
-    /// stderr: stdout belongs to the command's own result (which may be JSON).
-    func openStore() throws -> PolicyStore {
-        let store = try PolicyStore(path: global.db, logger: logger)
+    /// stderr: stdout belongs to the command's own result (which may be JSON). Reading commands
+    /// pass `.existing`: a mistyped `--db` is then an error, not a new empty database.
+    func openStore(_ mode: PolicyStore.OpenMode = .create) throws -> PolicyStore {
+        let store = try PolicyStore(path: global.db, logger: logger, mode: mode)
         for r in store.expiredOnOpen {
             Console.warn("revision \(r.parent ?? 0) was not confirmed in time; rolled back as revision \(r.id)")
         }

@@ -43,7 +43,7 @@ extension Emptcp {
                 Console.print("no revision committed; nothing to apply")
                 return
             }
-            Console.print(output.json ? try Console.document(report) : "applied revision \(revision.id): \(report.summary)")
+            if output.json { Console.print(try Console.document(report)) } else { Console.print("applied revision \(revision.id): \(report.summary)") }
             if boot { try rearmConfirmation(store) }
         }
 

@@ -76,8 +76,9 @@ extension Emptcp {
                 Console.print(try Console.document(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
                                                           owner: owner, kernel: kernel)))
             case .prometheus:
-                Console.print(kernel.prometheus(currentRevision: current?.id, inSync: inSync,
-                                                confirmDeadline: pending?.deadline.timeIntervalSince1970, version: EmptcpVersion.string))
+                Console.printVerbatim(kernel.prometheus(currentRevision: current?.id, inSync: inSync,
+                                                        confirmDeadline: pending?.deadline.timeIntervalSince1970,
+                                                        version: EmptcpVersion.string))
             case .text:
                 text(kernel, current: current?.id, inSync: inSync, pending: pending, owner: owner, identity: identity)
                     .forEach(Console.print)

@@ -19,7 +19,7 @@ extension Emptcp {
         }
 
         func run() throws {
-            let store = try DataPlaneSession(global: global).openStore()
+            let store = try DataPlaneSession(global: global).openStore(.existing)
             let rows = try store.audit(since: since.flatMap { TimeArgument.parse($0) })
             if output.json { return Console.print(try Console.document(["entries": rows])) }
             for r in rows {

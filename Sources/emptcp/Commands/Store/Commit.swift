@@ -34,7 +34,7 @@ extension Emptcp {
             let session = DataPlaneSession(global: global)
             let store = try session.openStore()
             try StoreOwnership.require(store, session, action: "commit", force: force)
-            let rev = try store.commitFile(file, message: message, confirmWithin: confirm.map(TimeInterval.init))
+            let rev = try store.commitFile(RawArgument.path(file), message: message, confirmWithin: confirm.map(TimeInterval.init))
             Console.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
             if let confirm {
                 try ConfirmTimer.start(global: global, revision: rev.id, seconds: confirm)

@@ -38,7 +38,7 @@ extension Emptcp {
         func run() throws {
             let from = try a.map(RevisionArgument.parse)
             let to = try b.map(RevisionArgument.parse)
-            let store = try DataPlaneSession(global: global).openStore()
+            let store = try DataPlaneSession(global: global).openStore(.existing)
             let report: Report
             if let file {
                 let (policy, _) = try PolicyFile.load(path: file)
@@ -49,7 +49,7 @@ extension Emptcp {
                 let diff = try store.diff(from: from!, to: to)
                 report = Report(from: from, to: try to ?? store.currentRevision()?.id, file: nil, identical: diff.isEmpty, diff: diff)
             }
-            Console.print(output.json ? try Console.document(report) : report.diff.text)
+            if output.json { Console.print(try Console.document(report)) } else { Console.print(report.diff.text) }
             if exitCode && !report.identical { throw ExitCode.failure }
         }
     }

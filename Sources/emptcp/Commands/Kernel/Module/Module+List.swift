@@ -10,7 +10,7 @@ extension Emptcp.Module {
 
         func run() throws {
             let session = DataPlaneSession(global: global)
-            let modules = try session.moduleManager().list(catalog: try session.openStore())
+            let modules = try session.moduleManager().list(catalog: try session.openStore(.existing))
             if output.json { return Console.print(try Console.document(["modules": modules])) }
             if modules.isEmpty { return Console.print("no modules") }
             for m in modules {
