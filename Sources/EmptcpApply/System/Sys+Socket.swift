@@ -1,4 +1,6 @@
-import CLibbpf  // sys/socket.h's SOCK_* constants: Glibc alone does not export them to a whole-module (release) build
+// CLibbpf too: its headers pull in glibc's socket headers, and which module then owns SOCK_* depends on
+// which is loaded first; importing both makes them visible either way.
+import CLibbpf
 import Glibc
 
 // Unix stream sockets with peer credentials: the daemon's control socket and its clients.
