@@ -1,8 +1,8 @@
 import Glibc
 
 // The process itself (effective uid, environment, executable path) and the processes it starts:
-// `run` for a command whose output we wait for, `spawnDetached` for one that outlives us (the
-// confirmation timer of `commit --confirm`).
+// `run` for a command whose output we wait for (the tests' only), `spawnDetached` for one that
+// outlives us (the confirmation timer of `commit --confirm`).
 
 extension Sys {
     static func effectiveUID() -> UInt32 { geteuid() }
@@ -26,8 +26,9 @@ extension Sys {
         return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Runs a program (used only for `tc` in the clsact fallback) and returns its exit status and
-    /// combined output.
+    /// Runs a program and returns its exit status and combined output. emptcp itself runs no
+    /// other program (the clsact fallback goes through libbpf's TC API); the kernel tests use it
+    /// to build modules with clang and to clean up.
     static func run(_ argv: [String]) throws -> (status: Int32, output: String) {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { throw fail("pipe", argv.joined(separator: " "), errno) }
