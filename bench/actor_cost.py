@@ -19,6 +19,7 @@ import statistics
 import struct
 import sys
 
+from bench.common import interleaved_ns
 from lab.bpf import ProgRun
 from lab.dataplane import DataPlane
 from lab.frames import DSS4, TS, tcp_pkt
@@ -45,17 +46,7 @@ def main():
         dp.reset()
         dp.use(hook, actors, slot_names=[x[0] for x in actors])
         dp.ring().drain()
-        ns, base = [], []
-        for _ in range(a.rounds):
-            base.append(dp.run(hook, p, repeat=a.repeat, name="pass")[2])
-            if batch:
-                tot = 0
-                for _ in range(a.repeat // batch):
-                    dp.ring().drain()
-                    tot += dp.run(hook, p, repeat=batch)[2]
-                ns.append(tot / (a.repeat // batch))
-            else:
-                ns.append(dp.run(hook, p, repeat=a.repeat)[2])
+        ns, base = interleaved_ns(dp, hook, p, a.rounds, a.repeat, batch=batch)
         c = dp.counters(hook)
         if c["ringbuf_full"] or c["malformed"] or c["bad_options"]:
             raise SystemExit(f"{hook}:{name}: unexpected counters {c}")

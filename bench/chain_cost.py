@@ -12,6 +12,7 @@ import json
 import statistics
 import sys
 
+from bench.common import interleaved_ns
 from lab.abi import SEL_F_PREFILTER
 from lab.dataplane import DataPlane, recv_win_param, tcp2_key, tcp4_key
 from lab.frames import ADD_ADDR4, DSS4, TS, tcp_pkt
@@ -31,17 +32,8 @@ def main():
         def measure(hook, name, p, setup, prog="entry", repeat=None):
             dp.reset()
             setup()
-            ns, base = [], []
-            for _ in range(a.rounds):
-                base.append(dp.run(hook, p, repeat=a.repeat, name="pass")[2])
-                if repeat:  # ring-buffer case: batches below the ring size
-                    tot = 0
-                    for _ in range(a.repeat // repeat):
-                        dp.ring().drain()
-                        tot += dp.run(hook, p, repeat=repeat, name=prog)[2]
-                    ns.append(tot / (a.repeat // repeat))
-                else:
-                    ns.append(dp.run(hook, p, repeat=a.repeat, name=prog)[2])
+            # `repeat`: the ring-buffer case, run in batches below the ring size
+            ns, base = interleaved_ns(dp, hook, p, a.rounds, a.repeat, prog=prog, batch=repeat)
             b, n = min(base), min(ns)
             bm, nm = statistics.median(base), statistics.median(ns)
             res[f"{hook}:{name}"] = {"bare_ns": b, "ns": n, "ratio": round(n / b, 2),

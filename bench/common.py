@@ -58,3 +58,23 @@ def bins(bin_dir: str) -> tuple[str, str]:
         if not os.access(p, os.X_OK):
             raise RuntimeError(f"{p} not built")
     return e, b
+
+
+def interleaved_ns(dp, hook: str, pkt: bytes, rounds: int, repeat: int, prog: str = "entry",
+                   batch: int | None = None) -> tuple[list[float], list[float]]:
+    """ns/packet of `prog` and of the bare `pass` program of `hook` (BPF_PROG_TEST_RUN on a
+    lab.dataplane.DataPlane), one of each per round, so both see the same machine load. With
+    `batch` (ring-buffer cases), `prog` runs in batches below the ring size, drained between
+    them. Returns (prog values, pass values)."""
+    ns, base = [], []
+    for _ in range(rounds):
+        base.append(dp.run(hook, pkt, repeat=repeat, name="pass")[2])
+        if batch:
+            tot = 0
+            for _ in range(repeat // batch):
+                dp.ring().drain()
+                tot += dp.run(hook, pkt, repeat=batch, name=prog)[2]
+            ns.append(tot / (repeat // batch))
+        else:
+            ns.append(dp.run(hook, pkt, repeat=repeat, name=prog)[2])
+    return ns, base

@@ -37,6 +37,16 @@ def strip(lab, f):
                   bindings=[tcp2("xdp", p1.client(f), p1.server(f), "strip")])
 
 
+def daemon_then_strip(e, lab, monkeypatch) -> Daemon:
+    """Attached, a neutral revision, the daemon running, then `strip` committed: the daemon sees
+    every ADD_ADDR the client's XDP removes from here on."""
+    e("attach", "c1", "c2")
+    e.commit(NEUTRAL, "neutral")
+    daemon = Daemon(e, lab.client, monkeypatch)
+    e.commit(strip(lab, lab.family), "strip ADD_ADDR on path 1")
+    return daemon
+
+
 def removed_rows(e) -> int:
     with sqlite3.connect(e.db) as db:
         return db.execute("SELECT count(*) FROM runtime_removed_add_addr").fetchone()[0]
@@ -54,10 +64,7 @@ def injections(e, what: str) -> list[dict]:
 @pytest.mark.parametrize("lab", [4, 6], indirect=True, ids=["ipv4", "ipv6"])
 def test_rollback_redelivers_add_addr_on_idle_connection(lab, client_emptcp, monkeypatch):
     e, f = client_emptcp, lab.family
-    e("attach", "c1", "c2")
-    e.commit(NEUTRAL, "neutral")
-    daemon = Daemon(e, lab.client, monkeypatch)
-    e.commit(strip(lab, f), "strip ADD_ADDR on path 1")
+    daemon = daemon_then_strip(e, lab, monkeypatch)
     MptcpServer(lab.server, PORT)
     with MptcpClient(lab.client, lab.paths[0].server(f), PORT) as cl:
         time.sleep(ADD_ADDR_SETTLE_S)  # every copy of the ADD_ADDR has been removed by now
@@ -87,10 +94,7 @@ def test_rollback_redelivers_add_addr_on_busy_connection(lab, client_emptcp, mon
     segment built from saved state would be out of window."""
     require(shutil.which("iperf3") is not None and shutil.which("mptcpize") is not None, "iperf3 and mptcpize needed")
     e, f = client_emptcp, lab.family
-    e("attach", "c1", "c2")
-    e.commit(NEUTRAL, "neutral")
-    daemon = Daemon(e, lab.client, monkeypatch)
-    e.commit(strip(lab, f), "strip ADD_ADDR on path 1")
+    daemon = daemon_then_strip(e, lab, monkeypatch)
     server = lab.server.popen(["mptcpize", "run", "iperf3", "-s", "-1", "-p", str(PORT)], stdout=subprocess.DEVNULL)
     time.sleep(0.5)
     client = lab.client.popen(["mptcpize", "run", "iperf3", "-c", lab.paths[0].server(f), "-p", str(PORT), "-R",
@@ -170,10 +174,7 @@ def test_rollback_clears_backup_mark_on_both_subflows(lab, client_emptcp, monkey
 
 def test_daemon_sigkilled_after_removal_still_repairs(lab, client_emptcp, monkeypatch):
     e, f = client_emptcp, lab.family
-    e("attach", "c1", "c2")
-    e.commit(NEUTRAL, "neutral")
-    daemon = Daemon(e, lab.client, monkeypatch)
-    e.commit(strip(lab, f), "strip ADD_ADDR on path 1")
+    daemon = daemon_then_strip(e, lab, monkeypatch)
     MptcpServer(lab.server, PORT)
     with MptcpClient(lab.client, lab.paths[0].server(f), PORT) as cl:
         time.sleep(ADD_ADDR_SETTLE_S)
@@ -192,10 +193,7 @@ def test_daemon_sigkilled_after_removal_still_repairs(lab, client_emptcp, monkey
 
 def test_rollback_without_daemon_warns_and_a_later_daemon_repairs(lab, client_emptcp, monkeypatch):
     e, f = client_emptcp, lab.family
-    e("attach", "c1", "c2")
-    e.commit(NEUTRAL, "neutral")
-    daemon = Daemon(e, lab.client, monkeypatch)
-    e.commit(strip(lab, f), "strip ADD_ADDR on path 1")
+    daemon = daemon_then_strip(e, lab, monkeypatch)
     MptcpServer(lab.server, PORT)
     with MptcpClient(lab.client, lab.paths[0].server(f), PORT) as cl:
         time.sleep(ADD_ADDR_SETTLE_S)
@@ -221,10 +219,7 @@ def test_rollback_with_userspace_path_manager_joins_through_netlink(lab, client_
     (ANNOUNCED); the daemon then opens the subflow itself with SUBFLOW_CREATE."""
     e, f = client_emptcp, lab.family
     lab.client.run(["sysctl", "-q", "net.mptcp.pm_type=1"])
-    e("attach", "c1", "c2")
-    e.commit(NEUTRAL, "neutral")
-    daemon = Daemon(e, lab.client, monkeypatch)
-    e.commit(strip(lab, f), "strip ADD_ADDR on path 1")
+    daemon = daemon_then_strip(e, lab, monkeypatch)
     MptcpServer(lab.server, PORT)
     with MptcpClient(lab.client, lab.paths[0].server(f), PORT) as cl:
         time.sleep(ADD_ADDR_SETTLE_S)

@@ -6,12 +6,13 @@ client's stack (raw socket to the client's own address). The daemon knows the su
 state from `recover_add_addr` records."""
 
 import json
-import re
 import time
 
 import pytest
 
 from lab import MptcpClient, MptcpServer, LabError, policy, tcp2
+
+from .live import subflows
 
 from .test_reinject import wait_socket
 
@@ -22,22 +23,11 @@ PORT = 5204
 
 def subflow_flags(node, server_addr):
     """Flags of the client's subflow towards `server_addr` (ss prints `flags:Mec...`)."""
-    out = node.out(["ss", "-tinH", "state", "established", f"( dport = :{PORT} )"])
-    blocks, current = [], ""
-    for line in out.splitlines():
-        if line and not line[0].isspace():
-            if current:
-                blocks.append(current)
-            current = line
-        else:
-            current += " " + line.strip()
-    if current:
-        blocks.append(current)
-    for b in blocks:
-        if server_addr in b.split()[3] if len(b.split()) > 3 else False:
-            m = re.search(r"tcp-ulp-mptcp flags:(\S+)", b)
-            return m.group(1) if m else ""
-    raise LabError(f"no subflow to {server_addr} in:\n{out}")
+    sockets = subflows(node, PORT)
+    for s in sockets:
+        if server_addr in s["remote"]:
+            return s["flags"]
+    raise LabError(f"no subflow to {server_addr} in: {sockets}")
 
 
 def wait_flag(node, server_addr, want: bool, timeout=10.0):

@@ -24,6 +24,7 @@ import struct
 
 import pytest
 
+from frame_checks import csum
 from lab.dataplane import DROP, PASS, recv_win_param
 from lab.frames import ADD_ADDR4, ADD_ADDR4_ECHO, ADD_ADDR6, DSS4, TS, tcp_pkt
 
@@ -96,15 +97,6 @@ class Runner:
 
 # ---- an independent reading of a frame (what the kernel's receive path accepts) ----
 
-def csum16(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return s
-
-
 def reading(frame):
     """(l3, l4, tcp header length, ip end, family) for a frame the stack would take, else None."""
     if len(frame) < 14:
@@ -149,7 +141,7 @@ def tcp_sum_ok(frame, r):
         pseudo = frame[l3 + 12:l3 + 20] + struct.pack("!BBH", 0, 6, len(seg))
     else:
         pseudo = frame[l3 + 8:l3 + 40] + struct.pack("!IxxxB", len(seg), 6)
-    return csum16(pseudo + seg) == 0xffff
+    return csum(pseudo + seg) == 0xffff
 
 
 def ip_len_fields(r):
