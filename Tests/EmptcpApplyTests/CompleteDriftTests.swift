@@ -18,13 +18,7 @@ import Testing
         ])
 
     @Test func deletedProgramArraySlotIsDriftAndApplyRestoresIt() throws {
-        let fx = try ApplierFixture("slot")
-        defer { fx.cleanup() }
-        try fx.inNetns {
-            let applier = fx.applier
-            _ = try applier.attach(interface: "a0", xdpMode: .generic)
-            defer { _ = try? applier.detach(interface: "a0") }
-            _ = try applier.apply(policy: Self.policy, revision: 1)
+        try withPolicyApplied("slot") { applier in
             #expect(try applier.status(policy: Self.policy).drift.isEmpty)
 
             // Delete the rm_add_addr slot as `bpftool map delete` would.
@@ -48,14 +42,7 @@ import Testing
     }
 
     @Test func lostLinkIsDriftAndApplyAttachesItAgain() throws {
-        let fx = try ApplierFixture("link")
-        defer { fx.cleanup() }
-        try fx.inNetns {
-            let applier = fx.applier
-            _ = try applier.attach(interface: "a0", xdpMode: .generic)
-            defer { _ = try? applier.detach(interface: "a0") }
-            _ = try applier.apply(policy: Self.policy, revision: 1)
-
+        try withPolicyApplied("link") { applier in
             // The tcx link's pin is its only holder: removing it detaches the program.
             try Sys.unlinkFile(applier.layout.link("a0", .tc))
             let drift = try applier.status(policy: Self.policy).drift
@@ -66,6 +53,20 @@ import Testing
             let hooks = try applier.status(policy: Self.policy).interfaces.first?.hooks.map { "\($0.hook) \($0.mode)" }
             #expect(hooks == ["xdp generic", "tc tcx"])
             #expect(try applier.status(policy: Self.policy).drift.isEmpty)
+        }
+    }
+
+    /// A fresh namespace with a0 attached (generic XDP, tcx) and `policy` applied as revision 1;
+    /// `body` then breaks and repairs what the data path runs.
+    private func withPolicyApplied(_ name: String, _ body: (Applier) throws -> Void) throws {
+        let fx = try ApplierFixture(name)
+        defer { fx.cleanup() }
+        try fx.inNetns {
+            let applier = fx.applier
+            _ = try applier.attach(interface: "a0", xdpMode: .generic)
+            defer { _ = try? applier.detach(interface: "a0") }
+            _ = try applier.apply(policy: Self.policy, revision: 1)
+            try body(applier)
         }
     }
 }

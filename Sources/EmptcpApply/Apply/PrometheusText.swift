@@ -57,25 +57,17 @@ public struct PrometheusText: Sendable {
     }
 
     /// Label values escape backslash, double quote and line feed.
-    static func escapeLabelValue(_ value: String) -> String {
-        var out = ""
-        for c in value {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escapeLabelValue(_ value: String) -> String { escape(value, quote: true) }
 
     /// HELP text escapes backslash and line feed (a double quote stays as it is).
-    static func escapeHelp(_ help: String) -> String {
+    static func escapeHelp(_ help: String) -> String { escape(help, quote: false) }
+
+    private static func escape(_ text: String, quote: Bool) -> String {
         var out = ""
-        for c in help {
+        for c in text {
             switch c {
             case "\\": out += "\\\\"
+            case "\"" where quote: out += "\\\""
             case "\n": out += "\\n"
             default: out.append(c)
             }
