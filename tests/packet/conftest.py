@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from lab.dataplane import ROOT, DataPlane
+from lab.dataplane import HOOKS, ROOT, DataPlane
 from lab.emptcp import require
 
 
@@ -28,3 +28,13 @@ def plane(bpf_built):
 def dp(plane):
     plane.reset()
     yield plane
+
+
+@pytest.fixture
+def rm_chain(dp):
+    """Every TCP packet on both hooks through rm_add_addr alone."""
+    for hook in HOOKS:
+        dp.sel_chain(hook, [("tcp", "or")])
+        dp.chain(hook, 1, [("rm_add_addr", b"")])
+        dp.bind_tcp(hook, 1)
+    return dp

@@ -45,15 +45,6 @@ REWRITES = {
 }
 
 
-@pytest.fixture
-def rm_chain(dp):
-    for hook in HOOKS:
-        dp.sel_chain(hook, [("tcp", "or")])
-        dp.chain(hook, 1, [("rm_add_addr", b"")])
-        dp.bind_tcp(hook, 1)
-    return dp
-
-
 def pad(o):
     return o + bytes([0] * (-len(o) % 4))
 

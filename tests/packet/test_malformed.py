@@ -32,15 +32,6 @@ ACCEPTED_BY_KERNEL = {
 }
 
 
-@pytest.fixture
-def rm_chain(dp):
-    for hook in HOOKS:
-        dp.sel_chain(hook, [("tcp", "or")])
-        dp.chain(hook, 1, [("rm_add_addr", b"")])
-        dp.bind_tcp(hook, 1)
-    return dp
-
-
 @pytest.mark.parametrize("name", sorted(BAD_OPTIONS))
 @pytest.mark.parametrize("hook", HOOKS)
 def test_bad_options_pass_unchanged(rm_chain, hook, name):
