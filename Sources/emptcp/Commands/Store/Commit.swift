@@ -18,6 +18,7 @@ extension Emptcp {
         @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?
         @Option(name: .long, help: ArgumentHelp("Roll back by itself unless `emptcp confirm` runs within SECONDS.", valueName: "seconds"))
         var confirm: Int?
+        @Flag(name: .long, help: "Commit even though this host follows a fleet (shows as drift).") var force = false
 
         func validate() throws {
             if let confirm, !(1...86_400).contains(confirm) { throw ValidationError("--confirm takes 1…86400 seconds") }
@@ -26,6 +27,7 @@ extension Emptcp {
         func run() throws {
             let session = DataPlaneSession(global: global)
             let store = try session.openStore()
+            try FleetFollowGuard.check(store, force: force, action: "commit")
             let rev = try store.commitFile(file, message: message, confirmWithin: confirm.map(TimeInterval.init))
             Console.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
             if let confirm {
