@@ -56,5 +56,6 @@ let package = Package(
         ),
         .testTarget(name: "EmptcpStoreTests", dependencies: ["EmptcpStore"]),
         .testTarget(name: "EmptcpApplyTests", dependencies: ["EmptcpApply", "EmptcpStore"]),
+        .testTarget(name: "EmptcpFleetTests", dependencies: ["EmptcpFleet", "EmptcpStore"]),
     ]
 )

@@ -20,10 +20,10 @@ extension FleetURL {
         }
         let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
         let owner = (attributes[.ownerAccountID] as? NSNumber)?.intValue ?? -1
-        guard owner == 0 else { throw FleetError.urlFile(path: path, message: "must belong to root (it holds the fleet password)") }
         guard mode & 0o077 == 0 else {
             throw FleetError.urlFile(path: path, message: "readable by group or others (mode \(String(mode, radix: 8))); chmod 600 it")
         }
+        guard owner == 0 else { throw FleetError.urlFile(path: path, message: "must belong to root (it holds the fleet password)") }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw FleetError.urlFile(path: path, message: "cannot read as UTF-8 text")
         }
