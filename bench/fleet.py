@@ -16,17 +16,12 @@ import json
 import os
 import statistics
 import time
-from datetime import datetime
 from pathlib import Path
 
 from bench.common import REPO, log
 from lab.fleet import Fleet, FleetHost, Postgres
 
 BEGIN, END = "<!-- fleet:begin -->", "<!-- fleet:end -->"
-
-
-def parse_time(s: str) -> float:
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
 def window_policy(window: int) -> dict:
@@ -52,8 +47,10 @@ def run(n_hosts: int, commits: int) -> dict:
             for c in range(commits):
                 rev = fleet.commit(window_policy(1001 + c), f"bench {c}")
                 fleet.wait(rev, n_hosts, timeout=600)
-                created = parse_time(json.loads(fleet.cli("fleet", "log", "-n", "1", "--json").stdout)["revisions"][0]["created_at"])
-                times = [parse_time(x["applied_at"]) - created for x in fleet.status()["hosts"]]
+                # From the database: the CLI's JSON prints times to the second.
+                rows = pg.psql(f"SELECT extract(epoch FROM h.applied_at - r.created_at) FROM fleet_host h, fleet_revision r "
+                               f"WHERE r.id = {rev}", database=fleet.database).stdout.split()
+                times = [float(x) for x in rows]
                 per_host += times
                 slowest.append(max(times))
             rss = [h.rss_kib() for h in hosts]

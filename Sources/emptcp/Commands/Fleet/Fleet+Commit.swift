@@ -23,12 +23,12 @@ extension Emptcp.Fleet {
             try PolicyValidator.validate(policy, modules: [], map: map)
             if check {
                 let result = FleetCheckResult(file: file, bindingCount: policy.bindings.count, contentHash: policy.contentHash)
-                return Console.print(output.json ? try Console.json(result)
+                return Console.print(try output.json ? Console.json(result)
                                      : "\(file): valid, \(result.bindingCount) bindings, content \(result.contentHash.prefix(12))")
             }
             let message = self.message
             let rev = try FleetRun.withRepository(fleet) { try await $0.commit(policy, message: message) }
-            Console.print(output.json ? try Console.json(FleetRevisionOutput(rev, schema: "emptcp.fleet.commit/1"))
+            Console.print(try output.json ? Console.json(FleetRevisionOutput(rev, schema: "emptcp.fleet.commit/1"))
                           : "fleet revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
         }
     }
@@ -59,8 +59,16 @@ struct FleetRevisionOutput: Encodable {
 
     init(_ r: FleetRevision, schema: String? = nil) {
         self.schema = schema
-        (id, parent, createdAt, author, clientHost, message) = (r.id, r.parent, r.createdAt, r.author, r.clientHost, r.message)
-        (action, rollbackTo, contentHash, bindingCount) = (r.action, r.rollbackTo, r.contentHash, r.bindingCount)
+        id = r.id
+        parent = r.parent
+        createdAt = r.createdAt
+        author = r.author
+        clientHost = r.clientHost
+        message = r.message
+        action = r.action
+        rollbackTo = r.rollbackTo
+        contentHash = r.contentHash
+        bindingCount = r.bindingCount
     }
 
     enum CodingKeys: String, CodingKey {

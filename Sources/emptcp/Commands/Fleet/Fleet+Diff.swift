@@ -20,7 +20,7 @@ extension Emptcp.Fleet {
             }
             let diff = PolicyDiff(from: try PolicyFile.parse(ra.content, file: "fleet revision \(ra.id)").0,
                                   to: try PolicyFile.parse(rb.content, file: "fleet revision \(rb.id)").0)
-            Console.print(output.json ? try Console.json(FleetDiffOutput(from: ra.id, to: rb.id, diff: diff)) : diff.text)
+            Console.print(try output.json ? Console.json(FleetDiffOutput(from: ra.id, to: rb.id, diff: diff)) : diff.text)
         }
     }
 }

@@ -13,7 +13,7 @@ extension Emptcp.Fleet {
         func run() throws {
             let (target, message) = (revision, self.message)
             let rev = try FleetRun.withRepository(fleet) { try await $0.rollback(to: target, message: message) }
-            Console.print(output.json ? try Console.json(FleetRevisionOutput(rev, schema: "emptcp.fleet.rollback/1"))
+            Console.print(try output.json ? Console.json(FleetRevisionOutput(rev, schema: "emptcp.fleet.rollback/1"))
                           : "fleet revision \(rev.id) restores fleet revision \(rev.rollbackTo.map(String.init) ?? "-") (\(rev.bindingCount) bindings)")
         }
     }
