@@ -125,7 +125,7 @@ public struct FleetFollower: Sendable {
                 failed = nil
                 event = "applied fleet revision \(head.id)"
             } catch {
-                let message = (error as? CustomStringConvertible)?.description ?? "\(error)"
+                let message = "\(error)"
                 failed = (head.id, message)
                 event = "fleet revision \(head.id) failed: \(message)"
                 logger.error("\(event!)")

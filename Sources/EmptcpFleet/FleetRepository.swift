@@ -109,7 +109,7 @@ public struct FleetRepository: Sendable {
         case .identical?, .nothingToRollBack?: outcome = "refused"
         default: outcome = "failed"
         }
-        let detail = (error as? CustomStringConvertible)?.description ?? "\(error)"
+        let detail = "\(error)"
         do {
             try await conn.query("""
                 INSERT INTO fleet_audit (client_host, action, revision, outcome, detail)
@@ -143,7 +143,7 @@ public struct FleetRepository: Sendable {
     public func report(_ r: FleetHostReport) async throws {
         let labels = String(decoding: try JSONEncoder().encode(r.labels), as: UTF8.self)
         let outcome = r.error == nil ? "ok" : "failed"
-        try await FleetDatabase.run {
+        _ = try await FleetDatabase.run {
             try await conn.query("""
                 SELECT fleet_report(\(r.hostID), \(labels)::jsonb, \(r.revision), \(r.contentHash), \(r.appliedAt), \(r.inSync),
                                     \(r.error), \(r.errorRevision), \(clientHost), \(r.event), \(outcome))
