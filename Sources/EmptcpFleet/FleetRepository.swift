@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Reads and writes of the fleet database on one connection. Writers serialise on a table lock,
-/// so two `fleet commit`s never both take the next id.
+/// Reads and writes of the fleet database on one connection. Writers serialise on an advisory
+/// lock, so two `fleet commit`s never both take the next id (and `parent` is UNIQUE besides).
 public struct FleetRepository: Sendable {
     public let conn: PostgresConnection
     public let logger: Logger
@@ -16,6 +16,9 @@ public struct FleetRepository: Sendable {
         self.logger = logger
         self.clientHost = clientHost
     }
+
+    /// The advisory lock key of fleet commits.
+    static let commitLock: Int64 = 0x656d_7074_6370_01
 
     static let revisionColumns = "id, parent, created_at, author, client_host, message, action, rollback_to, content_hash, binding_count, content"
 
@@ -62,7 +65,8 @@ public struct FleetRepository: Sendable {
         do {
             let rev = try await FleetDatabase.run {
                 try await conn.withTransaction(logger: logger) { tx -> FleetRevision in
-                    try await tx.query("LOCK TABLE fleet_revision IN SHARE ROW EXCLUSIVE MODE", logger: logger)
+                    // An advisory lock, not LOCK TABLE: that would need UPDATE rights the writer lacks.
+                    try await tx.query("SELECT pg_advisory_xact_lock(\(Self.commitLock))", logger: logger)
                     let head = try await Self.decode(try await tx.query("SELECT \(unescaped: Self.revisionColumns) FROM fleet_revision ORDER BY id DESC LIMIT 1", logger: logger)).first
                     if let head, head.contentHash == hash { throw FleetError.identical(revision: head.id) }
                     let id = (head?.id ?? 0) + 1

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 
@@ -131,7 +132,9 @@ public enum FleetSchema {
                     try await tx.query("SELECT pg_advisory_xact_lock(7262347)", logger: logger)
                     let seen = try await current(tx, logger: logger)
                     guard step.version > seen else { return false }
-                    try await tx.query(PostgresQuery(unsafeSQL: step.sql), logger: logger)
+                    for statement in statements(step.sql) {
+                        try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
                     try await tx.query("INSERT INTO fleet_schema (version, name) VALUES (\(step.version), \(step.name))", logger: logger)
                     return true
                 }
@@ -139,6 +142,22 @@ public enum FleetSchema {
             }
             return ran
         }
+    }
+
+    /// The statements of a step, one per query (the extended protocol takes one at a time): split
+    /// at each `;` that ends a line outside a `$$` body.
+    static func statements(_ sql: String) -> [String] {
+        var out: [String] = [], current = "", inBody = false
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+            if !inBody, line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                out.append(current)
+                current = ""
+            }
+        }
+        if !current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { out.append(current) }
+        return out.filter { !$0.split(separator: "\n").allSatisfy { $0.trimmingCharacters(in: .whitespaces).hasPrefix("--") || $0.trimmingCharacters(in: .whitespaces).isEmpty } }
     }
 
     /// The schema version of the fleet database (0 before `fleet init`).
