@@ -99,7 +99,7 @@ def test_follower_role_cannot_write(fleet, hosts):
     path.write_text(json.dumps(window_policy(4242)))
     p = fleet.cli("fleet", "commit", str(path), url=h0.url, check=False)
     assert p.returncode == 1 and "permission denied" in p.stderr, p.stderr
-    assert all(x["error"] is None for x in fleet.status()["hosts"])
+    assert all(x.get("error") is None for x in fleet.status()["hosts"])
 
 
 def test_local_commit_refused_unless_forced_shows_drift(fleet, hosts):
