@@ -159,3 +159,29 @@ def test_follower_killed_mid_apply_converges_after_restart(fleet, hosts):
     h.start_follower()
     fleet.wait(r, len(hosts))
     assert_runs(h, r, 3000)
+
+
+def test_failed_apply_is_reported_and_host_keeps_previous_revision(fleet, hosts):
+    """Runs last: it leaves its host's data plane broken."""
+    h = hosts[5]
+    before = fleet.commit(window_policy(4000), "before failure")
+    fleet.wait(before, len(hosts))
+    head_before = local_head(h)
+    # One managed map's pin goes: the applier cannot open its maps, so the apply fails before
+    # writing anything.
+    (h.emptcp.pin_root / "maps" / "tc_tcp4").unlink()
+    r = fleet.commit(window_policy(4100), "fails on one host")
+    p = fleet.cli("fleet", "wait", str(r), "--hosts", str(len(hosts)), "--timeout", "60", check=False)
+    assert p.returncode == 1 and h.name in p.stderr and "failed" in p.stderr, p.stderr
+    row = next(x for x in fleet.status()["hosts"] if x["host_id"] == h.name)
+    assert row["state"] == "failed" and row["revision"] == before and row["error_revision"] == r and row["error"], row
+    # The store went back to the previous content; the others run the new revision.
+    head = local_head(h)
+    def content(rev: dict) -> str:
+        return rev.get("content_hash", rev.get("contentHash"))
+    assert head["action"] == "rollback" and content(head) == content(head_before), (head, head_before)
+    assert f"window: 4000" in h.emptcp("show").stdout
+    others = [x for x in fleet.status()["hosts"] if x["host_id"] != h.name]
+    assert all(x["revision"] == r and x["state"] == "in sync" for x in others), others
+    audit = h.emptcp("audit").stdout
+    assert f"fleet revision {r}" in audit and "failed" in audit, audit
