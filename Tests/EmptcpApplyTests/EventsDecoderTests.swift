@@ -124,7 +124,7 @@ private func header(type: emptcp_event_type, size: Int, v6: Bool = false, versio
         e.has_local_key = 1
         e.local_key = UInt64(0x0102_0304_0506_0708).bigEndian
         let line = EventLine(EventDecoder.decode(bytes(e)))
-        #expect(line.json == #"{"dport":5201,"dst":"10.0.1.1","hook":"tc","ifindex":7,"sender_idsn":"f5a101d3d29d6f72","sender_key":"0102030405060708","sender_token":"66840dda","sport":40000,"src":"10.0.1.2","tcp_flags":".","ts_ns":123456,"type":"MP_CAPABLE"}"#)
+        #expect(line.json == #"{"dport":5201,"dst":"10.0.1.1","hook":"tc","ifindex":7,"schema":1,"sender_idsn":"f5a101d3d29d6f72","sender_key":"0102030405060708","sender_token":"66840dda","sport":40000,"src":"10.0.1.2","tcp_flags":".","ts_ns":123456,"type":"MP_CAPABLE"}"#)
         #expect(line.text == "123456 tc/7 MP_CAPABLE 10.0.1.2:40000 > 10.0.1.1:5201 flags=. sender_token=66840dda sender_key=0102030405060708 sender_idsn=f5a101d3d29d6f72")
 
         var unknown = e

@@ -6,13 +6,14 @@ import Testing
     let dir = scratchDir()
     var dbPath: String { dir + "/sub/emptcp.db" }
 
+    /// Flat, with the policy file's field names (docs/json.md).
     @Test func bindingCodesAsOneFlatObject() throws {
         let binding = Binding(BindingKey(hook: .xdp, selector: .tcp4, local: IPAddress("10.0.1.1"), localPort: 5201,
                                          remote: IPAddress("10.0.1.2"), remotePort: 40000), chain: "slow")
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let json = String(decoding: try encoder.encode(binding), as: UTF8.self)
-        #expect(json == #"{"chain":"slow","hook":"xdp","local":"10.0.1.1","localPort":5201,"remote":"10.0.1.2","remotePort":40000,"selector":"tcp4"}"#)
+        #expect(json == #"{"chain":"slow","hook":"xdp","local":"10.0.1.1","local_port":5201,"remote":"10.0.1.2","remote_port":40000,"selector":"tcp4"}"#)
         #expect(try JSONDecoder().decode(Binding.self, from: Data(json.utf8)) == binding)
         let bare = Binding(BindingKey(hook: .tc, selector: .tcp), chain: "events")
         #expect(String(decoding: try encoder.encode(bare), as: UTF8.self) == #"{"chain":"events","hook":"tc","selector":"tcp"}"#)
@@ -67,8 +68,8 @@ import Testing
         // Default target: the parent of the current revision.
         let r5 = try store.rollback(to: nil, message: nil)
         #expect(try store.policy(at: r5.id).canonical == p3.canonical)
-        // Rolling back to identical content is refused.
-        #expect(throws: StoreError.identical(revision: 5)) { try store.rollback(to: 3, message: nil) }
+        // Rolling back to the current content is refused, and says so.
+        #expect(throws: StoreError.alreadyCurrent(target: 3, current: 5)) { try store.rollback(to: 3, message: nil) }
         #expect(throws: StoreError.revisionNotFound(99)) { try store.rollback(to: 99, message: nil) }
         #expect(try store.log(limit: nil).map(\.id) == [5, 4, 3, 2, 1])
     }

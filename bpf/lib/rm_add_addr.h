@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Actor rm_add_addr: keeps an announced ADD_ADDR (subtype 3, echo bit clear) from the receiver.
- * Where another MPTCP option remains in the segment, the ADD_ADDR bytes become NOPs (checksum
- * fixed); where it was the only MPTCP option the segment is dropped, since a segment stripped of
- * all MPTCP options makes the peer fall back to plain TCP (docs/architecture.md, "Removing an
- * ADD_ADDR"). On XDP every removal is reported as an EMPTCP_EV_RM_ADD_ADDR record with the
- * option bytes and seq/ack/window, so user space can replay it; retransmitted copies are handled
- * (and reported) the same way.
- * Echo ADD_ADDRs and segments with malformed options pass unchanged (the latter counted).
+ * Actor rm_add_addr: keeps every announced ADD_ADDR (subtype 3, echo bit clear) from the
+ * receiver. Where another MPTCP option remains in the segment, the ADD_ADDR bytes become NOPs
+ * (checksum fixed); where only ADD_ADDRs were its MPTCP options the segment is dropped, since a
+ * segment stripped of all MPTCP options makes the peer fall back to plain TCP
+ * (docs/architecture.md, "Removing an ADD_ADDR"). On XDP every removal is reported as an
+ * EMPTCP_EV_RM_ADD_ADDR record with the option bytes and seq/ack/window, so user space can
+ * replay it (the first one, when a segment carries several); retransmitted copies are handled
+ * (and reported) the same way. Echo ADD_ADDRs pass. Options after a malformed one are left as
+ * they are: the kernel stops reading there too.
  */
 #ifndef EMPTCP_LIB_RM_ADD_ADDR_H
 #define EMPTCP_LIB_RM_ADD_ADDR_H
@@ -47,39 +48,40 @@ static __always_inline void emptcp_report_add_addr(emptcp_ctx *ctx, struct emptc
 }
 #endif
 
-/* Overwrites option `a` with NOPs and fixes the TCP checksum. */
-static __always_inline int emptcp_opt_nop(emptcp_ctx *ctx, const struct emptcp_pkt *p,
-					  const struct emptcp_opts *o, const struct emptcp_opt *a)
+/* Overwrites every option byte set in `bytes` (bit i = option byte i) with NOP, in one write of
+ * the option area, and fixes the TCP checksum by the difference of the old and new areas. */
+static __always_inline int emptcp_opts_nop(emptcp_ctx *ctx, const struct emptcp_pkt *p,
+					   const struct emptcp_opts *o, __u64 bytes)
 {
 	struct emptcp_opts n;
-	__u8 nops[EMPTCP_OPT_MAX];
-	__u32 len = a->len, olen = o->len;
+	__u32 olen = o->len;
 	__s64 diff;
 	int i;
 
-	if (len == 0 || len > EMPTCP_OPT_MAX || olen > EMPTCP_OPT_MAX)
+	if (olen == 0 || olen > EMPTCP_OPT_MAX)
 		return -EMPTCP_E_BAD_OPT;
 	__builtin_memcpy(&n, o, sizeof(n));
-	__builtin_memset(nops, EMPTCP_TCPOPT_NOP, sizeof(nops));
+#pragma unroll
 	for (i = 0; i < EMPTCP_OPT_MAX; i++) {
-		if (i >= len)
-			break;
-		n.buf[(a->off + i) & (EMPTCP_OPT_BUF - 1)] = EMPTCP_TCPOPT_NOP;
+		if ((bytes >> i) & 1)
+			n.buf[i] = EMPTCP_TCPOPT_NOP;
 	}
 	diff = bpf_csum_diff((__be32 *)o->buf, olen, (__be32 *)n.buf, olen, 0);
 	if (diff < 0)
 		return -EMPTCP_E_HELPER;
-	if (emptcp_store_bytes(ctx, emptcp_opt_pkt_off(p, a->off), nops, len))
+	if (emptcp_store_bytes(ctx, emptcp_opt_pkt_off(p, 0), n.buf, olen))
 		return -EMPTCP_E_HELPER;
 	return emptcp_l4_csum_diff(ctx, emptcp_tcp_csum_off(p), (__u32)diff);
 }
 
+/* Removes every ADD_ADDR the receiving stack would act on. The scan follows the kernel's option
+ * walk: options before a malformed one count (the kernel has taken them), an echo does not hide
+ * an announcement after it, and a second announcement is removed like the first. */
 static __always_inline int emptcp_rm_add_addr(emptcp_ctx *ctx)
 {
 	struct emptcp_scratch *s = emptcp_scratch();
 	struct emptcp_mptcp_scan *sc;
 	struct emptcp_opts *o;
-	struct emptcp_opt a;
 	__u8 dropped;
 	int n;
 
@@ -94,26 +96,22 @@ static __always_inline int emptcp_rm_add_addr(emptcp_ctx *ctx)
 	}
 	if (n == 0)
 		return emptcp_act_next(ctx, s);
-	if (emptcp_mptcp_scan(o, sc) < 0) {
-		emptcp_count(EMPTCP_CNT_BAD_OPTIONS);
+	if (emptcp_mptcp_scan(o, sc) < 0)
+		emptcp_count(EMPTCP_CNT_BAD_OPTIONS); /* what precedes the bad option still counts */
+	if (!sc->add_addr_count)
 		return emptcp_act_next(ctx, s);
-	}
-	if (!emptcp_mptcp_has(sc, EMPTCP_MP_ADD_ADDR))
-		return emptcp_act_next(ctx, s);
-	a = sc->first[EMPTCP_MP_ADD_ADDR];
-	if (emptcp_opt_byte(o, a.off + 2) & EMPTCP_ADD_ADDR_ECHO)
-		return emptcp_act_next(ctx, s);
-	dropped = sc->count == 1;
+	dropped = sc->count == sc->add_addr_count;
 #ifdef EMPTCP_HOOK_IS_XDP
-	emptcp_report_add_addr(ctx, s, o, &a, dropped);
+	emptcp_report_add_addr(ctx, s, o, &sc->add_addr, dropped);
 #endif
 	if (dropped) {
 		emptcp_count(EMPTCP_CNT_ADD_ADDR_DROPPED);
 		return EMPTCP_DROP;
 	}
-	if (emptcp_opt_nop(ctx, &s->pkt, o, &a) < 0) {
-		emptcp_count(EMPTCP_CNT_MALFORMED);
-		return emptcp_act_next(ctx, s);
+	if (emptcp_opts_nop(ctx, &s->pkt, o, sc->add_addr_bytes) < 0) {
+		/* Could not rewrite: the announcement must not get through, so drop. */
+		emptcp_count(EMPTCP_CNT_ADD_ADDR_DROPPED);
+		return EMPTCP_DROP;
 	}
 	emptcp_count(EMPTCP_CNT_ADD_ADDR_NOPPED);
 	return emptcp_act_next(ctx, s);

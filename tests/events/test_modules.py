@@ -38,7 +38,7 @@ def test_module_add_use_refuse_remove(lab, client_emptcp):
     e.commit(policy(tc=[("tcp2", "or")], chains={"plain": [{"set_recv_win": {"window": 5000}}]}, bindings=[]), "base")
     out = e("module", "add", example_module(), "--hook", "tc", "--name", "set_dscp", "--kind", "actor").stdout
     assert "slot 16" in out, out
-    listed = json.loads(e("module", "list", "--json").stdout)
+    listed = json.loads(e("module", "list", "--json").stdout)["modules"]
     assert [(m["name"], m["hook"], m["kind"], m["slot"], m["loaded"]) for m in listed] == [("set_dscp", "tc", "actor", 16, True)]
     pin = e.pin_root / "progs" / "tc" / "mod_set_dscp"
     assert pin.exists()
@@ -68,7 +68,7 @@ def test_module_add_use_refuse_remove(lab, client_emptcp):
     # finds nothing to do.
     e("detach", "--all")
     e("attach", "c1", "c2")
-    listed = json.loads(e("module", "list", "--json").stdout)
+    listed = json.loads(e("module", "list", "--json").stdout)["modules"]
     assert [(m["name"], m["slot"], m["loaded"]) for m in listed] == [("set_dscp", 16, True)]
     assert e("module", "restore").stdout.strip() == "nothing to restore"
     e("apply")
@@ -82,7 +82,7 @@ def test_module_add_use_refuse_remove(lab, client_emptcp):
     e("rollback")
     e("module", "remove", "set_dscp")
     assert not pin.exists()
-    assert json.loads(e("module", "list", "--json").stdout) == []
+    assert json.loads(e("module", "list", "--json").stdout)["modules"] == []
 
 
 def test_module_hot_plug_does_not_interrupt_traffic(lab, client_emptcp):
@@ -116,5 +116,5 @@ def test_module_hot_plug_does_not_interrupt_traffic(lab, client_emptcp):
     zero = [i for i, b in enumerate(buckets) if b == 0]
     assert len(buckets) >= 20 * 2, f"transfer too short to cover the plug cycles: {len(buckets)} buckets"
     assert not zero, f"100 ms intervals without data at the receiver: {zero} of {len(buckets)}"
-    assert json.loads(e("module", "list", "--json").stdout) == []
+    assert json.loads(e("module", "list", "--json").stdout)["modules"] == []
     assert "hot19" in e("audit").stdout

@@ -63,9 +63,9 @@ def test_removed_add_addr_redelivered_opens_second_subflow(lab, client_emptcp):
         fl = pending[0]["flow"]
         src = f"[{fl['source']}]" if ":" in fl["source"] else fl["source"]
         dst = f"[{fl['destination']}]" if ":" in fl["destination"] else fl["destination"]
-        flow = f"{src}:{fl['sourcePort']}-{dst}:{fl['destinationPort']}"
+        flow = f"{src}:{fl['source_port']}-{dst}:{fl['destination_port']}"
         # The flow is the server -> client direction of the client's first subflow.
-        assert fl["destinationPort"] == cl.local_port, (fl, cl.local_port)
+        assert fl["destination_port"] == cl.local_port, (fl, cl.local_port)
 
         # A non-root user cannot even reach the socket (mode 0600), let alone be served.
         nobody = lab.client.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",

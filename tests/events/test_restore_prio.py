@@ -74,11 +74,11 @@ def test_restore_prio_undoes_backup_mark(lab, client_emptcp):
         assert "B" in subflow_flags(lab.client, p1.server(f)), "backup mark vanished by itself"
 
         flows = json.loads(e("daemon", "--socket", sock, "--flows").stdout)["flows"]
-        mine = [x for x in flows if x["flow"]["destinationPort"] == cl.local_port and x.get("ackState")]
+        mine = [x for x in flows if x["flow"]["destination_port"] == cl.local_port and x.get("ack_state")]
         assert len(mine) == 1, flows
         fl = mine[0]["flow"]
         br = (lambda a: f"[{a}]" if ":" in a else a)
-        flow = f"{br(fl['source'])}:{fl['sourcePort']}-{br(fl['destination'])}:{fl['destinationPort']}"
+        flow = f"{br(fl['source'])}:{fl['source_port']}-{br(fl['destination'])}:{fl['destination_port']}"
         r = e("daemon", "--socket", sock, "--restore-prio", flow)
         assert "MP_PRIO B=0" in r.stdout
         flags = wait_flag(lab.client, p1.server(f), False)

@@ -32,10 +32,10 @@ def test_stats_match_capture(lab, client_emptcp):
         time.sleep(2.0)
         lab.server.run(["ip", "link", "set", "s1", "down"])  # no more server -> client packets on path 1
         time.sleep(0.5)
-        stats = json.loads(e("stats", "--json").stdout)
+        stats = json.loads(e("stats", "--json").stdout)["flows"]
         cap.stop()
         local_port = cl.local_port
-    mine = [s for s in stats if s["flow"]["sourcePort"] == PORT and s["flow"]["destinationPort"] == local_port]
+    mine = [s for s in stats if s["flow"]["source_port"] == PORT and s["flow"]["destination_port"] == local_port]
     assert len(mine) == 1, stats
     s = mine[0]
     assert s["flow"]["source"] == p1.server(f) and s["flow"]["destination"] == p1.client(f)

@@ -36,7 +36,7 @@ def test_detach_keeps_foreign_clsact_filters(lab, client_emptcp):
     # Our programs, by id: after detach no BPF link may still run them (prog ids are unique, so
     # the global `bpftool link` list is safe to read while other tests run).
     status = client_emptcp.status()
-    ours = {h["programID"] for i in status["kernel"]["interfaces"] for h in i["hooks"]}
+    ours = {h["program_id"] for i in status["kernel"]["interfaces"] for h in i["hooks"]}
     assert ours, f"status lists no attached programs: {status}"
 
     client_emptcp("detach", "c1", "c2")

@@ -6,20 +6,28 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
-from lab.dataplane import PASS, recv_win_param
+from lab.dataplane import DROP, PASS, recv_win_param
 from lab.frames import ADD_ADDR4, DSS4, tcp_pkt
 
 pytestmark = pytest.mark.kernel
 
 HOOKS = ["xdp", "tc"]
 
+# A malformed option ends the kernel's option walk (net/mptcp/options.c, like tcp_parse_options):
+# what comes after it is never read, so an ADD_ADDR there is harmless and the packet passes as is.
 BAD_OPTIONS = {
     "len0": bytes([30, 0, 0x30, 0]) + ADD_ADDR4,
     "len1": bytes([8, 1, 1, 1]) + ADD_ADDR4,
     "past_header": DSS4 + bytes([30, 24, 0x30, 2]) + bytes(4),
-    "mptcp_len2": bytes([30, 2, 1, 1]) + ADD_ADDR4,
-    "len_byte_missing": ADD_ADDR4 + bytes([1, 1, 1, 8]),
     "after_eol_ignored_but_bad_first": bytes([1, 1, 8, 0]) + ADD_ADDR4,
+}
+
+# The kernel reads these ADD_ADDRs: before a malformed option (it has taken the ADD_ADDR when it
+# meets the bad one), or after a 2-byte MPTCP option (no subtype: the kernel skips it and goes on).
+# They are the segment's only MPTCP options, so the segment is dropped.
+ACCEPTED_BY_KERNEL = {
+    "len_byte_missing": ADD_ADDR4 + bytes([1, 1, 1, 8]),
+    "mptcp_len2": bytes([30, 2, 1, 1]) + ADD_ADDR4,
 }
 
 
@@ -42,6 +50,15 @@ def test_bad_options_pass_unchanged(rm_chain, hook, name):
     c = rm_chain.counters(hook)
     assert c["bad_options"] == 1
     assert c["add_addr_nopped"] == 0 and c["add_addr_dropped"] == 0
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED_BY_KERNEL))
+@pytest.mark.parametrize("hook", HOOKS)
+def test_add_addr_the_kernel_reads_is_removed(rm_chain, hook, name):
+    pkt = tcp_pkt("v4", opts=ACCEPTED_BY_KERNEL[name])
+    ret, _, _ = rm_chain.run(hook, pkt)
+    assert ret == DROP[hook]
+    assert rm_chain.counters(hook)["add_addr_dropped"] == 1
 
 
 def test_eol_ends_the_walk(rm_chain):

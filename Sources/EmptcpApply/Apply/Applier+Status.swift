@@ -3,6 +3,10 @@ import EmptcpStore
 extension Applier {
     /// The kernel side as it stands; with `policy`, also the drift against it. Reads only.
     public func status(policy: Policy? = nil, modules: ModuleSlots = ModuleSlots()) throws -> DataPlaneStatus {
+        try PinRoot.reading(pinRoot) { try readStatus(policy: policy, modules: modules) }
+    }
+
+    private func readStatus(policy: Policy?, modules: ModuleSlots) throws -> DataPlaneStatus {
         var status = DataPlaneStatus(pinRoot: pinRoot, loaded: false, interfaces: [], kernelRevision: nil, abiVersion: nil,
                                   maps: [], counters: [], drift: [])
         guard PinRoot.isBPFFS(pinRoot) else { return status }

@@ -27,6 +27,11 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var readMicros: Int64 = 0
     public var writeMicros: Int64 = 0
 
+    enum CodingKeys: String, CodingKey {
+        case revision, previousRevision = "previous_revision", maps
+        case encodeMicros = "encode_micros", readMicros = "read_micros", writeMicros = "write_micros"
+    }
+
     /// Number of map entries written or deleted (emptcp_meta not counted).
     public var writes: Int { maps.reduce(0) { $0 + $1.total } }
 
@@ -80,9 +85,19 @@ public struct Applier: Sendable {
     /// Interfaces with emptcp links pinned (some may be stale if the device disappeared).
     public func attachedInterfaces() -> [String] { attacher.attachedInterfaces() }
 
-    /// Every interface of this network namespace except loopback, for `--all`.
-    public static func allInterfaces() -> [String] {
-        Sys.interfaces().map(\.name).filter { $0 != "lo" }
+    /// The interfaces `attach --all` takes in this network namespace: never loopback; software
+    /// devices (veth, bridges, tun, ...) only with `includeVirtual`. `skipped` says why each
+    /// other one was left out.
+    public static func allInterfaces(includeVirtual: Bool = false) -> (targets: [String], skipped: [(name: String, reason: String)]) {
+        var targets: [String] = [], skipped: [(name: String, reason: String)] = []
+        for name in Sys.interfaces().map(\.name) where name != "lo" {
+            if !includeVirtual, let kind = DeviceClass.virtualDevice(name) {
+                skipped.append((name, "a virtual device (\(kind))"))
+            } else {
+                targets.append(name)
+            }
+        }
+        return (targets, skipped)
     }
 
     /// Loads and pins the programs when needed, then attaches XDP and tcx egress to `interface`.
@@ -90,10 +105,21 @@ public struct Applier: Sendable {
     public func attach(interface: String, xdpMode: XDPMode = .auto, tcMode: TCMode = .auto) throws -> AttachResult {
         try requireRoot("attach")
         guard Sys.interfaceIndex(interface) != nil else { throw ApplyError.unknownInterface(interface) }
-        try PinRoot.prepare(pinRoot)
-        let directory = try ObjectDiscovery.locate(explicit: bpfDir, environment: Sys.environment())
-        try Loader(layout: layout, bpfDir: directory, logDirectory: logDirectory, logger: logger).ensureLoaded()
-        return try attacher.attach(interface, mode: xdpMode, tcMode: tcMode)
+        let prepared = try PinRoot.prepare(pinRoot)
+        let wasLoaded = Loader.isLoaded(layout)
+        do {
+            let directory = try ObjectDiscovery.locate(explicit: bpfDir, environment: Sys.environment())
+            try Loader(layout: layout, bpfDir: directory, logDirectory: logDirectory, logger: logger).ensureLoaded()
+            return try attacher.attach(interface, mode: xdpMode, tcMode: tcMode)
+        } catch {
+            // A failed attach leaves the system as it found it: what this call loaded and pinned
+            // goes when no interface uses it, and so do the bpffs mount and directories it made.
+            if !wasLoaded && attacher.attachedInterfaces().isEmpty {
+                Unpinner(layout: layout).removeLoaded()
+                prepared.undo()
+            }
+            throw error
+        }
     }
 
     /// Detaches what emptcp attached to `interface` (only its own links). When no interface

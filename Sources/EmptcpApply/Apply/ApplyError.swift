@@ -9,6 +9,7 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case foreignXDP(interface: String, programID: UInt32)
     case abiMismatch(pinRoot: String, found: UInt64, expected: UInt64)
     case notLoaded(pinRoot: String)
+    case permissionDenied(pinRoot: String)
     case chainIdZero(hook: String, chain: String)
     case chainIdCollision(hook: String, first: String, second: String, id: UInt32)
     case unknownChain(binding: String, chain: String)
@@ -16,7 +17,6 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case unknownActor(hook: String, name: String)
     case tooLong(what: String, count: Int, limit: Int)
     case invalidBinding(binding: String, reason: String)
-    case tcFallbackFailed(interface: String, command: String, output: String)
     case system(SystemError)
 
     public var description: String {
@@ -33,6 +33,7 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
         case .abiMismatch(let root, let found, let expected):
             "maps pinned under \(root) have ABI version \(found), this emptcp uses \(expected); run `emptcp detach --all` first"
         case .notLoaded(let root): "no programs or maps are loaded under \(root) (run `emptcp attach` first)"
+        case .permissionDenied(let root): "permission denied: need root or CAP_BPF to read pinned maps under \(root)"
         case .chainIdZero(let hook, let chain): "chain \(chain) on \(hook) hashes to id 0; rename the chain"
         case .chainIdCollision(let hook, let a, let b, let id):
             "chains \(a) and \(b) on \(hook) share id \(id); rename one of them"
@@ -41,8 +42,6 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
         case .unknownActor(let hook, let name): "actor \(name) is not loaded on \(hook)"
         case .tooLong(let what, let count, let limit): "\(what) has \(count) entries, the kernel allows \(limit)"
         case .invalidBinding(let binding, let reason): "binding \(binding): \(reason)"
-        case .tcFallbackFailed(let iface, let command, let output):
-            "\(command) on \(iface) failed: \(output.split(separator: "\n").first.map(String.init) ?? "no output")"
         case .system(let error): error.description
         }
     }

@@ -6,6 +6,8 @@ public struct HookStatus: Codable, Sendable, Equatable {
     /// "native", "generic" (XDP) or "tcx" (TC); "detached" when the pinned link lost its device.
     public var mode: String
     public var programID: UInt32
+
+    enum CodingKeys: String, CodingKey { case hook, mode, programID = "program_id" }
 }
 
 public struct InterfaceStatus: Codable, Sendable, Equatable {
@@ -65,6 +67,11 @@ public struct DataPlaneStatus: Codable, Sendable, Equatable {
     public var counters: [CounterStatus]
     /// Entries that differ from the policy passed to `status` (empty when none was passed).
     public var drift: [DriftEntry]
+
+    enum CodingKeys: String, CodingKey {
+        case pinRoot = "pin_root", loaded, interfaces, kernelRevision = "kernel_revision", abiVersion = "abi_version"
+        case maps, counters, drift
+    }
 }
 
 /// Counter names by index (enum emptcp_counter in abi.h).

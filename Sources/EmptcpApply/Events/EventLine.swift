@@ -1,9 +1,12 @@
+import EmptcpStore
 import Foundation
 
 /// One event as printed by `emptcp events --json` (one object per line, snake_case keys, absent
 /// fields omitted). Keys, tokens and option bytes are lowercase hex; a token is printed as
 /// `ss -M` prints it.
 public struct EventLine: Codable, Sendable, Equatable {
+    /// docs/json.md: every line of the stream carries the schema version.
+    public var schema: Int = OutputSchema.version
     public var type: String
     public var hook: String?
     public var ifindex: UInt32?

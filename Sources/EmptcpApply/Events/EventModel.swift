@@ -8,6 +8,10 @@ public struct EventFlow: Hashable, Sendable, Codable, CustomStringConvertible {
     public let destination: IPAddress
     public let destinationPort: UInt16
 
+    enum CodingKeys: String, CodingKey {
+        case source, sourcePort = "source_port", destination, destinationPort = "destination_port"
+    }
+
     public init(source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
         self.source = source
         self.sourcePort = sourcePort
@@ -69,6 +73,8 @@ public struct EventHeader: Sendable, Hashable, Codable {
     public let timestampNs: UInt64
     /// Nil when the record's family byte is neither IPv4 nor IPv6.
     public let flow: EventFlow?
+
+    enum CodingKeys: String, CodingKey { case version, type, length, hook, ifindex, timestampNs = "timestamp_ns", flow }
 }
 
 /// EMPTCP_EV_RM_ADD_ADDR: a removed ADD_ADDR, byte for byte, and the segment's TCP state.
@@ -93,6 +99,8 @@ public struct AckState: Sendable, Hashable, Codable {
     public let timestamps: Timestamps?
     public let dataAck: UInt64?
 
+    enum CodingKeys: String, CodingKey { case seq, ack, window, timestamps, dataAck = "data_ack" }
+
     public struct Timestamps: Sendable, Hashable, Codable {
         public let value: UInt32
         public let echo: UInt32
@@ -109,6 +117,10 @@ public struct MptcpSignal: Sendable, Hashable, Codable {
     public let receiverKey: UInt64?
     /// MP_JOIN: the receiver's token (host order).
     public let token: UInt32?
+
+    enum CodingKeys: String, CodingKey {
+        case subtypeFlags = "subtype_flags", tcpFlags = "tcp_flags", senderKey = "sender_key", receiverKey = "receiver_key", token
+    }
 
     /// Token of the sender's connection (SHA-256 of its key, RFC 8684 §3.2).
     public var senderToken: UInt32? { senderKey.map { MptcpToken.token(key: $0) } }

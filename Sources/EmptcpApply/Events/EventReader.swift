@@ -10,14 +10,17 @@ public final class EventReader {
     public private(set) var counts: [String: Int] = [:]
 
     public init(pinRoot: String) throws {
-        path = PinLayout(root: pinRoot).map("emptcp_events")
-        guard Sys.exists(path) else { throw ApplyError.notLoaded(pinRoot: pinRoot) }
-        let map = try Sys.objectGet(path)
-        let info = try Sys.mapInfo(map, path)
-        guard info.type == BPF_MAP_TYPE_RINGBUF.rawValue else {
-            throw SystemError(operation: "open ring buffer", object: path, code: 22 /* EINVAL: not a RINGBUF map */)
+        let path = PinLayout(root: pinRoot).map("emptcp_events")
+        self.path = path
+        ring = try PinRoot.reading(pinRoot) {
+            try PinRoot.requirePinned(path, root: pinRoot)
+            let map = try Sys.objectGet(path)
+            let info = try Sys.mapInfo(map, path)
+            guard info.type == BPF_MAP_TYPE_RINGBUF.rawValue else {
+                throw SystemError(operation: "open ring buffer", object: path, code: 22 /* EINVAL: not a RINGBUF map */)
+            }
+            return try Sys.RingBuffer(map: map, object: path)
         }
-        ring = try Sys.RingBuffer(map: map, object: path)
     }
 
     /// A descriptor that polls readable when records are waiting.

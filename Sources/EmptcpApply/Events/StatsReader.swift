@@ -26,8 +26,12 @@ public enum StatsReader {
     public static let mapName = "xdp_flow_stats"
 
     public static func read(pinRoot: String) throws -> [FlowStats] {
+        try PinRoot.reading(pinRoot) { try readPinned(pinRoot: pinRoot) }
+    }
+
+    private static func readPinned(pinRoot: String) throws -> [FlowStats] {
         let path = PinLayout(root: pinRoot).map(mapName)
-        guard Sys.exists(path) else { throw ApplyError.notLoaded(pinRoot: pinRoot) }
+        try PinRoot.requirePinned(path, root: pinRoot)
         let map = try Sys.objectGet(path)
         let info = try Sys.mapInfo(map, path)
         let keySize = MemoryLayout<emptcp_flow>.size

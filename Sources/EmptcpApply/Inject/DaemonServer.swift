@@ -26,6 +26,15 @@ public struct DaemonReply: Codable, Sendable, Equatable {
     public var detail: String?
     public var error: String?
     public var flows: [FlowInjectionState]?
+    /// docs/json.md: every document carries the schema version.
+    public var schema: Int = OutputSchema.version
+
+    public init(ok: Bool, detail: String? = nil, error: String? = nil, flows: [FlowInjectionState]? = nil) {
+        self.ok = ok
+        self.detail = detail
+        self.error = error
+        self.flows = flows
+    }
 
     public static func failure(_ message: String) -> DaemonReply { DaemonReply(ok: false, detail: nil, error: message, flows: nil) }
 }
@@ -57,8 +66,10 @@ public final class DaemonServer {
         let stop = try StopSignal()
         let directory = (socketPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try Sys.makeDirectories(directory) }
-        let listener = try Sys.unixListen(socketPath)
-        defer { try? Sys.unlinkFile(socketPath) }
+        // Locked and checked: a second daemon, or a file that is not our stale socket, is refused.
+        let exclusive = try Sys.unixListen(socketPath)
+        let listener = exclusive.socket
+        defer { Sys.removeSocket(socketPath, of: exclusive) }
         logger.info("daemon listening", metadata: ["socket.path": "\(socketPath)", "pin.root": "\(pinRoot)"])
         while let ready = try stop.wait(for: [reader.pollDescriptor, listener.raw]) {
             if ready.contains(reader.pollDescriptor) {

@@ -53,6 +53,10 @@ public struct FlowInjectionState: Sendable, Codable, Equatable {
     public var removedSeenNs: UInt64 = 0
     /// Segments re-delivered so far.
     public var injected: Int = 0
+
+    enum CodingKeys: String, CodingKey {
+        case flow, ackState = "ack_state", ackSeenNs = "ack_seen_ns", removed, removedSeenNs = "removed_seen_ns", injected
+    }
 }
 
 /// The injection engine: consumes events, keeps per-subflow TCP state and removed ADD_ADDR

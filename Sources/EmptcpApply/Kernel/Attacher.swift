@@ -24,10 +24,21 @@ public struct AttachResult: Codable, Sendable, Equatable {
     public var tcMode: String
     /// True when both hooks were already attached (nothing done).
     public var alreadyAttached: Bool
+    /// Why `auto` chose the XDP mode it did, when not by trying native first ("veth is a virtual device").
+    public var xdpNote: String? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case interface, ifindex, xdpMode = "xdp_mode", tcMode = "tc_mode", alreadyAttached = "already_attached", xdpNote = "xdp_note"
+    }
 }
+
+/// BPF_LINK_TYPE_XDP (enum bpf_link_type).
+private let xdpLinkType: UInt32 = 6
 
 /// Attaches and detaches the entry programs of one interface with bpf_links pinned under
 /// `<root>/links/<iface>/{xdp,tc}`, so they outlive the process; detach is detach + unpin.
+/// emptcp's own links orphaned by an earlier load are recognised and replaced, never taken for
+/// a foreign program.
 struct Attacher {
     let layout: PinLayout
     let logger: Logger
@@ -87,17 +98,20 @@ struct Attacher {
         try Sys.makeDirectory(layout.linkDirectory(iface))
 
         var createdXDP = false
+        // auto on a software device (veth, bridge, ...): generic, never native (DeviceClass).
+        let virtual = mode == .auto ? DeviceClass.virtualDevice(iface) : nil
         do {
             let xdp: LiveLink
             if let existingXDP {
                 xdp = existingXDP
             } else {
-                xdp = try attachXDP(iface, ifindex: ifindex, mode: mode)
+                xdp = try attachXDP(iface, ifindex: ifindex, mode: virtual == nil ? mode : .generic)
                 createdXDP = true
             }
             let tc = try existingTC ?? attachTC(iface, ifindex: ifindex, mode: tcMode)
-            let result = AttachResult(interface: iface, ifindex: ifindex, xdpMode: xdpMode(ifindex: ifindex, programID: xdp.programID),
+            var result = AttachResult(interface: iface, ifindex: ifindex, xdpMode: xdpMode(ifindex: ifindex, programID: xdp.programID),
                                       tcMode: tc, alreadyAttached: false)
+            if createdXDP, let virtual { result.xdpNote = "\(iface) is a virtual device (\(virtual))" }
             logger.info("attached", metadata: ["iface.name": "\(iface)", "xdp.mode": "\(result.xdpMode)", "tc.mode": "\(tc)"])
             return result
         } catch {
@@ -110,8 +124,11 @@ struct Attacher {
 
     private func attachXDP(_ iface: String, ifindex: UInt32, mode: XDPMode) throws -> LiveLink {
         let query = try Sys.xdpQuery(ifindex: ifindex, "interface \(iface)")
-        if query.prog_id != 0 || query.drv_prog_id != 0 || query.skb_prog_id != 0 || query.hw_prog_id != 0 {
-            throw ApplyError.foreignXDP(interface: iface, programID: [query.prog_id, query.drv_prog_id, query.skb_prog_id, query.hw_prog_id].first { $0 != 0 }!)
+        if let present = [query.prog_id, query.drv_prog_id, query.skb_prog_id, query.hw_prog_id].first(where: { $0 != 0 }) {
+            // Our own entry left by an earlier load whose link pin is gone: replace it.
+            guard Self.isEntry(programID: present, hook: .xdp), detachOrphans(iface, ifindex: ifindex, hook: .xdp) > 0 else {
+                throw ApplyError.foreignXDP(interface: iface, programID: present)
+            }
         }
         let program = try Sys.objectGet(layout.prog(.xdp, Loader.entry))
         let object = "XDP entry on \(iface)"
@@ -138,6 +155,8 @@ struct Attacher {
     /// Attaches the TC entry program; returns the mode used.
     private func attachTC(_ iface: String, ifindex: UInt32, mode: TCMode) throws -> String {
         if mode != .clsact {
+            // tcx runs several programs in a row: an orphaned entry of ours would run twice.
+            detachOrphans(iface, ifindex: ifindex, hook: .tc)
             let program = try Sys.objectGet(layout.prog(.tc, Loader.entry))
             do {
                 let link = try Sys.linkCreate(program: program, ifindex: ifindex, type: attachTypeTCXEgress, flags: 0, object: "tcx egress entry on \(iface)")
@@ -157,6 +176,47 @@ struct Attacher {
             throw error
         }
         return "clsact"
+    }
+
+    // MARK: - Orphaned links
+
+    /// True when program `id` is emptcp's entry program of `hook`: its name (`xdp_entry`,
+    /// `tc_entry`) and its use of the hook's selector program array, a map only emptcp's
+    /// objects declare. The program may come from an earlier load of another pin root or build.
+    static func isEntry(programID id: UInt32, hook: Hook) -> Bool {
+        guard let program = Sys.programNameAndMaps(id: id) else { return false }
+        return program.name == "\(hook.rawValue)_\(Loader.entry)" && program.maps.contains(MapNames.selectors(hook))
+    }
+
+    /// Detaches every BPF link of `hook` on `ifindex` that runs emptcp's entry program and is not
+    /// pinned here: what an earlier load leaves behind when its pins vanished but a reference kept
+    /// the link alive (a bpffs still mounted in another mount namespace, a pin made elsewhere).
+    /// The caller has already found no live link pinned under this pin root. Returns the count.
+    @discardableResult
+    func detachOrphans(_ iface: String, ifindex: UInt32, hook: Hook) -> Int {
+        let linkType: UInt32 = hook == .xdp ? xdpLinkType : linkTypeTCX
+        // Links are listed system-wide with a bare ifindex, which devices of other network
+        // namespaces share: only a link whose program this very device runs is a candidate.
+        let running: Set<UInt32>
+        if hook == .xdp {
+            guard let q = try? Sys.xdpQuery(ifindex: ifindex, "interface \(iface)") else { return 0 }
+            running = Set([q.prog_id, q.drv_prog_id, q.skb_prog_id, q.hw_prog_id].filter { $0 != 0 })
+        } else {
+            running = Sys.tcxEgressProgramIDs(ifindex: ifindex)
+        }
+        var detached = 0
+        for id in Sys.linkIDs() {
+            guard let link = Sys.link(id: id), let info = try? Sys.linkInfo(link, "link \(id)"),
+                  info.type == linkType, info.ifindex == ifindex, running.contains(info.programID),
+                  Self.isEntry(programID: info.programID, hook: hook)
+            else { continue }
+            guard (try? Sys.linkDetach(link, "orphaned \(hook.rawValue) link \(id) on \(iface)")) != nil else { continue }
+            logger.notice("replaced an orphaned emptcp link", metadata: [
+                "iface.name": "\(iface)", "bpf.hook": "\(hook.rawValue)", "bpf.link": "\(id)", "bpf.program": "\(info.programID)",
+            ])
+            detached += 1
+        }
+        return detached
     }
 
     /// Detaches and unpins one hook's link of an interface; absent pins are fine.
@@ -190,73 +250,98 @@ struct Attacher {
     }
 }
 
-/// The clsact fall back for kernels without tcx, through `tc`: one cls_bpf filter of ours at a
-/// fixed preference and handle on the egress side of a clsact qdisc. The qdisc is created only
-/// when missing, and removed on detach only when we created it and no other filter remains.
+/// The clsact fall back for kernels without tcx, through libbpf's TC API (System/Sys+TC.swift,
+/// no `tc` process): one direct-action cls_bpf filter of ours at a fixed priority and handle on
+/// the egress side of a clsact qdisc. The qdisc is created only when missing, and removed on
+/// detach only when we created it and no other filter remains on either side.
 enum Clsact {
-    static let preference = "49152"
-    static let handle = "0xe1"
+    static let priority: UInt32 = 49152
+    static let handle: UInt32 = 0xe1
 
     /// Returns whether the qdisc was created here.
     static func attach(_ iface: String, program: String) throws -> Bool {
-        let qdiscs = try Sys.run(["tc", "qdisc", "show", "dev", iface])
-        let created = !qdiscs.output.contains("qdisc clsact")
-        if created { try check(iface, ["tc", "qdisc", "add", "dev", iface, "clsact"]) }
+        guard let ifindex = Sys.interfaceIndex(iface) else { throw ApplyError.unknownInterface(iface) }
+        let created = try Sys.tcHookCreate(ifindex: ifindex, "clsact qdisc on \(iface)")
         do {
-            try check(iface, ["tc", "filter", "add", "dev", iface, "egress", "protocol", "all", "pref", preference, "handle", handle,
-                              "bpf", "object-pinned", program, "direct-action"])
+            let fd = try Sys.objectGet(program)
+            try Sys.tcAttach(ifindex: ifindex, program: fd, handle: handle, priority: priority, "egress filter on \(iface)")
         } catch {
-            if created { _ = try? Sys.run(["tc", "qdisc", "del", "dev", iface, "clsact"]) }
+            if created { try? Sys.tcHookDestroy(ifindex: ifindex, "clsact qdisc on \(iface)") }
             throw error
         }
         return created
     }
 
     static func hasFilter(_ iface: String) -> Bool {
-        guard let shown = try? Sys.run(["tc", "filter", "show", "dev", iface, "egress", "pref", preference]) else { return false }
-        return shown.status == 0 && shown.output.contains("bpf")
+        guard let ifindex = Sys.interfaceIndex(iface) else { return false }
+        return Sys.tcQuery(ifindex: ifindex, handle: handle, priority: priority) != nil
     }
 
     static func detach(_ iface: String, removeQdisc: Bool) {
-        _ = try? Sys.run(["tc", "filter", "del", "dev", iface, "egress", "pref", preference, "handle", handle, "bpf"])
-        guard removeQdisc else { return }
-        let others = ["ingress", "egress"].compactMap { try? Sys.run(["tc", "filter", "show", "dev", iface, $0]).output }
-        if others.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) {
-            _ = try? Sys.run(["tc", "qdisc", "del", "dev", iface, "clsact"])
-        }
-    }
-
-    private static func check(_ iface: String, _ argv: [String]) throws {
-        let result = try Sys.run(argv)
-        guard result.status == 0 else {
-            throw ApplyError.tcFallbackFailed(interface: iface, command: argv.prefix(3).joined(separator: " "), output: result.output)
-        }
+        guard let ifindex = Sys.interfaceIndex(iface) else { return }
+        try? Sys.tcDetach(ifindex: ifindex, handle: handle, priority: priority, "egress filter on \(iface)")
+        // Another filter on the qdisc (someone else's) keeps it; so does a failed look.
+        guard removeQdisc, (try? Sys.tcHasOtherFilters(ifindex: ifindex, handle: handle, priority: priority, "clsact qdisc on \(iface)")) == false
+        else { return }
+        try? Sys.tcHookDestroy(ifindex: ifindex, "clsact qdisc on \(iface)")
     }
 }
 
 /// Makes sure the pin root is a directory on a bpffs, mounting one when needed.
 enum PinRoot {
-    static func prepare(_ root: String) throws {
-        if Sys.fileSystemType(root) == bpffsMagic { return }
+    /// What `prepare` did, so that a failed attach can take it back: bpffs mounts it made and
+    /// directories it created, in order.
+    struct Preparation {
+        var mounted: [String] = []
+        var created: [String] = []
+        let kernelEntries: Set<String> = ["maps.debug", "progs.debug"]
+
+        /// Unmounts and removes what `prepare` made, newest first. Only what is empty goes: a
+        /// mount or directory that something else has filled since stays.
+        func undo() {
+            var steps: [(mount: Bool, path: String)] = created.map { (false, $0) }
+            for m in mounted {
+                // A mount comes after the directory it covers was created.
+                let at = steps.firstIndex { !$0.mount && $0.path == m }.map { $0 + 1 } ?? 0
+                steps.insert((true, m), at: at)
+            }
+            for step in steps.reversed() {
+                // A new bpffs shows the kernel's own iterators (maps.debug, progs.debug): not ours, not content.
+                guard Sys.listDirectory(step.path).allSatisfy({ step.mount && kernelEntries.contains($0) }) else { return }
+                if step.mount { try? Sys.unmount(step.path) } else { try? Sys.removeDirectory(step.path) }
+            }
+        }
+    }
+
+    @discardableResult
+    static func prepare(_ root: String) throws -> Preparation {
+        var done = Preparation()
+        if Sys.fileSystemType(root) == bpffsMagic { return done }
         // The conventional /sys/fs/bpf is mounted first, so a pin root below it is created on it.
         if root.hasPrefix("/sys/fs/bpf/"), Sys.fileSystemType("/sys/fs/bpf") != bpffsMagic {
             do { try Sys.mountBPFFS(at: "/sys/fs/bpf") } catch let error as SystemError {
                 throw ApplyError.bpffsUnavailable(path: "/sys/fs/bpf", cause: error.cause)
             }
+            done.mounted.append("/sys/fs/bpf")
         }
         var path = ""
         for component in root.split(separator: "/") {
             path += "/" + component
             if !Sys.isDirectory(path) {
                 do { try Sys.makeDirectory(path) } catch let error as SystemError {
+                    done.undo()
                     throw ApplyError.bpffsUnavailable(path: root, cause: "\(error.operation) \(error.object): \(error.cause)")
                 }
+                done.created.append(path)
             }
         }
-        if Sys.fileSystemType(root) == bpffsMagic { return }
+        if Sys.fileSystemType(root) == bpffsMagic { return done }
         do { try Sys.mountBPFFS(at: root) } catch let error as SystemError {
+            done.undo()
             throw ApplyError.bpffsUnavailable(path: root, cause: error.cause)
         }
+        done.mounted.append(root)
+        return done
     }
 
     static func isBPFFS(_ root: String) -> Bool { Sys.fileSystemType(root) == bpffsMagic }

@@ -50,6 +50,10 @@ public struct ModuleStatus: Sendable, Codable, Hashable {
     public let loaded: Bool
     /// The kernel program id in the slot, when loaded.
     public let programID: UInt32?
+
+    enum CodingKeys: String, CodingKey {
+        case name, hook, kind, slot, objectPath = "object_path", addedAt = "added_at", loaded, programID = "program_id"
+    }
 }
 
 /// Hot-plugs operator modules into free program-array slots (>= EMPTCP_FIRST_MODULE_SLOT) of a

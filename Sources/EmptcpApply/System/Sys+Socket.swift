@@ -3,10 +3,52 @@ import Glibc
 // Unix stream sockets with peer credentials: the daemon's control socket and its clients.
 
 extension Sys {
-    static func unixListen(_ path: String) throws -> Descriptor {
+    /// A listening unix socket and what keeps it ours: the lock on `<path>.lock` (held while
+    /// the descriptor lives) and the socket file's identity, so that only this listener's own
+    /// socket is removed at the end.
+    struct UnixListener {
+        let socket: Descriptor
+        let lock: Descriptor
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    /// Listens at `path` without replacing anything that is not a stale socket of ours: takes an
+    /// exclusive `flock` on `<path>.lock` (a second daemon on the same path fails here), refuses
+    /// a path holding anything but a socket (a regular file, a symlink, a directory), refuses a
+    /// socket someone still accepts connections on, and only then removes the stale socket.
+    static func unixListen(_ path: String) throws -> UnixListener {
+        let lockPath = path + ".lock"
+        let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard lockFD >= 0 else { throw fail("open lock file", lockPath, errno) }
+        let lock = Descriptor(lockFD)
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            let err = errno
+            throw fail(err == EWOULDBLOCK ? "another emptcp daemon holds" : "flock", lockPath, err)
+        }
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFSOCK else { throw fail("refusing to replace what is not a socket at", path, EEXIST) }
+            if (try? unixConnect(path)) != nil { throw fail("another process listens on", path, EADDRINUSE) }
+            guard unlink(path) == 0 || errno == ENOENT else { throw fail("unlink stale socket", path, errno) }
+        } else if errno != ENOENT {
+            throw fail("lstat", path, errno)
+        }
+        let socket = try bindAndListen(path)
+        guard lstat(path, &st) == 0 else { throw fail("lstat", path, errno) }
+        return UnixListener(socket: socket, lock: lock, device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    /// Removes the listener's socket file if it is still the one it bound (never another's).
+    static func removeSocket(_ path: String, of listener: UnixListener) {
+        var st = stat()
+        guard lstat(path, &st) == 0, UInt64(st.st_dev) == listener.device, UInt64(st.st_ino) == listener.inode else { return }
+        unlink(path)
+    }
+
+    private static func bindAndListen(_ path: String) throws -> Descriptor {
         var (owned, address) = try unixSocket(path)
         let fd = owned.raw
-        unlink(path)
         // Created with no permission for group or others before anyone can connect.
         let old = umask(0o177)
         let bound = withUnsafePointer(to: &address) {

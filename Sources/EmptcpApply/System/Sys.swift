@@ -29,7 +29,7 @@ let bpffsMagic: Int = 0xcafe_4a11
 /// The `sz` of a libbpf opts struct: up to the end of the last field used (libbpf's
 /// `offsetofend`). Not `MemoryLayout.size`: Swift does not keep the struct's trailing padding
 /// zeroed, and libbpf rejects non-zero bytes past the fields it knows.
-private func optsSize<T, F>(_ field: KeyPath<T, F>, _ type: F.Type) -> Int {
+func optsSize<T, F>(_ field: KeyPath<T, F>, _ type: F.Type) -> Int {
     MemoryLayout<T>.offset(of: field)! + MemoryLayout<F>.size
 }
 
@@ -39,7 +39,7 @@ package enum Sys {
     }
 
     /// libbpf returns -errno (and also sets errno); normalise to a positive errno value.
-    private static func code(_ ret: Int32) -> Int32 { ret < 0 ? -ret : (errno != 0 ? errno : EINVAL) }
+    static func code(_ ret: Int32) -> Int32 { ret < 0 ? -ret : (errno != 0 ? errno : EINVAL) }
 
     static func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
     static let errnoEINVAL = EINVAL

@@ -9,6 +9,8 @@ public enum PolicyFile {
     /// Parses a policy; `file` names the source in errors.
     public static func parse(_ text: String, file: String) throws -> (Policy, SourceMap) {
         var map = SourceMap(file: file)
+        // Before Yams: it recurses once per level and would overflow the stack on deep input.
+        try PolicyNesting.check(text, file: file)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -16,6 +18,7 @@ public enum PolicyFile {
             throw yamlError(error, file: file)
         }
         guard let root else { return (Policy(), map) }  // an empty file is the empty policy
+        try checkTags(root, map: map)
         var reader = NodeReader(map: map)
         let policy = try reader.policy(root)
         map = reader.map
@@ -24,16 +27,46 @@ public enum PolicyFile {
 
     /// Reads `path` and parses it.
     public static func load(path: String) throws -> (Policy, SourceMap) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw StoreError.io(path: path, message: "cannot read policy file: \((error as NSError).localizedDescription)")
-        }
+        try load(path: PolicyPath(path))
+    }
+
+    /// Reads `path` (at most `maxFileBytes`; regular files only) and parses it.
+    public static func load(path: PolicyPath) throws -> (Policy, SourceMap) {
+        let data = try PolicyFileReader.read(path)
         guard let text = String(data: data, encoding: .utf8) else {
-            throw StoreError.validation(file: path, line: nil, key: "file", message: "not UTF-8 text")
+            throw StoreError.validation(file: path.description, line: nil, key: "file", message: "not UTF-8 text")
         }
-        return try parse(text, file: path)
+        return try parse(text, file: path.description)
+    }
+
+    /// Largest policy file `load` accepts (see `PolicyFileReader.maxBytes` for the derivation).
+    public static var maxFileBytes: Int { PolicyFileReader.maxBytes }
+
+    /// Every node's tag must be one the format knows: a tag from elsewhere
+    /// (`!!python/object:…`, `!local`) is an error naming its line, not silently ignored; and a
+    /// collection's tag must fit its kind. Iterative: the depth is bounded already, but a wide
+    /// tree should not cost stack either.
+    static func checkTags(_ root: Node, map: SourceMap) throws {
+        var pending = [root]
+        while let node = pending.popLast() {
+            let name = node.tag.description
+            let fits: Bool
+            switch node {
+            case let .mapping(m):
+                fits = name == Tag.Name.map.rawValue
+                for (k, v) in m { pending.append(k); pending.append(v) }
+            case let .sequence(s):
+                fits = name == Tag.Name.seq.rawValue
+                pending.append(contentsOf: s)
+            case .scalar:
+                fits = NodeReader.scalarTags.contains(name)
+            }
+            guard fits else {
+                let known = NodeReader.scalarTags.contains(name) || name == Tag.Name.map.rawValue || name == Tag.Name.seq.rawValue
+                let shown = NodeReader.shortTag(name)
+                throw map.error("tag", known ? "tag \(shown) does not fit this node" : "unknown tag \(shown)", line: node.mark?.line)
+            }
+        }
     }
 
     /// Decodes an action chain stored as canonical JSON (the `chain.actors` column).
@@ -63,15 +96,66 @@ public enum PolicyFile {
     }
 }
 
-/// Walks the node tree, recording lines into `map` and throwing one-line errors.
-private struct NodeReader {
+/// Walks the node tree, recording lines into `map` and throwing one-line errors. Types are what
+/// YAML says they are: a quoted scalar is a string (`window: "5"` is refused), an explicit tag
+/// decides (`window: !!str 5` is refused), a plain scalar is what its text resolves to.
+struct NodeReader {
     var map: SourceMap
 
+    /// Tags a scalar may carry (explicitly, or by YAML's resolution of plain text).
+    static let scalarTags: Set<String> = Set(
+        [Tag.Name.str, .int, .bool, .null, .float, .timestamp, .binary, .merge, .value].map(\.rawValue))
+
+    /// `tag:yaml.org,2002:int` as `!!int`.
+    static func shortTag(_ name: String) -> String {
+        let prefix = "tag:yaml.org,2002:"
+        return name.hasPrefix(prefix) ? "!!" + name.dropFirst(prefix.count) : name
+    }
+
+    /// A scalar's YAML type: its explicit tag; else a string when quoted; else the type its plain
+    /// text resolves to. Yams resolves quoted text like plain text, so the style is checked here.
+    static func scalarType(_ node: Node) -> String? {
+        guard case let .scalar(s) = node else { return nil }
+        let explicit = s.tag.description
+        if explicit == Tag.Name.implicit.rawValue {
+            return s.style == .plain ? node.tag.description : Tag.Name.str.rawValue
+        }
+        if explicit == Tag.Name.nonSpecific.rawValue { return Tag.Name.str.rawValue }
+        return explicit
+    }
+
+    /// The text of a string scalar, nil for anything else.
+    func string(_ node: Node) -> String? {
+        Self.scalarType(node) == Tag.Name.str.rawValue ? node.scalar?.string : nil
+    }
+
+    /// What a node is, for messages: `an integer`, `a mapping`…
+    func described(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .scalar:
+            switch Self.scalarType(node) {
+            case Tag.Name.str.rawValue?: return "a string"
+            case Tag.Name.int.rawValue?: return "an integer"
+            case Tag.Name.bool.rawValue?: return "a boolean"
+            case Tag.Name.null.rawValue?: return "null"
+            case let t?: return Self.shortTag(t)
+            case nil: return "a scalar"
+            }
+        }
+    }
+
     mutating func policy(_ root: Node) throws -> Policy {
-        let top = try pairs(root, key: "policy", allowed: ["selectors", "chains", "bindings"])
+        let top = try pairs(root, key: "policy", allowed: ["schema", "selectors", "chains", "bindings"])
         var p = Policy()
         for (key, value) in top {
             switch key {
+            // `show --json` writes the JSON schema version (docs/json.md); the file format is that version.
+            case "schema":
+                guard value.scalar?.string == String(OutputSchema.version) else {
+                    throw map.error("schema", "unsupported schema \(value.scalar?.string ?? "(not a scalar)") (this emptcp reads \(OutputSchema.version))", line: line(value))
+                }
             case "selectors": p.selectors = try selectors(value)
             case "chains": p.chains = try chains(value)
             default: p.bindings = try bindings(value)
@@ -93,7 +177,7 @@ private struct NodeReader {
                 let stepKey = "\(key)[\(i)]"
                 record(stepKey, item)
                 let (selName, opNode) = try single(item, key: stepKey, what: "a selector as {NAME: or|and}")
-                guard let opText = opNode.scalar?.string, let op = SelectorOp(rawValue: opText) else {
+                guard let opText = string(opNode), let op = SelectorOp(rawValue: opText) else {
                     throw map.error("\(stepKey).\(selName)", "operator must be or or and", line: line(opNode))
                 }
                 steps.append(SelectorStep(name: selName, op: op))
@@ -137,8 +221,9 @@ private struct NodeReader {
     func actor(_ node: Node, key: String) throws -> ActorCall {
         let name: String
         let paramsNode: Node?
-        if let s = node.scalar {
-            name = s.string
+        if node.scalar != nil {
+            guard let s = string(node) else { throw map.error(key, "an actor name must be a string, not \(described(node))", line: line(node)) }
+            name = s
             paramsNode = nil
         } else {
             (name, paramsNode) = try single(node, key: key, what: "an actor as {NAME: {PARAMS}}")
@@ -154,7 +239,7 @@ private struct NodeReader {
         }
         var params: [String: Node] = [:]
         let builtin = ActorCall.builtinNames.contains(name)
-        if !builtin, let paramsNode, let mapping = paramsNode.mapping, mapping.contains(where: { $0.key.scalar?.string != "param" }) {
+        if !builtin, let paramsNode, let mapping = paramsNode.mapping, mapping.contains(where: { string($0.key) != "param" }) {
             // Most likely a misspelt built-in: say so rather than "unknown key".
             throw map.error(actorKey, "unknown actor (built-in: \(ActorCall.builtinNames.joined(separator: ", ")); an actor module takes {param: N})", line: line(node))
         }
@@ -191,7 +276,7 @@ private struct NodeReader {
         for (k, value) in try pairs(node, key: key, allowed: fields) { v[k] = value }
         func required(_ f: String) throws -> (String, Node) {
             guard let n = v[f] else { throw map.error("\(key).\(f)", "required", line: line(node)) }
-            guard let s = n.scalar?.string, !s.isEmpty else { throw map.error("\(key).\(f)", "must be a non-empty string", line: line(n)) }
+            guard let s = string(n), !s.isEmpty else { throw map.error("\(key).\(f)", "must be a non-empty string, not \(described(n))", line: line(n)) }
             return (s, n)
         }
         let (hookText, hookNode) = try required("hook")
@@ -205,8 +290,8 @@ private struct NodeReader {
         let (chain, _) = try required("chain")
         func address(_ f: String) throws -> IPAddress? {
             guard let n = v[f] else { return nil }
-            guard let s = n.scalar?.string, let a = IPAddress(s) else {
-                throw map.error("\(key).\(f)", "not an IPv4 or IPv6 address: \(n.scalar?.string ?? "(not a scalar)")", line: line(n))
+            guard let s = string(n), let a = IPAddress(s) else {
+                throw map.error("\(key).\(f)", "not an IPv4 or IPv6 address: \(string(n) ?? described(n))", line: line(n))
             }
             return a
         }
@@ -228,10 +313,7 @@ private struct NodeReader {
 
     func line(_ node: Node) -> Int? { node.mark?.line }
 
-    func isNull(_ node: Node) -> Bool {
-        if let s = node.scalar { return s.string.isEmpty || node.tag == .init(.null) }
-        return false
-    }
+    func isNull(_ node: Node) -> Bool { Self.scalarType(node) == Tag.Name.null.rawValue }
 
     /// A mapping's entries with scalar keys, rejecting duplicates and (if `allowed` is given) unknown keys.
     func pairs(_ node: Node, key: String, allowed: [String]?) throws -> [(String, Node)] {
@@ -242,7 +324,7 @@ private struct NodeReader {
         var seen = Set<String>()
         var out: [(String, Node)] = []
         for (k, v) in mapping {
-            guard let name = k.scalar?.string else { throw map.error(key, "keys must be plain names", line: line(k)) }
+            guard let name = string(k) else { throw map.error(key, "keys must be names (strings), not \(described(k))", line: line(k)) }
             let path = key == "policy" ? name : "\(key).\(name)"
             if let allowed, !allowed.contains(name) {
                 let hint = allowed.isEmpty ? "takes no parameters" : "expected one of \(allowed.joined(separator: ", "))"
@@ -263,13 +345,15 @@ private struct NodeReader {
     /// A one-entry mapping such as `{tcp4: or}`.
     func single(_ node: Node, key: String, what: String) throws -> (String, Node) {
         guard let mapping = node.mapping, mapping.count == 1, let (k, v) = mapping.first.map({ ($0.key, $0.value) }),
-              let name = k.scalar?.string, !name.isEmpty
+              let name = string(k), !name.isEmpty
         else { throw map.error(key, "expected \(what)", line: line(node)) }
         return (name, v)
     }
 
     func integer(_ node: Node, key: String, max: UInt64) throws -> UInt64 {
-        guard let text = node.scalar?.string else { throw map.error(key, "must be an integer", line: line(node)) }
+        guard Self.scalarType(node) == Tag.Name.int.rawValue, let text = node.scalar?.string else {
+            throw map.error(key, "must be an integer 0…\(max), not \(described(node))", line: line(node))
+        }
         let value: UInt64? = text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text)
         guard let value else { throw map.error(key, "must be an integer 0…\(max), not \(text)", line: line(node)) }
         guard value <= max else { throw map.error(key, "out of range 0…\(max): \(text)", line: line(node)) }
@@ -277,6 +361,9 @@ private struct NodeReader {
     }
 
     func boolean(_ node: Node, key: String) throws -> Bool {
+        guard Self.scalarType(node) == Tag.Name.bool.rawValue else {
+            throw map.error(key, "must be true or false, not \(described(node))", line: line(node))
+        }
         switch node.scalar?.string {
         case "true": return true
         case "false": return false

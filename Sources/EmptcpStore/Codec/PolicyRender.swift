@@ -47,6 +47,7 @@ extension PolicyFile {
         }
         return """
             {
+              "schema": \(OutputSchema.version),
               "selectors": {\(selectors.joined(separator: ", "))},
               "chains": {\(chains.isEmpty ? "" : "\n" + chains.joined(separator: ",\n") + "\n  ")},
               "bindings": [\(bindings.isEmpty ? "" : "\n" + bindings.joined(separator: ",\n") + "\n  ")]

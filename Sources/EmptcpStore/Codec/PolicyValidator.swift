@@ -62,6 +62,7 @@ public enum PolicyValidator {
             }
         }
         // Bindings.
+        try checkCapacity(p, map: map)
         var seenKeys = Set<BindingKey>(), seenStrings = Set<String>()
         if keys == nil { seenKeys.reserveCapacity(p.bindings.count) } else { seenStrings.reserveCapacity(p.bindings.count) }
         // Chains already checked per hook (bit 0 xdp, bit 1 tc): checked once, not per binding.
@@ -89,6 +90,22 @@ public enum PolicyValidator {
             }
             let fresh = keys.map { seenStrings.insert($0[i]).inserted } ?? seenKeys.insert(b.key).inserted
             guard fresh else { throw fail("selector", "duplicate binding (\(b.key))") }
+        }
+    }
+
+    /// Each hook's tcp2 and tcp4 bindings go into one kernel hash map of fixed size: more than
+    /// it holds would fail halfway through an apply, so it is refused here, before any write.
+    static func checkCapacity(_ p: Policy, map: SourceMap) throws {
+        guard p.bindings.count > Policy.maxBindingsPerMap else { return }
+        var counts: [Hook: [SelectorKind: Int]] = [:]
+        for b in p.bindings { counts[b.key.hook, default: [:]][b.key.selector, default: 0] += 1 }
+        for hook in Hook.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
+            for selector in [SelectorKind.tcp2, .tcp4] {
+                let n = counts[hook]?[selector] ?? 0
+                if n > Policy.maxBindingsPerMap {
+                    throw map.error("bindings", "\(n) \(selector.rawValue) bindings on \(hook.rawValue), the kernel map \(hook.rawValue)_\(selector.rawValue) holds at most \(Policy.maxBindingsPerMap)")
+                }
+            }
         }
     }
 

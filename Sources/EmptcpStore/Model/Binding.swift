@@ -36,6 +36,11 @@ public struct BindingKey: Codable, Sendable, Hashable, Comparable, CustomStringC
     public var remote: IPAddress?
     public var remotePort: UInt16?
 
+    /// The policy file's field names (docs/json.md).
+    enum CodingKeys: String, CodingKey {
+        case hook, selector, local, localPort = "local_port", remote, remotePort = "remote_port"
+    }
+
     public init(
         hook: Hook, selector: SelectorKind, local: IPAddress? = nil, localPort: UInt16? = nil,
         remote: IPAddress? = nil, remotePort: UInt16? = nil

@@ -16,4 +16,7 @@ public struct Policy: Codable, Sendable, Hashable {
     /// Chain limits, equal to the kernel's (bpf/include/emptcp/abi.h).
     public static let maxSelectorsPerHook = 8
     public static let maxActorsPerChain = 8
+    /// Keys one tcp2 or tcp4 binding map of one hook holds (EMPTCP_TCP_KEYS_MAX in
+    /// bpf/include/emptcp/maps.h): a policy with more bindings there cannot be applied.
+    public static let maxBindingsPerMap = 131_072
 }

@@ -25,6 +25,11 @@ public struct PolicyDiff: Codable, Sendable, Hashable {
     public var bindingsRemoved: [Binding] = []
     public var bindingsChanged: [BindingChange] = []
 
+    enum CodingKeys: String, CodingKey {
+        case selectors, chainsAdded = "chains_added", chainsRemoved = "chains_removed", chainsChanged = "chains_changed"
+        case bindingsAdded = "bindings_added", bindingsRemoved = "bindings_removed", bindingsChanged = "bindings_changed"
+    }
+
     public var isEmpty: Bool {
         selectors.isEmpty && chainsAdded.isEmpty && chainsRemoved.isEmpty && chainsChanged.isEmpty
             && bindingsAdded.isEmpty && bindingsRemoved.isEmpty && bindingsChanged.isEmpty

@@ -17,6 +17,11 @@ public struct Revision: Codable, Sendable, Hashable {
     /// For a rollback: the revision whose content it restored.
     public var rollbackTo: Int64?
     public var bindingCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, parent, createdAt = "created_at", uid, user, host, message, contentHash = "content_hash", action
+        case rollbackTo = "rollback_to", bindingCount = "binding_count"
+    }
 }
 
 public enum AuditOutcome: String, Codable, Sendable {
@@ -44,6 +49,10 @@ public struct Attachment: Codable, Sendable, Hashable {
     public var pinRoot: String
     public var attachedAt: Date
 
+    enum CodingKeys: String, CodingKey {
+        case iface, hook, mode, pinRoot = "pin_root", attachedAt = "attached_at"
+    }
+
     public init(iface: String, hook: Hook, mode: String, pinRoot: String, attachedAt: Date = Date()) {
         self.iface = iface
         self.hook = hook
@@ -65,6 +74,10 @@ public struct ModuleRecord: Codable, Sendable, Hashable {
     public var objectPath: String
     public var slot: Int
     public var addedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case name, hook, kind, objectPath = "object_path", slot, addedAt = "added_at"
+    }
 
     public init(name: String, hook: Hook, kind: ModuleKind, objectPath: String, slot: Int, addedAt: Date = Date()) {
         self.name = name

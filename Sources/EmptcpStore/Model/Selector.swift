@@ -31,4 +31,18 @@ public struct SelectorStep: Codable, Sendable, Hashable {
     }
 
     public var builtin: SelectorKind? { SelectorKind(rawValue: name) }
+
+    /// As the policy file writes it: `{"tcp4": "or"}`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: NameKey.self)
+        try c.encode(op, forKey: NameKey(name))
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: NameKey.self)
+        guard c.allKeys.count == 1, let key = c.allKeys.first else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a selector step is one {NAME: or|and}"))
+        }
+        self.init(name: key.stringValue, op: try c.decode(SelectorOp.self, forKey: key))
+    }
 }

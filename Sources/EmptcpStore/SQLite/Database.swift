@@ -7,11 +7,37 @@ final class Database {
     private var handle: OpaquePointer?
     let path: String
 
-    init(path: String, busyTimeoutMs: Int32) throws {
+    /// `create`: make the file if missing, owner-only. Otherwise the file must exist; it opens
+    /// read-only when this process may not write it (a reader with read access still reads).
+    init(path: String, busyTimeoutMs: Int32, create: Bool = true) throws {
         self.path = path
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        var flags = SQLITE_OPEN_NOMUTEX
+        var name = path
+        if create {
+            Self.createOwnerOnly(path)
+            flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+                throw StoreError.io(path: path, message: "no such database (only a commit creates one)")
+            }
+            if access(path, W_OK) == 0 {
+                flags |= SQLITE_OPEN_READWRITE
+            } else {
+                flags |= SQLITE_OPEN_READONLY
+                // A WAL database needs its -shm file. A reader that may not create it (no write
+                // access to the directory) and finds none (no writer is active: the last one
+                // removed it) opens the file as immutable, which reads it without the -shm.
+                let dir = (path as NSString).deletingLastPathComponent
+                if !FileManager.default.fileExists(atPath: path + "-shm"), access(dir.isEmpty ? "." : dir, W_OK) != 0,
+                   let encoded = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) {
+                    name = "file:\(encoded)?immutable=1"
+                    flags |= SQLITE_OPEN_URI
+                }
+            }
+        }
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
@@ -23,6 +49,14 @@ final class Database {
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// Creates an empty database file with mode 0600 unless one exists. SQLite would create it
+    /// 0644 (less the umask), and gives its -wal and -shm files the database file's mode, so
+    /// this one call keeps all three owner-only.
+    private static func createOwnerOnly(_ path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+    }
 
     /// Runs one or more statements without results (schema, pragmas, transaction control).
     func execute(_ sql: String) throws {
@@ -43,6 +77,9 @@ final class Database {
         }
         return Statement(stmt, db: self, sql: sql)
     }
+
+    /// Opened read-only (the file was not writable by this process).
+    var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
 
     /// Rows changed by the last INSERT/UPDATE/DELETE.
     var changes: Int { Int(sqlite3_changes(handle)) }

@@ -30,7 +30,7 @@ extension PolicyStore {
     func auditFailure(action: String, revision: Int64?, error: Error) {
         let outcome: AuditOutcome
         switch error as? StoreError {
-        case .identical?, .moduleInUse?, .nothingToRollBack?: outcome = .refused
+        case .identical?, .alreadyCurrent?, .moduleInUse?, .nothingToRollBack?: outcome = .refused
         default: outcome = .failed
         }
         let detail = (error as? StoreError)?.description ?? "\(error)"

@@ -28,6 +28,11 @@ extension PolicyStore {
 
     /// `confirmWithin`: keep the new revision only if `confirm()` is called within that many seconds.
     public func commitFile(_ path: String, message: String?, confirmWithin: TimeInterval?) throws -> Revision {
+        try commitFile(PolicyPath(path), message: message, confirmWithin: confirmWithin)
+    }
+
+    /// A file named by raw bytes (a name that is not UTF-8).
+    public func commitFile(_ path: PolicyPath, message: String?, confirmWithin: TimeInterval?) throws -> Revision {
         let parsed: (Policy, SourceMap)
         do {
             parsed = try PolicyFile.load(path: path)

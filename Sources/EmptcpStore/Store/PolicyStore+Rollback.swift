@@ -8,7 +8,12 @@ extension PolicyStore {
             return try write("rollback") {
                 guard let head = try currentRevision() else { throw StoreError.nothingToRollBack }
                 guard let targetID = target ?? head.parent else { throw StoreError.nothingToRollBack }
-                let rev = try restoreLocked(head: head, target: targetID, message: message ?? "rollback to revision \(targetID)")
+                let rev: Revision
+                do {
+                    rev = try restoreLocked(head: head, target: targetID, message: message ?? "rollback to revision \(targetID)")
+                } catch StoreError.identical(let current) {
+                    throw StoreError.alreadyCurrent(target: targetID, current: current)
+                }
                 try settlePending(revision: rev, previous: head.id, confirmWithin: nil)
                 try insertAudit(action: "rollback", revision: rev.id, outcome: .ok, detail: "revision \(rev.id) restores revision \(targetID) (\(rev.bindingCount) bindings)")
                 return rev

@@ -17,30 +17,39 @@ public final class PolicyStore {
     /// How long a writer waits for another writer before failing with `StoreError.busy`.
     public static let defaultBusyTimeout: TimeInterval = 30
 
-    public convenience init(path: String, logger: Logger = Logger(label: "emptcp.store")) throws {
-        try self.init(path: path, logger: logger, busyTimeout: Self.defaultBusyTimeout)
+    /// How opening treats a missing database.
+    public enum OpenMode: Sendable {
+        /// Create the database if it is missing (its directory 0700, its files 0600): writers.
+        case create
+        /// Open an existing database only, read-only when the file is not writable: reading
+        /// commands, so that a mistyped path is an error and not a new, empty history.
+        case existing
     }
 
-    public init(path: String, logger: Logger = Logger(label: "emptcp.store"), busyTimeout: TimeInterval, schemaVersion: Int? = nil) throws {
+    public convenience init(path: String, logger: Logger = Logger(label: "emptcp.store"), mode: OpenMode = .create) throws {
+        try self.init(path: path, logger: logger, busyTimeout: Self.defaultBusyTimeout, mode: mode)
+    }
+
+    public init(
+        path: String, logger: Logger = Logger(label: "emptcp.store"), busyTimeout: TimeInterval, schemaVersion: Int? = nil,
+        mode: OpenMode = .create
+    ) throws {
+        try Self.checkPath(path)
         self.path = path
         self.logger = logger
         self.identity = Identity.current()
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            } catch {
-                throw StoreError.io(path: dir, message: "cannot create database directory: \((error as NSError).localizedDescription)")
-            }
-        }
-        db = try Database(path: path, busyTimeoutMs: Int32(min(busyTimeout * 1000, Double(Int32.max))))
+        if mode == .create { try Self.createDirectory(of: path) }
+        db = try Database(path: path, busyTimeoutMs: Int32(min(busyTimeout * 1000, Double(Int32.max))), create: mode == .create)
         // SQLite answers some lock conflicts while a database is being opened (switching to WAL,
         // WAL recovery after another process's last close) with SQLITE_BUSY at once, without
         // calling the busy handler; so the open steps are retried until the busy timeout runs out.
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {
-                try db.execute("PRAGMA journal_mode = WAL")
+                // WAL is recorded in the file; a read-only connection cannot switch modes (and
+                // need not: it reads a WAL database with the -shm in heap memory when it
+                // cannot create one).
+                if !db.isReadOnly { try db.execute("PRAGMA journal_mode = WAL") }
                 // FULL: a commit the CLI reported is on disk even after a power cut (WAL fsync per commit).
                 try db.execute("PRAGMA synchronous = FULL")
                 try db.execute("PRAGMA foreign_keys = ON")
@@ -63,6 +72,26 @@ public final class PolicyStore {
             } catch {
                 logger.warning("could not roll back an expired pending commit", metadata: ["store.error": "\(error)"])
             }
+        }
+    }
+
+    /// SQLite gives special meaning to some names: "" is a temporary database deleted on close
+    /// and ":memory:" one in memory; a commit there would be lost while reporting success.
+    static func checkPath(_ path: String) throws {
+        if path.isEmpty || path == ":memory:" || path.hasPrefix("file:") {
+            let shown = path.isEmpty ? "an empty path" : path
+            throw StoreError.validation(file: nil, line: nil, key: "database", message: "\(shown) names no database file (SQLite would use a temporary one); give a file path")
+        }
+    }
+
+    /// Creates the missing directories of `path` owner-only: the store holds who changed what.
+    static func createDirectory(of path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        guard !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StoreError.io(path: dir, message: "cannot create database directory: \((error as NSError).localizedDescription)")
         }
     }
 

@@ -5,6 +5,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
     case validation(file: String?, line: Int?, key: String, message: String)
     /// The commit (or rollback) would produce the content of the current revision again.
     case identical(revision: Int64)
+    /// A rollback whose target has the content of the current revision: nothing to restore.
+    case alreadyCurrent(target: Int64, current: Int64)
     case revisionNotFound(Int64)
     /// Rollback without a target and no revision before the current one.
     case nothingToRollBack
@@ -26,6 +28,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
             return place.isEmpty ? "\(key): \(message)" : "\(place): \(key): \(message)"
         case let .identical(rev):
             return "commit refused: content identical to current revision \(rev)"
+        case let .alreadyCurrent(target, current):
+            return "rollback refused: revision \(target) has the same content as current revision \(current); it is already the current content"
         case let .revisionNotFound(rev):
             return "revision \(rev) not found"
         case .nothingToRollBack:

@@ -19,9 +19,10 @@ struct DataPlaneSession {
 
     /// Opens the store. Opening rolls back a `commit --confirm` whose deadline passed; the timer
     /// should have done that, so if it died the kernel must follow the rollback now. Notes go to
-    /// stderr: stdout belongs to the command's own result (which may be JSON).
-    func openStore() throws -> PolicyStore {
-        let store = try PolicyStore(path: global.db, logger: logger)
+    /// stderr: stdout belongs to the command's own result (which may be JSON). Reading commands
+    /// pass `.existing`: a mistyped `--db` is then an error, not a new empty database.
+    func openStore(_ mode: PolicyStore.OpenMode = .create) throws -> PolicyStore {
+        let store = try PolicyStore(path: global.db, logger: logger, mode: mode)
         for r in store.expiredOnOpen {
             Console.warn("revision \(r.parent ?? 0) was not confirmed in time; rolled back as revision \(r.id)")
         }
@@ -49,10 +50,13 @@ struct DataPlaneSession {
     }
 
     /// Applies the store's current revision and audits the outcome; nil when no revision exists yet.
+    /// Refused when another store owns the pin root, unless `force`; a successful apply claims
+    /// the pin root for this store (StoreOwnership).
     @discardableResult
-    func applyCurrent(_ applier: Applier, _ store: PolicyStore) throws -> (Revision, ApplyReport)? {
+    func applyCurrent(_ applier: Applier, _ store: PolicyStore, force: Bool = false) throws -> (Revision, ApplyReport)? {
         guard let revision = try store.currentRevision() else { return nil }
         do {
+            try StoreOwnership.check(store, applier, global, force: force)
             // Attach loads only the built-in programs: put the recorded operator modules back in
             // their slots first, so a chain that names one never meets an empty slot.
             if try !store.modules().isEmpty {
@@ -60,6 +64,7 @@ struct DataPlaneSession {
             }
             let report = try applier.apply(policy: try store.policy(at: revision.id), revision: revision.id,
                                            modules: try moduleSlots(store))
+            try StoreOwnership.claim(store, applier, global)
             try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary)
             return (revision, report)
         } catch {
@@ -72,11 +77,11 @@ struct DataPlaneSession {
     /// kernel when our programs are attached under the pin root. The store change stands either
     /// way; a failed apply is audited and reported, and `emptcp apply` retries it. Returns false
     /// when an apply was needed and failed.
-    func applyIfAttached(_ store: PolicyStore, note: (String) -> Void = Console.print) -> Bool {
+    func applyIfAttached(_ store: PolicyStore, force: Bool = false, note: (String) -> Void = Console.print) -> Bool {
         let applier = applier()
         guard applier.isAttached() else { return true }
         do {
-            if let (revision, report) = try applyCurrent(applier, store) {
+            if let (revision, report) = try applyCurrent(applier, store, force: force) {
                 note("applied revision \(revision.id): \(report.summary)")
             }
             return true

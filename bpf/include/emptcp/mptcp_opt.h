@@ -27,12 +27,16 @@ enum emptcp_mptcp_subtype {
 /* ADD_ADDR flags byte (third byte): subtype << 4 | reserved | E (echo) bit. */
 #define EMPTCP_ADD_ADDR_ECHO 0x01
 
-/* What one scan found. */
+/* What one scan found. Only the options the kernel's own walk reads count: the walk stops where
+ * the kernel's stops (EOL, a length below 2, an option running past the header), and what came
+ * before stays valid, as the kernel has acted on it by then. */
 struct emptcp_mptcp_scan {
 	__u16 seen;  /* bit (1 << subtype) for every subtype present */
 	__u8 count;  /* MPTCP options in the segment */
-	__u8 pad;
+	__u8 add_addr_count; /* announcing (echo bit clear) ADD_ADDR options among them */
 	struct emptcp_opt first[EMPTCP_MP_SUBTYPES]; /* first option of each subtype seen */
+	struct emptcp_opt add_addr; /* the first announcing ADD_ADDR */
+	__u64 add_addr_bytes; /* bit i set: option byte i belongs to an announcing ADD_ADDR */
 	/* walk state, kept in memory on purpose (see emptcp_mptcp_scan) */
 	__u32 pos;
 	struct emptcp_opt cur;
@@ -45,8 +49,12 @@ static __always_inline __u8 emptcp_mptcp_subtype(const struct emptcp_opts *o,
 	return emptcp_opt_byte(o, opt->off + 2) >> 4;
 }
 
-/* Scans all options. Returns the number of MPTCP options or -EMPTCP_E_BAD_OPT (malformed TCP
- * option, or an MPTCP option shorter than 3 bytes).
+/* Scans the options as the kernel does (net/mptcp/options.c walks them like tcp_parse_options):
+ * returns the number of MPTCP options, or -EMPTCP_E_BAD_OPT when a malformed TCP option ended
+ * the walk early, in which case `sc` still describes every option before it (the kernel has
+ * parsed those). An MPTCP option of 2 bytes carries no subtype; the kernel ignores it and goes
+ * on, so does the scan. Every ADD_ADDR with the echo bit clear is recorded, not only the first:
+ * the kernel takes each one it reads, and an echo before an announcement must not hide it.
  *
  * `o` and `sc` must be map memory (the scratch: &s->opts, &s->scan). The walk is a plain
  * bounded loop whose state lives only in `sc` (volatile accesses keep the compiler from moving
@@ -61,6 +69,8 @@ static __always_inline int emptcp_mptcp_scan(const struct emptcp_opts *o,
 
 	v->seen = 0;
 	v->count = 0;
+	v->add_addr_count = 0;
+	v->add_addr_bytes = 0;
 	v->pos = 0;
 #pragma clang loop unroll(disable)
 	for (i = 0; i < EMPTCP_OPT_MAX; i++) {
@@ -73,16 +83,23 @@ static __always_inline int emptcp_mptcp_scan(const struct emptcp_opts *o,
 		if (r == 0)
 			break;
 		v->pos = pos;
-		if (cur.kind != EMPTCP_TCPOPT_MPTCP)
+		if (cur.kind != EMPTCP_TCPOPT_MPTCP || cur.len < 3)
 			continue;
-		if (cur.len < 3)
-			return -EMPTCP_E_BAD_OPT;
 		sub = (emptcp_opt_byte(o, cur.off + 2) >> 4) & (EMPTCP_MP_SUBTYPES - 1);
 		v->count = v->count + 1;
 		seen = v->seen;
 		if (!(seen & (1u << sub))) {
 			v->seen = seen | (1u << sub);
 			sc->first[sub] = cur;
+		}
+		if (sub == EMPTCP_MP_ADD_ADDR &&
+		    !(emptcp_opt_byte(o, cur.off + 2) & EMPTCP_ADD_ADDR_ECHO)) {
+			if (!v->add_addr_count)
+				sc->add_addr = cur;
+			v->add_addr_count = v->add_addr_count + 1;
+			/* off + len <= 40: the shift stays inside 64 bits */
+			v->add_addr_bytes = v->add_addr_bytes |
+				((((__u64)1 << (cur.len & 63)) - 1) << (cur.off & 63));
 		}
 	}
 	return v->count;

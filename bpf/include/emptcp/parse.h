@@ -3,6 +3,13 @@
  * One-pass parser: Ethernet -> IPv4 (any IP options) or IPv6 (hop-by-hop, routing and
  * destination-options headers skipped) -> TCP. Fills struct emptcp_pkt, with the flow key
  * oriented for the hook. Non-first fragments, IPv6 fragments and other protocols are NOT_TCP.
+ *
+ * Lengths must agree as the kernel's receive path requires (ip_rcv, ipv6_rcv, tcp_v4_rcv), or
+ * the packet is TRUNCATED (passed unchanged and counted; the stack drops it): the version nibble
+ * must match the ethertype, the IP length (IPv4 total length, IPv6 payload length; 0, a
+ * jumbogram, is refused) must not run past the frame, and the TCP header must lie inside the
+ * IP packet. Bytes after the IP packet (Ethernet padding) are what the kernel trims: the TCP
+ * header is inside the packet, so a rewrite touches only bytes the stack reads.
  */
 #ifndef EMPTCP_PARSE_H
 #define EMPTCP_PARSE_H
@@ -38,6 +45,22 @@ static __always_inline int emptcp_parse_ipv6_ext(void *data, void *end, __u32 *o
 	return nexthdr == IPPROTO_TCP ? 0 : -EMPTCP_E_NOT_TCP;
 }
 
+/* Length of the whole frame (XDP: with fragments; TC: the skb, which is pulled only partly). */
+static __always_inline __u32 emptcp_frame_len(emptcp_ctx *ctx)
+{
+#ifdef EMPTCP_HOOK_IS_XDP
+	return bpf_xdp_get_buff_len(ctx);
+#else
+	return ctx->len;
+#endif
+}
+
+/* Whether an IP packet of `ip_len` bytes from `l3_off` fits a frame of `frame` bytes. */
+static __always_inline int emptcp_ip_len_ok(__u32 l3_off, __u32 ip_len, __u32 frame)
+{
+	return l3_off + ip_len <= frame;
+}
+
 /* Parses the packet into `p`. Returns 0, -EMPTCP_E_NOT_TCP or -EMPTCP_E_TRUNCATED. */
 static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 {
@@ -45,7 +68,7 @@ static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 	void *end = emptcp_data_end(ctx);
 	struct ethhdr *eth = data;
 	struct tcphdr *th;
-	__u32 off, hlen;
+	__u32 off, hlen, ip_end, frame = emptcp_frame_len(ctx);
 
 	if ((void *)(eth + 1) > end)
 		return -EMPTCP_E_TRUNCATED;
@@ -53,11 +76,16 @@ static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 	__builtin_memset(&p->key, 0, sizeof(p->key));
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + off;
+		__u32 tot;
 
 		if ((void *)(ip + 1) > end)
 			return -EMPTCP_E_TRUNCATED;
 		if (ip->version != 4 || ip->ihl < 5)
 			return -EMPTCP_E_TRUNCATED;
+		tot = bpf_ntohs(ip->tot_len);
+		if (tot < ip->ihl * 4u || !emptcp_ip_len_ok(off, tot, frame))
+			return -EMPTCP_E_TRUNCATED;
+		ip_end = off + tot;
 		if (ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(0x1fff)))
 			return -EMPTCP_E_NOT_TCP;
 		p->family = EMPTCP_AF_INET;
@@ -75,8 +103,15 @@ static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 		struct ipv6hdr *ip6 = data + off;
 		int err;
 
+		__u32 plen;
+
 		if ((void *)(ip6 + 1) > end)
 			return -EMPTCP_E_TRUNCATED;
+		/* payload length 0 is a jumbogram (hop-by-hop option), not for us */
+		plen = bpf_ntohs(ip6->payload_len);
+		if (ip6->version != 6 || plen == 0 || !emptcp_ip_len_ok(off, sizeof(*ip6) + plen, frame))
+			return -EMPTCP_E_TRUNCATED;
+		ip_end = off + sizeof(*ip6) + plen;
 		p->family = EMPTCP_AF_INET6;
 		p->key.family = EMPTCP_AF_INET6;
 #ifdef EMPTCP_HOOK_IS_XDP
@@ -100,7 +135,7 @@ static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 	if ((void *)(th + 1) > end)
 		return -EMPTCP_E_TRUNCATED;
 	hlen = th->doff * 4;
-	if (hlen < sizeof(*th) || (void *)th + hlen > end)
+	if (hlen < sizeof(*th) || (void *)th + hlen > end || off + hlen > ip_end)
 		return -EMPTCP_E_TRUNCATED;
 	p->l4_off = off;
 	p->tcp_hlen = hlen;

@@ -8,15 +8,32 @@ extension Emptcp {
         static let configuration = CommandConfiguration(
             commandName: "status",
             abstract: "Attached interfaces, the revision in the kernel vs the current one, map entries, counters and drift.",
-            discussion: "Drift lists every map entry that differs from the current revision; `emptcp apply` repairs it.")
+            discussion: """
+                Drift lists every map entry that differs from the current revision; `emptcp apply` \
+                repairs it. A `commit --confirm` awaiting confirmation is shown with its deadline. \
+                With --exit-code the exit status says whether the kernel differs from the store, \
+                like `git diff --exit-code`: 1 when the kernel's revision is not the current one, a \
+                map entry drifted or an attached interface lost its links; 0 otherwise. Without it \
+                status exits 0 whenever it could read the state.
+                """)
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
+        @Flag(name: .customLong("exit-code"), help: "Exit 1 when the kernel differs from the current revision (revision, drift, links), else 0.")
+        var exitCode = false
 
         /// The JSON document of `status --json`.
         struct Report: Encodable {
             var currentRevision: Int64?
             var inSync: Bool
+            /// A `commit --confirm` revision awaiting `emptcp confirm`, rolled back at its deadline.
+            var pendingConfirmation: PendingConfirmation?
+            /// The store the pin root belongs to (absent: not claimed).
+            var owner: PinOwner?
             var kernel: DataPlaneStatus
+
+            enum CodingKeys: String, CodingKey {
+                case currentRevision = "current_revision", inSync = "in_sync", pendingConfirmation = "pending_confirmation", owner, kernel
+            }
         }
 
         func run() throws {
@@ -24,25 +41,48 @@ extension Emptcp {
             var current: Revision?
             var policy: Policy?
             var modules = ModuleSlots()
+            var pending: PendingConfirmation?
+            var identity: StoreIdentity?
             // Status never creates a database: without one, the kernel is compared with an empty policy.
             if FileManager.default.fileExists(atPath: global.db) {
                 let store = try session.openStore()
                 current = try store.currentRevision()
                 if let current { policy = try store.policy(at: current.id) }
                 modules = try session.moduleSlots(store)
+                pending = try store.pendingConfirmation()
+                identity = try store.storeIdentity()
             }
-            let kernel = try session.applier().status(policy: policy ?? Policy(), modules: modules)
+            let applier = session.applier()
+            let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
+            let owner = try? applier.owner()
             let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
             let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
+            // Nothing loaded and nothing committed is not a difference; `inSync` (which also
+            // needs programs loaded) keeps its meaning for existing readers.
+            let differs = !linksOK || !kernel.drift.isEmpty || kernel.kernelRevision != current?.id
             if output.json {
-                Console.print(try Console.json(Report(currentRevision: current?.id, inSync: inSync, kernel: kernel)))
+                Console.print(try Console.document(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
+                                                          owner: owner, kernel: kernel)))
             } else {
-                text(kernel, current: current?.id, inSync: inSync).forEach(Console.print)
+                text(kernel, current: current?.id, inSync: inSync, pending: pending, owner: owner, identity: identity)
+                    .forEach(Console.print)
             }
+            if exitCode && differs { throw ExitCode.failure }
         }
 
-        private func text(_ s: DataPlaneStatus, current: Int64?, inSync: Bool) -> [String] {
+        private func text(_ s: DataPlaneStatus, current: Int64?, inSync: Bool, pending: PendingConfirmation?, owner: PinOwner?,
+                          identity: StoreIdentity?) -> [String] {
             var lines = ["pin root: \(s.pinRoot) (\(s.loaded ? "loaded" : "not loaded"))"]
+            if let owner, owner.store != identity?.hex {
+                lines.append("owner: another store, \(owner.database) (commit, rollback and apply from this database are refused)")
+            }
+            if let pending {
+                let left = Int(pending.deadline.timeIntervalSinceNow.rounded(.up))
+                let fallBack = pending.previous.map { "revision \($0)" } ?? "the empty policy"
+                let when = left > 0 ? "in \(left) s" : "now (deadline passed)"
+                lines.append("confirm: revision \(pending.revision) awaits `emptcp confirm` until \(Console.iso(pending.deadline)); "
+                             + "rolled back to \(fallBack) \(when)")
+            }
             if s.interfaces.isEmpty {
                 lines.append("interfaces: none attached")
             } else {

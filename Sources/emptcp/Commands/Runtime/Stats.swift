@@ -12,7 +12,7 @@ extension Emptcp {
 
         func run() throws {
             let flows = try StatsReader.read(pinRoot: global.pinRoot)
-            if output.json { return Console.print(try Console.json(flows)) }
+            if output.json { return Console.print(try Console.document(["flows": flows])) }
             let columns = ["PACKETS", "BYTES", "RTT_SAMPLES", "RTT_LAST_US", "RTT_MIN_US", "RTT_AVG_US"]
             Console.print((["FLOW".padding(toLength: 48, withPad: " ", startingAt: 0)] + columns).joined(separator: " "))
             for f in flows {

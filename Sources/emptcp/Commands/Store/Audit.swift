@@ -19,9 +19,9 @@ extension Emptcp {
         }
 
         func run() throws {
-            let store = try DataPlaneSession(global: global).openStore()
+            let store = try DataPlaneSession(global: global).openStore(.existing)
             let rows = try store.audit(since: since.flatMap { TimeArgument.parse($0) })
-            if output.json { return Console.print(try Console.json(rows)) }
+            if output.json { return Console.print(try Console.document(["entries": rows])) }
             for r in rows {
                 Console.print("\(Console.iso(r.time))  \(r.user)  \(r.action)  \(r.revision.map { "r\($0)" } ?? "-")  \(r.outcome.rawValue)  \(r.detail)")
             }

@@ -14,27 +14,34 @@ extension Emptcp {
                 the database. Validation errors print as FILE:LINE: key: message and exit 2.
                 """)
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @Flag(name: .long, help: "Validate and show the diff and planned map writes, like `emptcp check`; write nothing.") var check = false
         @Argument(help: ArgumentHelp("Policy file.", valueName: "file")) var file: String
         @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?
         @Option(name: .long, help: ArgumentHelp("Roll back by itself unless `emptcp confirm` runs within SECONDS.", valueName: "seconds"))
         var confirm: Int?
-        @Flag(name: .long, help: "Commit even though this host follows a fleet (shows as drift).") var force = false
+        @Flag(name: .long, help: "Commit and apply even though the pin root belongs to another store (it becomes this store's), or this host follows a fleet (shows as drift).")
+        var force = false
 
         func validate() throws {
             if let confirm, !(1...86_400).contains(confirm) { throw ValidationError("--confirm takes 1…86400 seconds") }
+            if check && (confirm != nil || message != nil) { throw ValidationError("--check writes nothing: it takes no --confirm or --message") }
+            if output.json && !check { throw ValidationError("--json goes with --check") }
         }
 
         func run() throws {
+            if check { return try PolicyCheck(global: global).run(file: file, json: output.json) }
             let session = DataPlaneSession(global: global)
             let store = try session.openStore()
+            try StoreOwnership.require(store, session, action: "commit", force: force)
             try FleetFollowGuard.check(store, force: force, action: "commit")
-            let rev = try store.commitFile(file, message: message, confirmWithin: confirm.map(TimeInterval.init))
+            let rev = try store.commitFile(RawArgument.path(file), message: message, confirmWithin: confirm.map(TimeInterval.init))
             Console.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
             if let confirm {
                 try ConfirmTimer.start(global: global, revision: rev.id, seconds: confirm)
                 Console.print("run `emptcp confirm` within \(confirm) s or revision \(rev.id) is rolled back")
             }
-            if !session.applyIfAttached(store) { throw ExitCode.failure }
+            if !session.applyIfAttached(store, force: force) { throw ExitCode.failure }
         }
     }
 }

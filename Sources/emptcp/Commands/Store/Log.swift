@@ -9,9 +9,9 @@ extension Emptcp {
         @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Show at most N revisions.", valueName: "n")) var limit: Int?
 
         func run() throws {
-            let store = try DataPlaneSession(global: global).openStore()
+            let store = try DataPlaneSession(global: global).openStore(.existing)
             let revisions = try store.log(limit: limit)
-            if output.json { return Console.print(try Console.json(revisions)) }
+            if output.json { return Console.print(try Console.document(["revisions": revisions])) }
             let pending = try store.pendingConfirmation()
             for r in revisions {
                 var what = r.action == "rollback" ? "rollback to \(r.rollbackTo.map(String.init) ?? "empty")" : "commit"

@@ -12,7 +12,7 @@ extension Emptcp {
 
         func run() throws {
             let wanted = try rev.map(RevisionArgument.parse)
-            let store = try DataPlaneSession(global: global).openStore()
+            let store = try DataPlaneSession(global: global).openStore(.existing)
             guard let id = try wanted ?? store.currentRevision()?.id else {
                 throw StoreError.io(path: global.db, message: "no revision committed yet")
             }

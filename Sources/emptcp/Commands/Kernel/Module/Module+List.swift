@@ -10,8 +10,8 @@ extension Emptcp.Module {
 
         func run() throws {
             let session = DataPlaneSession(global: global)
-            let modules = try session.moduleManager().list(catalog: try session.openStore())
-            if output.json { return Console.print(try Console.json(modules)) }
+            let modules = try session.moduleManager().list(catalog: try session.openStore(.existing))
+            if output.json { return Console.print(try Console.document(["modules": modules])) }
             if modules.isEmpty { return Console.print("no modules") }
             for m in modules {
                 let state = m.loaded ? "loaded (prog \(m.programID.map(String.init) ?? "?"))" : "not loaded"

@@ -51,6 +51,7 @@ extension Emptcp {
         static func send(_ request: DaemonRequest, _ socket: DaemonSocketOptions, json: Bool) throws {
             let reply = try DaemonClient.send(request, socketPath: socket.path)
             if json {
+                // DaemonReply carries its own schema key (the daemon writes the same object on its socket).
                 Console.print(try Console.json(reply))
             } else if reply.ok {
                 Console.print(reply.detail ?? "ok")
