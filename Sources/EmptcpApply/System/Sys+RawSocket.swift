@@ -1,3 +1,5 @@
+// CLibbpf too: its headers bring sys/socket.h, whose SOCK_* constants Glibc alone does not always export here.
+import CLibbpf
 import Glibc
 
 // Raw IP sockets: crafted packets sent through the host stack (packet injection).

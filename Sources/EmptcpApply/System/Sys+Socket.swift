@@ -1,3 +1,5 @@
+// CLibbpf too: its headers bring sys/socket.h, whose SOCK_* constants Glibc alone does not always export here.
+import CLibbpf
 import Glibc
 
 // Unix stream sockets with peer credentials: the daemon's control socket and its clients.

@@ -23,29 +23,27 @@ extension Emptcp.Fleet {
             try PolicyValidator.validate(policy, modules: [], map: map)
             if check {
                 let result = FleetCheckResult(file: file, bindingCount: policy.bindings.count, contentHash: policy.contentHash)
-                return Console.print(try output.json ? Console.json(result)
-                                     : "\(file): valid, \(result.bindingCount) bindings, content \(result.contentHash.prefix(12))")
+                if output.json { return Console.print(try Console.document(result)) }
+                return Console.print("\(file): valid, \(result.bindingCount) bindings, content \(result.contentHash.prefix(12))")
             }
             let message = self.message
             let rev = try FleetRun.withRepository(fleet) { try await $0.commit(policy, message: message) }
-            Console.print(try output.json ? Console.json(FleetRevisionOutput(rev, schema: "emptcp.fleet.commit/1"))
-                          : "fleet revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
+            if output.json { return Console.print(try Console.document(FleetRevisionOutput(rev))) }
+            Console.print("fleet revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
         }
     }
 }
 
 /// `fleet commit --check --json`.
 struct FleetCheckResult: Encodable {
-    let schema = "emptcp.fleet.check/1"
     var file: String
     var bindingCount: Int
     var contentHash: String
-    enum CodingKeys: String, CodingKey { case schema, file, bindingCount = "binding_count", contentHash = "content_hash" }
+    enum CodingKeys: String, CodingKey { case file, bindingCount = "binding_count", contentHash = "content_hash" }
 }
 
 /// One fleet revision as `fleet commit`, `fleet rollback` and `fleet log` print it (without its content).
 struct FleetRevisionOutput: Encodable {
-    var schema: String?
     var id: Int64
     var parent: Int64?
     var createdAt: Date
@@ -57,8 +55,7 @@ struct FleetRevisionOutput: Encodable {
     var contentHash: String
     var bindingCount: Int
 
-    init(_ r: FleetRevision, schema: String? = nil) {
-        self.schema = schema
+    init(_ r: FleetRevision) {
         id = r.id
         parent = r.parent
         createdAt = r.createdAt
@@ -72,7 +69,7 @@ struct FleetRevisionOutput: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, id, parent, author, message, action
+        case id, parent, author, message, action
         case createdAt = "created_at", clientHost = "client_host", rollbackTo = "rollback_to"
         case contentHash = "content_hash", bindingCount = "binding_count"
     }

@@ -20,13 +20,13 @@ extension Emptcp.Fleet {
             }
             let diff = PolicyDiff(from: try PolicyFile.parse(ra.content, file: "fleet revision \(ra.id)").0,
                                   to: try PolicyFile.parse(rb.content, file: "fleet revision \(rb.id)").0)
-            Console.print(try output.json ? Console.json(FleetDiffOutput(from: ra.id, to: rb.id, diff: diff)) : diff.text)
+            if output.json { return Console.print(try Console.document(FleetDiffOutput(from: ra.id, to: rb.id, diff: diff))) }
+            Console.print(diff.text)
         }
     }
 }
 
 struct FleetDiffOutput: Encodable {
-    let schema = "emptcp.fleet.diff/1"
     var from: Int64
     var to: Int64
     var diff: PolicyDiff

@@ -11,7 +11,7 @@ extension Emptcp.Fleet {
         func run() throws {
             let limit = self.limit
             let revisions = try FleetRun.withRepository(fleet) { try await $0.log(limit: limit) }
-            if output.json { return Console.print(try Console.json(FleetLogOutput(revisions: revisions.map { FleetRevisionOutput($0) }))) }
+            if output.json { return Console.print(try Console.document(FleetLogOutput(revisions: revisions.map { FleetRevisionOutput($0) }))) }
             for r in revisions {
                 let what = r.action == "rollback" ? "rollback to \(r.rollbackTo.map(String.init) ?? "empty")" : "commit"
                 Console.print("\(r.id)  \(Console.iso(r.createdAt))  \(r.author)@\(r.clientHost)  \(what)  \(r.bindingCount) bindings  \(r.contentHash.prefix(12))\(r.message.map { "  \($0)" } ?? "")")
@@ -21,6 +21,5 @@ extension Emptcp.Fleet {
 }
 
 struct FleetLogOutput: Encodable {
-    let schema = "emptcp.fleet.log/1"
     var revisions: [FleetRevisionOutput]
 }

@@ -13,8 +13,8 @@ extension Emptcp.Fleet {
         func run() throws {
             let (target, message) = (revision, self.message)
             let rev = try FleetRun.withRepository(fleet) { try await $0.rollback(to: target, message: message) }
-            Console.print(try output.json ? Console.json(FleetRevisionOutput(rev, schema: "emptcp.fleet.rollback/1"))
-                          : "fleet revision \(rev.id) restores fleet revision \(rev.rollbackTo.map(String.init) ?? "-") (\(rev.bindingCount) bindings)")
+            if output.json { return Console.print(try Console.document(FleetRevisionOutput(rev))) }
+            Console.print("fleet revision \(rev.id) restores fleet revision \(rev.rollbackTo.map(String.init) ?? "-") (\(rev.bindingCount) bindings)")
         }
     }
 }

@@ -11,7 +11,7 @@ extension Emptcp.Fleet {
 
         func run() throws {
             let (head, hosts) = try FleetRun.withRepository(fleet) { repo in (try await repo.head()?.id, try await repo.hosts()) }
-            if output.json { return Console.print(try Console.json(FleetStatusOutput(head: head, hosts: hosts.map(FleetHostOutput.init)))) }
+            if output.json { return Console.print(try Console.document(FleetStatusOutput(head: head, hosts: hosts.map(FleetHostOutput.init)))) }
             Console.print("fleet revision \(head.map(String.init) ?? "none"), \(hosts.count) host(s)")
             for h in hosts {
                 let labels = h.labels.keys.sorted().map { "\($0)=\(h.labels[$0]!)" }.joined(separator: ",")
@@ -35,7 +35,6 @@ struct FleetHostOutput: Encodable {
 }
 
 struct FleetStatusOutput: Encodable {
-    let schema = "emptcp.fleet.status/1"
     var head: Int64?
     var hosts: [FleetHostOutput]
 }
