@@ -8,9 +8,19 @@ import json
 import signal
 import time
 
+import jsonschema
 import pytest
 
+from lab.emptcp import REPO
+
 pytestmark = [pytest.mark.kernel]
+
+SCHEMA = json.loads((REPO / "docs" / "json-schema.json").read_text())
+
+
+def validate(document: dict, name: str) -> None:
+    """Checks a fleet `--json` document against documents.<name> of docs/json-schema.json."""
+    jsonschema.Draft202012Validator(dict(SCHEMA, **{"$ref": f"#/documents/{name}"})).validate(document)
 
 
 def window_policy(window: int) -> dict:
@@ -54,17 +64,22 @@ def test_commit_reaches_every_host_then_rollback(fleet, hosts):
 
     out = json.loads(fleet.cli("fleet", "rollback", "--json").stdout)
     assert out["rollback_to"] == r1 and out["schema"] == 1, out
+    validate(out, "fleet_revision")
     fleet.wait(out["id"], len(hosts))
     for h in hosts:
         assert_runs(h, out["id"], 1600)
     status = fleet.status()
+    validate(status, "fleet_status")
     assert status["head"] == out["id"]
     assert {x["host_id"] for x in status["hosts"]} == {h.name for h in hosts}
     assert all(x["state"] == "in sync" and x["revision"] == out["id"] for x in status["hosts"]), status
-    log = json.loads(fleet.cli("fleet", "log", "--json").stdout)["revisions"]
+    log_doc = json.loads(fleet.cli("fleet", "log", "--json").stdout)
+    validate(log_doc, "fleet_log")
+    log = log_doc["revisions"]
     assert [r["id"] for r in log[:3]] == [out["id"], r2, r1]
     diff = fleet.cli("fleet", "diff", str(r1), str(r2)).stdout
     assert "slow" in diff, diff
+    validate(json.loads(fleet.cli("fleet", "diff", str(r1), str(r2), "--json").stdout), "fleet_diff")
 
 
 def test_invalid_policy_is_refused_and_check_writes_nothing(fleet, hosts):
@@ -77,7 +92,7 @@ def test_invalid_policy_is_refused_and_check_writes_nothing(fleet, hosts):
     good = fleet.workdir / "good.json"
     good.write_text(json.dumps(window_policy(777)))
     p = fleet.cli("fleet", "commit", str(good), "--check", "--json")
-    assert json.loads(p.stdout)["schema"] == 1
+    validate(json.loads(p.stdout), "fleet_check")
     assert fleet.status()["head"] == head
 
 
