@@ -1,4 +1,5 @@
-// CLibbpf too: its headers bring sys/socket.h, whose SOCK_* constants Glibc alone does not always export here.
+// CLibbpf too: its headers pull in glibc's socket headers, and which module then owns SOCK_* depends on
+// which is loaded first; importing both makes them visible either way.
 import CLibbpf
 import Glibc
 
