@@ -130,7 +130,8 @@ class Fleet:
         path.write_text(json.dumps(policy, indent=2))
         return json.loads(self.cli("fleet", "commit", str(path), "-m", message, "--json").stdout)["id"]
 
-    def wait(self, rev: int, hosts: int, timeout: float = 120) -> subprocess.CompletedProcess:
+    def wait(self, rev: int, hosts: int, timeout: float = 300) -> subprocess.CompletedProcess:
+        """`fleet wait`; the bound is generous because a loaded 2-core CI machine is slow, not wrong."""
         return self.cli("fleet", "wait", str(rev), "--hosts", str(hosts), "--timeout", str(timeout), timeout=timeout + 30)
 
     def status(self) -> dict:
