@@ -17,4 +17,6 @@ extern long syscall(long number, ...);
 static inline int emptcp_membarrier_global(void) { return (int)syscall(__NR_membarrier, 1 /* MEMBARRIER_CMD_GLOBAL */, 0, 0); }
 // The record layouts shared with the BPF programs: one header, read by both sides.
 #include "../../bpf/include/emptcp/abi.h"
+// The record of the iter/tcp program the daemon reads subflow state with.
+#include "../../bpf/include/emptcp/tcp_iter.h"
 #endif

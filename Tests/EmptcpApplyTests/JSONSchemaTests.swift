@@ -167,8 +167,10 @@ import Testing
                   "#/$defs/module_status")
         let state = FlowInjectionState(
             flow: Self.flow, ackState: AckState(seq: 1, ack: 2, window: 3, timestamps: .init(value: 4, echo: 5), dataAck: 6), ackSeenNs: 7,
-            removed: [RemovedAddAddr(seq: 1, ack: 2, window: 3, dropped: true, option: [30, 8])], removedSeenNs: 8, injected: 1)
-        try check(DaemonReply(ok: true, detail: "d", error: "e", flows: [state]), "#/documents/daemon_reply")
+            removed: [RemovedAddAddr(seq: 1, ack: 2, window: 3, dropped: true, option: [30, 8])], removedSeenNs: 8)
+        try check(DaemonReply(ok: true, detail: "d", error: "e", flows: [state],
+                              connections: [TrackedConnection(token: "0a1b2c3d", subflows: ["10.0.1.1:40000-10.0.1.2:5201"])]),
+                  "#/documents/daemon_reply")
 
         var line = EventLine(.unknown(nil, reason: "r", length: 1))
         line.hook = "tc"; line.ifindex = 1; line.ts_ns = 2; line.src = "10.0.1.2"; line.sport = 3; line.dst = "10.0.1.1"; line.dport = 4
