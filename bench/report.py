@@ -158,9 +158,30 @@ def table(doc: dict) -> str:
         s = p["store"]
         out += [f"### `emptcp-bench store` (the store's own benchmark; exit {s['rc']})", "", "```",
                 (s["stdout"] or s["stderr"] or "(no output)")[:6000], "```", ""]
+    if "live" in p:
+        out += live_table(p["live"]) + [""]
     for name, err in doc["errors"].items():
         out += [f"**{name} failed:** `{err}`", ""]
     return "\n".join(out)
+
+
+def live_table(part: dict) -> list[str]:
+    """bench/live.py: rollback -> repaired connection, against the kernel's own join."""
+    r, w, j, m = part["repair"], part["whole"], part["join"], part["memory"]
+    lines = [f"### Live repair: `emptcp rollback` with the daemon running, {part['runs']} runs "
+             f"({len(r['values'])} repaired, {part['missed']} missed)", "",
+             "| measure | median | max | median / kernel join | max / kernel join |", "|---|---:|---:|---:|---:|"]
+    for name, st in (("rollback returned → second subflow (MPTCP_INFO)", r), ("rollback started → second subflow", w),
+                     ("kernel's own join: connect() returned → second subflow", j)):
+        lines.append(f"| {name} | {st['median'] * 1000:.2f} ms | {st['max'] * 1000:.2f} ms | "
+                     f"{st['median'] / j['median']:.3f}× | {st['max'] / j['max']:.3f}× |")
+    if m:
+        lines += ["", f"Daemon memory over {m['injections']:,} MP_PRIO B=0 injections ({m['seen']:,} seen on the path "
+                      f"manager's events, each audited): VmRSS {m['rss_before_kb']:,} kB → {m['rss_after_kb']:,} kB "
+                      f"({m['ratio']:.3f}×; second half {m['rss_half_kb']:,} kB → {m['rss_after_kb']:,} kB, "
+                      f"{m['second_half_ratio']:.3f}×); {m['per_injection_ms']:.2f} ms per request (sock_diag dump, "
+                      f"iterator, send, event, audit row)."]
+    return lines
 
 
 def plots(doc: dict, plot_dir: Path) -> list[str]:

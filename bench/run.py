@@ -1,7 +1,7 @@
 """Runs every benchmark part and writes the results page. Called by scripts/bench.sh, from the
 repository root as a module (so `bench` and the shared `lab` package import without path edits):
 
-    python3 -m bench.run --bin-dir .build/release [--smoke] [--parts packet,throughput,scale,store]
+    python3 -m bench.run --bin-dir .build/release [--smoke] [--parts packet,throughput,scale,store,live]
 
 Full run: BPF_PROG_TEST_RUN repeat 1e6 x 5 repetitions; iperf3 5 s x 5 repetitions per mode and
 direction; 1k/10k/100k bindings x 5 repetitions. --smoke: tiny counts and sizes (CI), results in
@@ -22,7 +22,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import packet, report, scale, throughput
+from bench import live, packet, report, scale, throughput
 from bench.common import REPO, bins, log, sh
 
 
@@ -69,7 +69,7 @@ def main() -> int:
     ap.add_argument("--bpf-dir", default=str(REPO / "build" / "bpf"))
     ap.add_argument("--out", default=str(REPO / "bench-out"))
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--parts", default="packet,throughput,scale,store")
+    ap.add_argument("--parts", default="packet,throughput,scale,store,live")
     ap.add_argument("--command", default="scripts/bench.sh", help="the command line shown on the page")
     a = ap.parse_args()
 
@@ -108,6 +108,7 @@ def main() -> int:
 
     part("scale", scale_part)
     part("store", lambda: store_bench(bench_bin, out, smoke))
+    part("live", lambda: live.run(emptcp_bin, bpf_dir, runs=2 if smoke else 50, injections=200 if smoke else 10_000))
 
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     md = out / "BENCHMARKS.smoke.md" if smoke else REPO / "BENCHMARKS.md"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds every BPF program: bpf/<hook>/<name>.c -> build/bpf/<hook>/<name>.o, one program per
-# object. The compiler is pinned (clang-14; the Swift toolchain's clang first on PATH produces
-# code the verifier sees differently: docs/architecture.md, "Verifier budget"). Rebuilds only
-# objects older than their inputs.
+# object (bpf/iter/: the BPF iterators the daemon runs, build/bpf/iter/). The compiler is pinned
+# (clang-14; the Swift toolchain's clang first on PATH produces code the verifier sees
+# differently: docs/architecture.md, "Verifier budget"). Rebuilds only objects older than their
+# inputs.
 #   bash bpf/build.sh            build what changed
 #   BPF_CLANG=/path/clang bash bpf/build.sh   another compiler (at your own risk)
 #   bash bpf/build.sh clean      remove build/bpf
@@ -27,7 +28,7 @@ CFLAGS=(-O2 -g -target bpf -std=gnu11 -Wall -Werror -Wno-unused-function
 headers=(bpf/include/emptcp/*.h bpf/lib/*.h)
 newest_header=$(ls -t "${headers[@]}" | head -n 1)
 built=0
-for src in bpf/xdp/*.c bpf/tc/*.c examples/modules/*.c; do
+for src in bpf/xdp/*.c bpf/tc/*.c bpf/iter/*.c examples/modules/*.c; do
   hook=$(basename "$(dirname "$src")")
   [ "$hook" = modules ] && hook=examples # operator module examples: build/bpf/examples/NAME.o
   obj=$OUT/$hook/$(basename "${src%.c}").o

@@ -9,4 +9,6 @@
 #include <sys/mount.h>
 // The record layouts shared with the BPF programs: one header, read by both sides.
 #include "../../bpf/include/emptcp/abi.h"
+// The record of the iter/tcp program the daemon reads subflow state with.
+#include "../../bpf/include/emptcp/tcp_iter.h"
 #endif

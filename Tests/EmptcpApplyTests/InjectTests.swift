@@ -66,37 +66,15 @@ private func header(_ flow: EventFlow, ts: UInt64, hook: String = "xdp") -> Even
 }
 
 @Suite struct InjectEngineTests {
-    @Test func redeliversEachDistinctOptionWithNewestState() throws {
-        let sender = RecordingSender()
-        let engine = InjectionEngine(sender: sender)
+    @Test func ringFlowTableKeepsDistinctOptionsAndNewestState() {
+        let engine = InjectionEngine()
         let removed = RemovedAddAddr(seq: 1000, ack: 50, window: 9, dropped: true, option: addAddr4)
         engine.observe(.removedAddAddr(header(flow4, ts: 10), removed))
-        engine.observe(.removedAddAddr(header(flow4, ts: 20), removed))  // retransmission: same bytes
-        engine.observe(.ackState(header(flow4, ts: 30), AckState(seq: 1000, ack: 900, window: 11, timestamps: .init(value: 5, echo: 6), dataAck: nil)))
-        #expect(engine.state(flow4)?.removed.count == 1)
-
-        // Asked in the other direction: same subflow.
-        let sent = try engine.recoverAddAddr(flow: flow4.reversed)
-        #expect(sent.count == 1)
-        #expect(sent[0].flow == flow4 && sent[0].seq == 1000 && sent[0].ack == 900 && sent[0].window == 11)
-        #expect(sent[0].timestamps == nil)
-        #expect(sender.sent.count == 1 && sender.sent[0].1 == flow4.destination)
-        #expect(Array(sender.sent[0].0.suffix(16)) == addAddr4)
-        #expect(engine.state(flow4)?.injected == 1)
-
-        // A newer removed segment wins over the older ACK state.
-        engine.observe(.removedAddAddr(header(flow4, ts: 40), RemovedAddAddr(seq: 1000, ack: 950, window: 12, dropped: true, option: addAddr4)))
-        #expect(try engine.recoverAddAddr(flow: flow4)[0].ack == 950)
-    }
-
-    @Test func restorePriorityAndErrors() throws {
-        let sender = RecordingSender()
-        let engine = InjectionEngine(sender: sender)
-        #expect(throws: InjectError.unknownFlow(flow4.description)) { try engine.restorePriority(flow: flow4) }
-        engine.observe(.ackState(header(flow4, ts: 1), AckState(seq: 7, ack: 8, window: 9, timestamps: nil, dataAck: 10)))
-        #expect(throws: InjectError.nothingRemoved(flow4.description)) { try engine.recoverAddAddr(flow: flow4) }
-        let s = try engine.restorePriority(flow: flow4)
-        #expect(s.options == [30, 3, 0x50] && s.seq == 7 && s.ack == 8)
+        engine.observe(.removedAddAddr(header(flow4, ts: 20), RemovedAddAddr(seq: 1000, ack: 60, window: 9, dropped: true, option: addAddr4)))
+        engine.observe(.ackState(header(flow4, ts: 30), AckState(seq: 1000, ack: 900, window: 11, timestamps: nil, dataAck: nil)))
+        #expect(engine.state(flow4.reversed)?.removed.count == 1)
+        #expect(engine.state(flow4)?.removed.first?.ack == 60)  // a retransmission: same bytes, newer state
+        #expect(engine.state(flow4)?.ackState?.ack == 900)
         // Records from TC (our own segments) and malformed options are not kept.
         engine.observe(.removedAddAddr(header(flow6, ts: 2, hook: "tc"), RemovedAddAddr(seq: 1, ack: 1, window: 1, dropped: false, option: addAddr4)))
         engine.observe(.removedAddAddr(header(flow6, ts: 2), RemovedAddAddr(seq: 1, ack: 1, window: 1, dropped: false, option: [30, 3, 0x30])))
@@ -107,7 +85,7 @@ private func header(_ flow: EventFlow, ts: UInt64, hook: String = "xdp") -> Even
     }
 
     @Test func boundedFlowTable() {
-        let engine = InjectionEngine(sender: RecordingSender(), capacity: 4)
+        let engine = InjectionEngine(capacity: 4)
         for i in 0..<10 {
             let f = EventFlow(source: IPAddress("10.0.0.2")!, sourcePort: UInt16(1000 + i), destination: IPAddress("10.0.0.1")!, destinationPort: 80)
             engine.observe(.ackState(header(f, ts: UInt64(i)), AckState(seq: 1, ack: 1, window: 1, timestamps: nil, dataAck: nil)))
@@ -116,14 +94,14 @@ private func header(_ flow: EventFlow, ts: UInt64, hook: String = "xdp") -> Even
         #expect(engine.flows.keys.map(\.sourcePort).sorted() == [1006, 1007, 1008, 1009])
     }
 
-    @Test func daemonRequestsWithoutSocket() {
-        let server = DaemonServer(pinRoot: "/nonexistent", socketPath: "/nonexistent.sock", logger: .init(label: "t"), sender: RecordingSender())
-        #expect(server.handle(DaemonRequest(op: "bogus")).ok == false)
-        #expect(server.handle(DaemonRequest(op: DaemonRequest.recoverAddAddr, flow: "garbage")).error?.contains("needs a flow") == true)
-        server.engine.observe(.removedAddAddr(header(flow4, ts: 1), RemovedAddAddr(seq: 1, ack: 2, window: 3, dropped: true, option: addAddr4)))
-        let reply = server.handle(DaemonRequest(op: DaemonRequest.recoverAddAddr, flow: "10.0.1.1:40000-10.0.1.2:5201"))
-        #expect(reply.ok, "\(reply)")
-        #expect(reply.detail?.contains("address id 1") == true)
-        #expect(server.handle(DaemonRequest(op: DaemonRequest.listFlows)).flows?.count == 1)
+    @Test func announcedAddressOfAddAddr() throws {
+        let a = try #require(MptcpOption.announced(addAddr4))
+        #expect(a.id == 1 && a.address == IPAddress("10.0.2.2")! && a.port == nil)
+        let v6 = [30, 30, 0x30, 7] + IPAddress("fd00:1:2::2")!.bytes + [0x14, 0x51] + [UInt8](repeating: 9, count: 8)
+        let b = try #require(MptcpOption.announced(v6))
+        #expect(b.id == 7 && b.address == IPAddress("fd00:1:2::2")! && b.port == 5201)
+        #expect(MptcpOption.announced(MptcpOption.mpPrio(backup: false)) == nil)
+        #expect(MptcpOption.bytes(hex: MptcpOption.hex(addAddr4)) == addAddr4)
+        #expect(MptcpOption.bytes(hex: "1e0") == nil && MptcpOption.bytes(hex: "zz") == nil)
     }
 }

@@ -33,6 +33,17 @@ public final class EventReader {
         return events
     }
 
+    /// Hands every record available now to `body`, decoded, each before the ring releases it:
+    /// what `body` stores survives a crash of the reader at any point (at worst a record is
+    /// seen twice).
+    public func consume(_ body: (EmptcpEvent) -> Void) throws {
+        try ring.consume(path) { raw in
+            let event = EventDecoder.decode(Array(raw))
+            counts[event.name, default: 0] += 1
+            body(event)
+        }
+    }
+
     public var unknownCount: Int { counts["UNKNOWN"] ?? 0 }
 }
 

@@ -5,19 +5,26 @@ import Logging
 /// One request on the daemon's socket: a JSON object on one line.
 ///   {"op":"recover-add-addr","flow":"10.0.2.2:5201-10.0.1.1:40000"}
 ///   {"op":"restore-prio","flow":"..."}
-///   {"op":"flows"}
+///   {"op":"flows"} | {"op":"connections"} | {"op":"repair"} | {"op":"subscribe","json":true}
 public struct DaemonRequest: Codable, Sendable, Equatable {
     public var op: String
     public var flow: String?
+    public var json: Bool?
 
-    public init(op: String, flow: String? = nil) {
+    public init(op: String, flow: String? = nil, json: Bool? = nil) {
         self.op = op
         self.flow = flow
+        self.json = json
     }
 
     public static let recoverAddAddr = "recover-add-addr"
     public static let restorePrio = "restore-prio"
     public static let listFlows = "flows"
+    public static let listConnections = "connections"
+    /// Carry out the live repairs an apply queued in the store.
+    public static let repair = "repair"
+    /// Stream every ring-buffer record as an `emptcp events` line until the client hangs up.
+    public static let subscribe = "subscribe"
 }
 
 /// The daemon's answer: one JSON object on one line.
@@ -26,43 +33,70 @@ public struct DaemonReply: Codable, Sendable, Equatable {
     public var detail: String?
     public var error: String?
     public var flows: [FlowInjectionState]?
+    public var connections: [TrackedConnection]?
     /// docs/json.md: every document carries the schema version.
     public var schema: Int = OutputSchema.version
 
-    public init(ok: Bool, detail: String? = nil, error: String? = nil, flows: [FlowInjectionState]? = nil) {
+    public init(ok: Bool, detail: String? = nil, error: String? = nil, flows: [FlowInjectionState]? = nil, connections: [TrackedConnection]? = nil) {
         self.ok = ok
         self.detail = detail
         self.error = error
         self.flows = flows
+        self.connections = connections
     }
 
-    public static func failure(_ message: String) -> DaemonReply { DaemonReply(ok: false, detail: nil, error: message, flows: nil) }
+    public static func failure(_ message: String) -> DaemonReply { DaemonReply(ok: false, error: message) }
 }
 
-/// `emptcp daemon` (emptcpd): reads the event ring buffer into the injection engine and serves
-/// requests on a unix socket. The socket is created mode 0600 and every connection's peer
-/// credentials (SO_PEERCRED) are checked: only uid 0 is served. One request per connection,
-/// answered at once; a client has 2 s to send its line.
+/// A connection the daemon tracks (store rows), for `connections`.
+public struct TrackedConnection: Codable, Sendable, Equatable {
+    public var token: String
+    public var subflows: [String]
+}
+
+/// `emptcp daemon run` (emptcpd): the one consumer of the event ring buffer and of the MPTCP path
+/// manager's events. It keeps the runtime state in the store (ConnectionTracker), carries out
+/// the live repairs applies queue (LiveRepairEngine), fans the ring's records out to
+/// `emptcp events` clients, and serves requests on a unix socket created mode 0600, checking
+/// every connection's peer credentials (SO_PEERCRED): only uid 0 is served. A client has 2 s to
+/// send its line; requests that inject are answered when the kernel's outcome is known.
 public final class DaemonServer {
     public let pinRoot: String
     public let socketPath: String
     public let logger: Logger
-    public let engine: InjectionEngine
-    /// Called with every event, e.g. to print it (the daemon is then the ring's only reader).
+    public let engine = InjectionEngine()
+    let store: PolicyStore
+    let tracker: ConnectionTracker
+    let repairs: LiveRepairEngine
+    private var subscribers: [Subscriber] = []
+    /// Called with every event, e.g. to print it.
     public var onEvent: ((EmptcpEvent) -> Void)?
+    /// Called with every path manager event.
+    public var onPathManagerEvent: ((MptcpPmEvent) -> Void)?
 
-    public init(pinRoot: String, socketPath: String, logger: Logger, sender: SegmentSender = RawSocketSender()) {
+    /// - Parameter logDirectory: where a verifier rejection of the iterator is saved.
+    public init(pinRoot: String, socketPath: String, store: PolicyStore, bpfDir: String, logDirectory: String, logger: Logger,
+                sender: SegmentSender = RawSocketSender()) throws {
         self.pinRoot = pinRoot
         self.socketPath = socketPath
         self.logger = logger
-        self.engine = InjectionEngine(sender: sender)
+        self.store = store
+        try store.limitPageCache(kibibytes: 512)  // memory stays flat however long the audit trail grows
+        tracker = ConnectionTracker(store: store, logger: logger)
+        repairs = LiveRepairEngine(store: store, tcpState: try TcpStateReader(bpfDir: bpfDir, mapPins: PinLayout(root: pinRoot).maps, logDirectory: logDirectory), sender: sender, logger: logger)
     }
 
     public static let defaultSocket = "/run/emptcp/daemon.sock"
 
+    /// The socket path: env EMPTCP_DAEMON_SOCKET, else the default.
+    public static func socketPath(environment: [String: String]) -> String {
+        environment["EMPTCP_DAEMON_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultSocket
+    }
+
     /// Runs until SIGINT or SIGTERM; removes its socket on the way out.
     public func run() throws {
         let reader = try EventReader(pinRoot: pinRoot)
+        let monitor = try MptcpEventMonitor()
         let stop = try StopSignal()
         let directory = (socketPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try Sys.makeDirectories(directory) }
@@ -70,90 +104,201 @@ public final class DaemonServer {
         let exclusive = try Sys.unixListen(socketPath)
         let listener = exclusive.socket
         defer { Sys.removeSocket(socketPath, of: exclusive) }
+        // Subscribed before the dump, so nothing that happens in between is missed.
+        try tracker.resync()
+        try repairs.runPending()
         logger.info("daemon listening", metadata: ["socket.path": "\(socketPath)", "pin.root": "\(pinRoot)"])
-        while let ready = try stop.wait(for: [reader.pollDescriptor, listener.raw]) {
-            if ready.contains(reader.pollDescriptor) {
-                for event in try reader.read() {
-                    engine.observe(event)
-                    onEvent?(event)
-                }
-            }
+        while true {
+            let timeout: Int32 = repairs.nextDeadlineNs.map { deadline in
+                let now = Sys.monotonicNanoseconds()
+                return deadline <= now ? 0 : Int32(min((deadline - now) / 1_000_000 + 1, 60_000))
+            } ?? -1
+            guard let ready = try stop.wait(for: [reader.pollDescriptor, monitor.pollDescriptor, listener.raw], timeoutMs: timeout) else { break }
+            if ready.contains(monitor.pollDescriptor) { try pathManagerEvents(monitor) }
+            if ready.contains(reader.pollDescriptor) { try ringEvents(reader) }
+            repairs.expire()
             if ready.contains(listener.raw), let client = try Sys.accept(listener, socketPath) {
                 serve(client)
             }
         }
-        // Drain what is already there so a request sent just before the signal is not lost.
-        for event in try reader.read() { engine.observe(event); onEvent?(event) }
-        logger.info("daemon stopped", metadata: ["events.unknown": "\(reader.unknownCount)"])
+        // Drain what is already there so nothing read from the ring is lost.
+        try ringEvents(reader)
+        logger.info("daemon stopped", metadata: ["events.unknown": "\(reader.unknownCount)", "repairs.in_flight": "\(repairs.inFlight)"])
     }
 
+    private func ringEvents(_ reader: EventReader) throws {
+        // Each record is handled before the ring's consumer position moves past it: a SIGKILL
+        // at any point leaves the record in the ring or its effect in the store.
+        try reader.consume { event in
+            engine.observe(event)
+            tracker.observe(event)
+            onEvent?(event)
+            if !subscribers.isEmpty { publish(event) }
+        }
+    }
+
+    private func pathManagerEvents(_ monitor: MptcpEventMonitor) throws {
+        let (events, overrun) = try monitor.read()
+        for event in events {
+            tracker.observe(event)
+            repairs.observe(event)
+            onPathManagerEvent?(event)
+        }
+        if overrun {
+            logger.warning("path manager events were lost (socket buffer full); resynchronising from sock_diag")
+            try tracker.resync()
+        }
+    }
+
+    // MARK: - Requests
+
     private func serve(_ client: Descriptor) {
-        let reply: DaemonReply
         do {
             let peer = try Sys.peerCredentials(client, socketPath)
             guard peer.uid == 0 else {
                 logger.warning("request refused: peer is not root", metadata: ["peer.uid": "\(peer.uid)", "peer.pid": "\(peer.pid)"])
-                try? Sys.writeAll(client, Array((encode(.failure("refused: uid \(peer.uid) is not root")) + "\n").utf8), socketPath)
+                answer(client, .failure("refused: uid \(peer.uid) is not root"))
                 return
             }
             Sys.setReceiveTimeout(client, seconds: 2)
             let line = try Sys.readLine(client, limit: 4096, socketPath)
             let request = try JSONDecoder().decode(DaemonRequest.self, from: Data(line))
-            reply = handle(request)
-            logger.info("request", metadata: ["request.op": "\(request.op)", "request.flow": "\(request.flow ?? "-")",
-                                              "reply.ok": "\(reply.ok)", "peer.pid": "\(peer.pid)"])
+            if request.op == DaemonRequest.subscribe {
+                subscribers.append(try Subscriber(client, json: request.json ?? false, path: socketPath))
+                logger.info("events subscriber", metadata: ["peer.pid": "\(peer.pid)", "subscribers": "\(subscribers.count)"])
+                return
+            }
+            handle(request) { [logger] reply in
+                logger.info("request", metadata: ["request.op": "\(request.op)", "request.flow": "\(request.flow ?? "-")",
+                                                  "reply.ok": "\(reply.ok)", "peer.pid": "\(peer.pid)"])
+                self.answer(client, reply)
+            }
         } catch {
-            reply = .failure("bad request: \(error)")
+            answer(client, .failure("bad request: \(error)"))
         }
-        try? Sys.writeAll(client, Array((encode(reply) + "\n").utf8), socketPath)
     }
 
-    /// Executes one request against the engine.
-    public func handle(_ request: DaemonRequest) -> DaemonReply {
+    private func answer(_ client: Descriptor, _ reply: DaemonReply) {
+        try? Sys.writeAll(client, Array((Self.encode(reply) + "\n").utf8), socketPath)
+    }
+
+    /// Executes one request; `reply` is called once, at once or when the injections it started
+    /// have their outcome.
+    public func handle(_ request: DaemonRequest, reply: @escaping (DaemonReply) -> Void) {
         switch request.op {
         case DaemonRequest.listFlows:
             let flows = engine.flows.values.sorted { $0.flow.description < $1.flow.description }
-            return DaemonReply(ok: true, detail: "\(flows.count) flows", error: nil, flows: flows)
+            reply(DaemonReply(ok: true, detail: "\(flows.count) flows", flows: flows))
+        case DaemonRequest.listConnections:
+            do {
+                let tracked = try store.connections().sorted { $0.key < $1.key }
+                    .map { TrackedConnection(token: MptcpPmEvent.hex($0.key), subflows: $0.value) }
+                reply(DaemonReply(ok: true, detail: "\(tracked.count) connections", connections: tracked))
+            } catch {
+                reply(.failure("\(error)"))
+            }
+        case DaemonRequest.repair:
+            do {
+                let n = try repairs.runPending()
+                reply(DaemonReply(ok: true, detail: "\(n) live repairs started (outcomes in the audit trail)"))
+            } catch {
+                reply(.failure("live repair: \(error)"))
+            }
         case DaemonRequest.recoverAddAddr, DaemonRequest.restorePrio:
             guard let text = request.flow, let flow = EventFlow(parsing: text) else {
-                return .failure("\(request.op) needs a flow ADDR:PORT-ADDR:PORT, got \(request.flow ?? "none")")
+                return reply(.failure("\(request.op) needs a flow ADDR:PORT-ADDR:PORT, got \(request.flow ?? "none")"))
             }
-            do {
-                if request.op == DaemonRequest.recoverAddAddr {
-                    let sent = try engine.recoverAddAddr(flow: flow)
-                    let ids = sent.compactMap { $0.options.count > 3 ? String($0.options[3]) : nil }.joined(separator: ",")
-                    return DaemonReply(ok: true, detail: "re-delivered \(sent.count) ADD_ADDR (address id \(ids)) on \(sent[0].flow)",
-                                       error: nil, flows: nil)
-                }
-                let segment = try engine.restorePriority(flow: flow)
-                return DaemonReply(ok: true, detail: "delivered MP_PRIO B=0 on \(segment.flow)", error: nil, flows: nil)
-            } catch {
-                return .failure("\(error)")
+            let done: (Bool, String) -> Void = { ok, text in reply(ok ? DaemonReply(ok: true, detail: text) : .failure(text)) }
+            if request.op == DaemonRequest.recoverAddAddr {
+                repairs.redeliver(flow: flow, reply: done)
+            } else {
+                repairs.clearBackup(flow: flow, reply: done)
             }
         default:
-            return .failure("unknown op \(request.op) (recover-add-addr, restore-prio, flows)")
+            reply(.failure("unknown op \(request.op) (recover-add-addr, restore-prio, flows, connections, repair, subscribe)"))
         }
     }
 
-    private func encode(_ reply: DaemonReply) -> String {
+    static func encode(_ reply: DaemonReply) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? String(decoding: encoder.encode(reply), as: UTF8.self)) ?? "{\"ok\":false}"
+    }
+
+    // MARK: - Fan-out
+
+    /// Writes the event's line to every subscriber; one that cannot keep up (its socket buffer
+    /// is full) or has gone is dropped, so a slow reader never stalls the daemon.
+    private func publish(_ event: EmptcpEvent) {
+        let line = EventLine(event)
+        subscribers.removeAll { s in
+            let ok = Sys.writeWithoutBlocking(s.socket, Array(((s.json ? line.json : line.text) + "\n").utf8))
+            if !ok { logger.info("events subscriber dropped (gone or too slow)") }
+            return !ok
+        }
+    }
+
+    private struct Subscriber {
+        let socket: Descriptor
+        let json: Bool
+        init(_ socket: Descriptor, json: Bool, path: String) throws {
+            try Sys.makeNonBlocking(socket, sendBuffer: 4 << 20, path)
+            self.socket = socket
+            self.json = json
+        }
     }
 }
 
 /// The client side: one request, one reply.
 public enum DaemonClient {
     public static func send(_ request: DaemonRequest, socketPath: String) throws -> DaemonReply {
+        let socket = try connect(request, socketPath: socketPath)
+        let line = try Sys.readLine(socket, limit: 1 << 20, socketPath)
+        return try JSONDecoder().decode(DaemonReply.self, from: Data(line))
+    }
+
+    /// Connects and sends the request line; the caller reads what follows.
+    static func connect(_ request: DaemonRequest, socketPath: String) throws -> Descriptor {
         Sys.ignoreSIGPIPE()
         let socket = try Sys.unixConnect(socketPath)
         Sys.setReceiveTimeout(socket, seconds: 10)
         let body = String(decoding: try JSONEncoder().encode(request), as: UTF8.self) + "\n"
-        var writeError: Error?
-        do { try Sys.writeAll(socket, Array(body.utf8), socketPath) } catch { writeError = error }
-        // A refusal is written before the daemon reads anything: read it even if our write failed.
-        let line = try Sys.readLine(socket, limit: 1 << 20, socketPath)
-        if line.isEmpty, let writeError { throw writeError }
-        return try JSONDecoder().decode(DaemonReply.self, from: Data(line))
+        // A refusal is written before the daemon reads anything: the reader sees it even if
+        // this write failed.
+        try? Sys.writeAll(socket, Array(body.utf8), socketPath)
+        return socket
+    }
+
+    /// True when a daemon answers on `socketPath`.
+    public static func isRunning(socketPath: String) -> Bool {
+        (try? Sys.unixConnect(socketPath)) != nil
+    }
+}
+
+/// `emptcp events` through a running daemon: the daemon owns the ring buffer and sends every
+/// record's line to each subscriber.
+public final class EventSubscription {
+    private let socket: Descriptor
+    private let path: String
+    private var pending: [UInt8] = []
+
+    public init(socketPath: String, json: Bool) throws {
+        socket = try DaemonClient.connect(DaemonRequest(op: DaemonRequest.subscribe, json: json), socketPath: socketPath)
+        path = socketPath
+        Sys.setReceiveTimeout(socket, seconds: 0)
+    }
+
+    public var pollDescriptor: Int32 { socket.raw }
+
+    /// The complete lines received so far; nil when the daemon closed the stream.
+    public func lines() throws -> [String]? {
+        guard let chunk = try Sys.readAvailable(socket, path) else { return nil }
+        pending += chunk
+        var result: [String] = []
+        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            result.append(String(decoding: pending[..<newline], as: UTF8.self))
+            pending.removeSubrange(...newline)
+        }
+        return result
     }
 }

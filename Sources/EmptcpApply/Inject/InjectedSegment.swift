@@ -94,6 +94,36 @@ public enum MptcpOption {
     /// MP_PRIO (RFC 8684 §3.3.8), the 3-byte form Linux honours: kind 30, length 3, subtype 5, B bit.
     public static func mpPrio(backup: Bool) -> [UInt8] { [30, 3, 0x50 | (backup ? 1 : 0)] }
 
+    /// The address an ADD_ADDR option announces (RFC 8684 §3.4.1, with HMAC): its id, the
+    /// address (IPv4 for lengths 16 and 18, IPv6 for 28 and 30) and the port when present.
+    public static func announced(_ bytes: [UInt8]) -> (id: UInt8, address: IPAddress, port: UInt16?)? {
+        guard isAddAddr(bytes) else { return nil }
+        let v4 = bytes.count == 16 || bytes.count == 18
+        let v6 = bytes.count == 28 || bytes.count == 30
+        guard v4 || v6, let address = IPAddress(bytes: Array(bytes[4..<(v4 ? 8 : 20)])) else { return nil }
+        let portAt = v4 ? 8 : 20
+        let port = bytes.count == 18 || bytes.count == 30 ? UInt16(bytes[portAt]) << 8 | UInt16(bytes[portAt + 1]) : nil
+        return (bytes[3], address, port)
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { let s = String($0, radix: 16); return $0 < 16 ? "0" + s : s }.joined()
+    }
+
+    public static func bytes(hex: String) -> [UInt8]? {
+        let chars = Array(hex.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let b = UInt8(String(decoding: chars[i..<(i + 2)], as: UTF8.self), radix: 16) else { return nil }
+            out.append(b)
+            i += 2
+        }
+        return out
+    }
+
     /// True when `bytes` is one ADD_ADDR option (kind 30, subtype 3) whose length byte matches.
     public static func isAddAddr(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 8 && bytes[0] == 30 && Int(bytes[1]) == bytes.count && bytes[2] >> 4 == 3

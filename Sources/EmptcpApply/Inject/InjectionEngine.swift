@@ -28,16 +28,10 @@ public final class RawSocketSender: SegmentSender {
 }
 
 public enum InjectError: Error, CustomStringConvertible, Sendable, Equatable {
-    case unknownFlow(String)
-    case nothingRemoved(String)
-    case noTCPState(String)
     case optionTooLong(Int)
 
     public var description: String {
         switch self {
-        case .unknownFlow(let f): "no events seen for flow \(f) (is recover_add_addr or rm_add_addr in its xdp chain?)"
-        case .nothingRemoved(let f): "no removed ADD_ADDR saved for flow \(f)"
-        case .noTCPState(let f): "no ACK state seen for flow \(f); add recover_add_addr to its xdp chain"
         case .optionTooLong(let n): "option of \(n) bytes does not fit a TCP header"
         }
     }
@@ -51,25 +45,23 @@ public struct FlowInjectionState: Sendable, Codable, Equatable {
     /// Removed ADD_ADDR options, one per distinct byte string (retransmissions are one), in order.
     public var removed: [RemovedAddAddr] = []
     public var removedSeenNs: UInt64 = 0
-    /// Segments re-delivered so far.
-    public var injected: Int = 0
 
     enum CodingKeys: String, CodingKey {
-        case flow, ackState = "ack_state", ackSeenNs = "ack_seen_ns", removed, removedSeenNs = "removed_seen_ns", injected
+        case flow, ackState = "ack_state", ackSeenNs = "ack_seen_ns", removed, removedSeenNs = "removed_seen_ns"
     }
 }
 
-/// The injection engine: consumes events, keeps per-subflow TCP state and removed ADD_ADDR
-/// options, and on request re-delivers them (or an MP_PRIO B=0) into the local stack.
-/// Single-threaded: the daemon's event loop owns it.
+/// What the ring buffer has shown per subflow: the latest ACK state (`recover_add_addr`) and the
+/// removed ADD_ADDR options, in memory, for `emptcp daemon --flows`. Segments are never built
+/// from it: saved TCP state goes stale (the peer moves on, the actor may be unbound), so the
+/// LiveRepairEngine reads the socket's state when it injects. The durable copy of the removed
+/// options is the store's (ConnectionTracker). Single-threaded: the daemon's loop owns it.
 public final class InjectionEngine {
     public private(set) var flows: [EventFlow: FlowInjectionState] = [:]
-    private let sender: SegmentSender
     /// Bound on tracked subflows; the least recently updated is forgotten beyond it.
     public let capacity: Int
 
-    public init(sender: SegmentSender, capacity: Int = 65536) {
-        self.sender = sender
+    public init(capacity: Int = 65536) {
         self.capacity = capacity
     }
 
@@ -111,47 +103,4 @@ public final class InjectionEngine {
 
     /// The state of `flow` given in either direction.
     public func state(_ flow: EventFlow) -> FlowInjectionState? { flows[flow] ?? flows[flow.reversed] }
-
-    /// The peer's most recent (seq, ack, window) on this subflow: the newer of the latest ACK
-    /// state and the latest removed segment.
-    func tcpState(_ s: FlowInjectionState) -> (seq: UInt32, ack: UInt32, window: UInt16)? {
-        let fromAck = s.ackState.map { (seq: $0.seq, ack: $0.ack, window: $0.window, at: s.ackSeenNs) }
-        let fromRemoved = s.removed.last.map { (seq: $0.seq, ack: $0.ack, window: $0.window, at: s.removedSeenNs) }
-        let best = [fromAck, fromRemoved].compactMap { $0 }.max { $0.at < $1.at }
-        return best.map { ($0.seq, $0.ack, $0.window) }
-    }
-
-    /// Re-delivers every saved ADD_ADDR of the subflow, one segment each; returns them.
-    @discardableResult
-    public func recoverAddAddr(flow: EventFlow) throws -> [InjectedSegment] {
-        guard var s = state(flow) else { throw InjectError.unknownFlow(flow.description) }
-        guard !s.removed.isEmpty else { throw InjectError.nothingRemoved(s.flow.description) }
-        guard let tcp = tcpState(s) else { throw InjectError.noTCPState(s.flow.description) }
-        var sent: [InjectedSegment] = []
-        for r in s.removed {
-            let segment = InjectedSegment(flow: s.flow, seq: tcp.seq, ack: tcp.ack, window: tcp.window, options: r.option)
-            try send(segment)
-            sent.append(segment)
-        }
-        s.injected += sent.count
-        flows[s.flow] = s
-        return sent
-    }
-
-    /// Delivers MP_PRIO B=0 on the subflow, so the local stack no longer treats it as backup.
-    @discardableResult
-    public func restorePriority(flow: EventFlow) throws -> InjectedSegment {
-        guard var s = state(flow) else { throw InjectError.unknownFlow(flow.description) }
-        guard let tcp = tcpState(s) else { throw InjectError.noTCPState(s.flow.description) }
-        let segment = InjectedSegment(flow: s.flow, seq: tcp.seq, ack: tcp.ack, window: tcp.window, options: MptcpOption.mpPrio(backup: false))
-        try send(segment)
-        s.injected += 1
-        flows[s.flow] = s
-        return segment
-    }
-
-    private func send(_ segment: InjectedSegment) throws {
-        guard let packet = segment.packet() else { throw InjectError.optionTooLong(segment.options.count) }
-        try sender.send(packet, to: segment.flow.destination)
-    }
 }

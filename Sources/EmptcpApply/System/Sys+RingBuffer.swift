@@ -7,6 +7,9 @@ extension Sys {
     /// Receives raw records from `ring_buffer__poll` (libbpf calls back with a context pointer).
     final class RecordSink {
         var records: [[UInt8]] = []
+        /// When set, each record goes here inside libbpf's callback, before the ring's consumer
+        /// position moves past it, instead of into `records`.
+        var handler: ((UnsafeRawBufferPointer) -> Void)?
     }
 
     /// A libbpf ring_buffer manager over one RINGBUF map, delivering records into `sink`.
@@ -37,6 +40,16 @@ extension Sys {
             defer { sink.records.removeAll(keepingCapacity: true) }
             return sink.records
         }
+
+        /// Consumes every record available now, handing each to `body` before it is released.
+        package func consume(_ object: String, _ body: (UnsafeRawBufferPointer) -> Void) throws {
+            try withoutActuallyEscaping(body) { escapable in
+                sink.handler = escapable
+                defer { sink.handler = nil }
+                let ret = ring_buffer__consume(handle)
+                if ret < 0 && -ret != EINTR { throw Sys.fail("ring_buffer__consume", object, -ret) }
+            }
+        }
     }
 }
 
@@ -44,6 +57,10 @@ extension Sys {
 private let ringBufferSample: ring_buffer_sample_fn = { ctx, data, size in
     guard let ctx, let data else { return 0 }
     let sink = Unmanaged<Sys.RecordSink>.fromOpaque(ctx).takeUnretainedValue()
+    if let handler = sink.handler {
+        handler(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
     sink.records.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
     return 0
 }

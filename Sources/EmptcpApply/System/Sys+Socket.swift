@@ -141,4 +141,39 @@ extension Sys {
         let failure = writeFully(fd.raw, bytes)
         guard failure == 0 else { throw fail("write", object, failure) }
     }
+
+    /// Makes a stream socket non-blocking with a large send buffer (event subscribers).
+    static func makeNonBlocking(_ fd: Descriptor, sendBuffer: Int32, _ object: String) throws {
+        var size = sendBuffer
+        _ = setsockopt(fd.raw, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        let flags = fcntl(fd.raw, F_GETFL)
+        guard flags >= 0, fcntl(fd.raw, F_SETFL, flags | O_NONBLOCK) == 0 else { throw fail("fcntl(O_NONBLOCK)", object, errno) }
+    }
+
+    /// Writes all of `bytes` to a non-blocking socket: false when the peer is gone or its buffer
+    /// is full (a partial write leaves the stream unusable as well).
+    static func writeWithoutBlocking(_ fd: Descriptor, _ bytes: [UInt8]) -> Bool {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { send(fd.raw, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            written += n
+        }
+        return true
+    }
+
+    /// What one read(2) returns (the caller polled first); nil at end of stream.
+    static func readAvailable(_ fd: Descriptor, _ object: String) throws -> [UInt8]? {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd.raw, &chunk, chunk.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return [] }
+                throw fail("read", object, errno)
+            }
+            return n == 0 ? nil : Array(chunk[0..<n])
+        }
+    }
 }

@@ -7,7 +7,8 @@ import Synchronization
 // object and the errno text. This file holds the namespace and its error convention, the process
 // environment and `run`, interface names and indexes, and the libbpf calls on pinned objects,
 // maps, programs and links; Sys+<Topic>.swift hold the other topics (files, detached processes,
-// ring buffers, polling, signals, sockets, raw sockets). Nothing outside System/ calls C.
+// ring buffers, polling, signals, sockets, raw sockets, netlink, BPF iterators). Nothing outside
+// System/ calls C.
 
 /// An owned file descriptor, closed exactly once when the last reference goes away.
 package final class Descriptor: Sendable {

@@ -62,10 +62,11 @@ struct DataPlaneSession {
             if try !store.modules().isEmpty {
                 _ = try moduleManager().restore(catalog: store)
             }
-            let report = try applier.apply(policy: try store.policy(at: revision.id), revision: revision.id,
-                                           modules: try moduleSlots(store))
+            let policy = try store.policy(at: revision.id)
+            let report = try applier.apply(policy: policy, revision: revision.id, modules: try moduleSlots(store))
             try StoreOwnership.claim(store, applier, global)
             try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary)
+            LiveRepairHook.afterApply(store, revision: revision.id, policy: policy, report: report)
             return (revision, report)
         } catch {
             try? store.recordAudit(action: "apply", revision: revision.id, outcome: .failed, detail: "\(error)")

@@ -1,23 +1,32 @@
 import ArgumentParser
 import EmptcpApply
+import Foundation
 
 extension Emptcp.Daemon {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the daemon until SIGINT/SIGTERM: consume events, serve requests on the socket.")
+            abstract: "Run the daemon until SIGINT/SIGTERM: consume events, track connections, repair them, serve requests.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var socket: DaemonSocketOptions
         @OptionGroup var server: DaemonServerOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var objects: BPFObjectOptions
 
         func run() throws {
-            try Run.serve(global: global, socket: socket, server: server, json: output.json)
+            try Run.serve(global: global, socket: socket, server: server, objects: objects, json: output.json)
         }
 
-        static func serve(global: GlobalOptions, socket: DaemonSocketOptions, server options: DaemonServerOptions, json: Bool) throws {
-            let server = DaemonServer(pinRoot: global.pinRoot, socketPath: socket.path, logger: .cli)
+        /// The daemon keeps its runtime state in the store at --db and runs the iter/tcp program
+        /// from the BPF objects (--bpf-dir).
+        static func serve(global: GlobalOptions, socket: DaemonSocketOptions, server options: DaemonServerOptions,
+                          objects: BPFObjectOptions, json: Bool) throws {
+            let session = DataPlaneSession(global: global)
+            let bpfDir = try ObjectDiscovery.locate(explicit: objects.bpfDir, environment: ProcessInfo.processInfo.environment)
+            let dbDirectory = (global.db as NSString).deletingLastPathComponent
+            let server = try DaemonServer(pinRoot: global.pinRoot, socketPath: socket.path, store: try session.openStore(),
+                                          bpfDir: bpfDir, logDirectory: dbDirectory.isEmpty ? "." : dbDirectory, logger: .cli)
             if options.events {
-                server.onEvent = { event in
+                server.onEvent = { (event: EmptcpEvent) in
                     let line = EventLine(event)
                     EventsOutput.line(json ? line.json : line.text)
                 }

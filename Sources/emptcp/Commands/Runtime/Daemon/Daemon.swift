@@ -1,23 +1,25 @@
 import ArgumentParser
 import EmptcpApply
+import Foundation
 
 extension Emptcp {
-    /// emptcpd: `daemon run` is the server; `flows`, `recover-add-addr` and `restore-prio` are its
-    /// clients. The flag spellings of the single-command form (`daemon --flows`, `daemon
+    /// emptcpd: `daemon run` is the server; `flows`, `connections`, `recover-add-addr` and
+    /// `restore-prio` are its clients. The flag spellings of the single-command form (`daemon --flows`, `daemon
     /// --recover-add-addr FLOW`, `daemon --restore-prio FLOW`, bare `daemon` to serve) still work,
     /// hidden from help.
     struct Daemon: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "daemon",
-            abstract: "emptcpd: consume events and re-deliver removed ADD_ADDRs / restore subflow priority on request.",
+            abstract: "emptcpd: own the event streams, track MPTCP connections, repair live connections after an apply.",
             discussion: """
-                `daemon run` serves until SIGINT/SIGTERM: it reads the ring buffer (so do not run \
-                `emptcp events` on the same pin root at the same time; use `daemon run --events` \
-                instead) and listens on a unix socket (mode 0600; only uid 0 is served). The other \
-                subcommands are clients of a running daemon. FLOW is ADDR:PORT-ADDR:PORT in either \
-                direction, IPv6 in brackets.
+                `daemon run` serves until SIGINT/SIGTERM: it is the one consumer of the ring buffer \
+                (`emptcp events` reads through it) and of the MPTCP path manager's events, keeps \
+                tracked connections, removed ADD_ADDRs and queued repairs in the store, carries out \
+                the live repairs every apply hands it, and listens on a unix socket (mode 0600; \
+                only uid 0 is served). The other subcommands are clients of a running daemon. FLOW \
+                is ADDR:PORT-ADDR:PORT in either direction, IPv6 in brackets.
                 """,
-            subcommands: [Run.self, Flows.self, RecoverAddAddr.self, RestorePrio.self])
+            subcommands: [Run.self, Flows.self, Connections.self, RecoverAddAddr.self, RestorePrio.self])
 
         // The single-command form. Its options are parsed here first and shared with the
         // subcommands through the same option groups.
@@ -25,13 +27,15 @@ extension Emptcp {
         @OptionGroup(visibility: .private) var socket: DaemonSocketOptions
         @OptionGroup(visibility: .private) var server: DaemonServerOptions
         @OptionGroup(visibility: .private) var output: OutputOptions
+        @OptionGroup(visibility: .private) var objects: BPFObjectOptions
         @Option(name: .customLong("recover-add-addr"), help: .private) var recoverAddAddr: String?
         @Option(name: .customLong("restore-prio"), help: .private) var restorePrio: String?
         @Flag(name: .long, help: .private) var flows = false
+        @Flag(name: .long, help: .private) var connections = false
 
         func validate() throws {
-            if [recoverAddAddr != nil, restorePrio != nil, flows].filter({ $0 }).count > 1 {
-                throw ValidationError("give at most one of --recover-add-addr, --restore-prio, --flows")
+            if [recoverAddAddr != nil, restorePrio != nil, flows, connections].filter({ $0 }).count > 1 {
+                throw ValidationError("give at most one of --recover-add-addr, --restore-prio, --flows, --connections")
             }
         }
 
@@ -42,8 +46,10 @@ extension Emptcp {
                 try Daemon.send(DaemonRequest(op: DaemonRequest.restorePrio, flow: restorePrio), socket, json: output.json)
             } else if flows {
                 try Daemon.send(DaemonRequest(op: DaemonRequest.listFlows), socket, json: true)
+            } else if connections {
+                try Daemon.send(DaemonRequest(op: DaemonRequest.listConnections), socket, json: true)
             } else {
-                try Run.serve(global: global, socket: socket, server: server, json: output.json)
+                try Run.serve(global: global, socket: socket, server: server, objects: objects, json: output.json)
             }
         }
 
@@ -61,10 +67,12 @@ extension Emptcp {
     }
 }
 
-/// The unix socket between the daemon and its clients.
+/// The unix socket between the daemon and its clients (also what `commit`/`rollback` hand live
+/// repairs to, and what `emptcp events` reads through).
 struct DaemonSocketOptions: ParsableArguments {
-    @Option(name: .customLong("socket"), help: ArgumentHelp("The daemon's unix socket.", valueName: "path"))
-    var path = DaemonServer.defaultSocket
+    @Option(name: .customLong("socket"), help: ArgumentHelp(
+        "The daemon's unix socket (env EMPTCP_DAEMON_SOCKET).", valueName: "path"))
+    var path = DaemonServer.socketPath(environment: ProcessInfo.processInfo.environment)
 }
 
 /// What the server prints while it runs.
