@@ -160,6 +160,13 @@ def table(doc: dict) -> str:
                 (s["stdout"] or s["stderr"] or "(no output)")[:6000], "```", ""]
     if "live" in p:
         out += live_table(p["live"]) + [""]
+    if "switch" in p:
+        s = p["switch"]
+        out += [f"### `emptcp-bench switch` (generation switch and boot restore; exit {s['rc']})", "",
+                "Ratios: boot restore and a no-op apply to one raw `bpf_map_update_batch` of the same entries; "
+                "the flip and a one-binding apply to one raw `bpf_map_update_elem` "
+                "([architecture.md](docs/architecture.md#atomic-switch)).", "",
+                (s["stdout"] or s["stderr"] or "(no output)")[:8000], ""]
     for name, err in doc["errors"].items():
         out += [f"**{name} failed:** `{err}`", ""]
     return "\n".join(out)

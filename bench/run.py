@@ -63,13 +63,20 @@ def store_bench(bench_bin: str, out_dir: Path, smoke: bool) -> dict:
     return {"command": shlex.join(cmd), "rc": p.returncode, "stdout": p.stdout.strip(), "stderr": p.stderr.strip()[-2000:]}
 
 
+def switch_bench(bench_bin: str, smoke: bool) -> dict:
+    """`emptcp-bench switch` (generation switch and boot restore), passed through as it prints."""
+    cmd = [bench_bin, "switch"] + (["--quick"] if smoke else ["--reps", "5"])
+    p = sh(cmd, check=False, timeout=3600)
+    return {"command": shlex.join(cmd), "rc": p.returncode, "stdout": p.stdout.strip(), "stderr": p.stderr.strip()[-2000:]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("--bpf-dir", default=str(REPO / "build" / "bpf"))
     ap.add_argument("--out", default=str(REPO / "bench-out"))
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--parts", default="packet,throughput,scale,store,live")
+    ap.add_argument("--parts", default="packet,throughput,scale,store,live,switch")
     ap.add_argument("--command", default="scripts/bench.sh", help="the command line shown on the page")
     a = ap.parse_args()
 
@@ -109,6 +116,7 @@ def main() -> int:
     part("scale", scale_part)
     part("store", lambda: store_bench(bench_bin, out, smoke))
     part("live", lambda: live.run(emptcp_bin, bpf_dir, runs=2 if smoke else 50, injections=200 if smoke else 10_000))
+    part("switch", lambda: switch_bench(bench_bin, smoke))
 
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     md = out / "BENCHMARKS.smoke.md" if smoke else REPO / "BENCHMARKS.md"

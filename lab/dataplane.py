@@ -182,7 +182,8 @@ class DataPlane:
         self._prefilter_words.setdefault(hook, set()).add(word)
 
     def chain(self, hook, chain_id, actors):
-        self.update(hook, "chains", struct.pack("<I", chain_id), action_chain_value(actors))
+        # struct emptcp_chain_key {id, generation}: tests drive generation 0 (emptcp_live holds 0)
+        self.update(hook, "chains", struct.pack("<II", chain_id, 0), action_chain_value(actors))
 
     def use(self, hook, actors, slot_names=()):
         """Plugs the named actors into their slots and makes `actors` the chain of every TCP

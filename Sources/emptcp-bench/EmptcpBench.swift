@@ -6,6 +6,6 @@ struct EmptcpBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emptcp-bench",
         abstract: "Measure emptcp: store and applier scale, per-packet cost.",
-        subcommands: [StoreBench.self, PacketBench.self]
+        subcommands: [StoreBench.self, PacketBench.self, SwitchBench.self]
     )
 }

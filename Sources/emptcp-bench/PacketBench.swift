@@ -256,7 +256,7 @@ private final class HookBench {
                 }
             }
         }
-        try kernel.update("\(hook)_chains", key: id, value: chain)
+        try kernel.update("\(hook)_chains", key: emptcp_chain_key(id: id, gen: 0), value: chain)
     }
 
     /// Binds the bench flow (tcp2 and tcp4) to `chainID`, or leaves it unbound (nil). The

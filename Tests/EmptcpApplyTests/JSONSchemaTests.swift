@@ -139,12 +139,14 @@ import Testing
     }
 
     @Test func kernelReports() throws {
-        let status = DataPlaneStatus(
+        var status = DataPlaneStatus(
             pinRoot: "/sys/fs/bpf/emptcp", loaded: true,
             interfaces: [InterfaceStatus(name: "eth0", ifindex: 2, hooks: [HookStatus(hook: "xdp", mode: "generic", programID: 7)])],
             kernelRevision: 3, abiVersion: 1, maps: [MapStatus(map: "xdp_tcp2", entries: 1)],
             counters: [CounterStatus(hook: "xdp", counter: "packets", value: 9)],
             drift: [DriftEntry(map: "xdp_tcp2", key: "k", problem: .differs, expected: "a", actual: "b")])
+        status.liveGeneration = 1
+        status.standbyRevision = 2
         try check(status, "#/$defs/data_plane")
         let report = ApplyReport(revision: 3, previousRevision: 2, maps: [MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0)],
                                  encodeMicros: 1, readMicros: 2, writeMicros: 3)

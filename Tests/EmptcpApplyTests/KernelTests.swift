@@ -40,7 +40,7 @@ import Testing
             #expect(report.writes == 3 + 2 + 2 + prefilterWords)
             #expect(report.maps.first { $0.map == "xdp_tcp2" } == MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0))
             let desired = try MapEncoder.encode(Self.policy)
-            let current = try applier.read(try applier.openManagedMaps())
+            let current = try applier.liveContents().maps
             for id in MapID.all { #expect(current[id] ?? [:] == desired.maps[id] ?? [:], "map \(id.name)") }
 
             // A second apply writes nothing.
@@ -79,15 +79,17 @@ import Testing
             _ = try applier.attach(interface: "a0")
             _ = try applier.apply(policy: Self.policy, revision: 1)
 
-            // Change a binding behind emptcp's back (as bpftool would) and add a stray one.
+            // Change a binding of the live generation behind emptcp's back (as bpftool would)
+            // and add a stray one.
+            let live = try applier.policyMaps().liveGeneration()
             let tcp2 = try PinnedMap(path: applier.layout.map("xdp_tcp2"), name: "xdp_tcp2")
-            let key = try MapEncoder.tcp2Key(Self.policy.bindings[0])
-            try tcp2.update(key, MapEncoder.u32(12345))
+            let key = Generation.key(MapKey(try MapEncoder.tcp2Key(Self.policy.bindings[0])), .tcp2, live)
+            try tcp2.update(key.bytes, MapEncoder.u32(12345))
             var stray = Self.policy.bindings[0]
             stray.key.remote = IPAddress("10.9.9.9")
-            try tcp2.update(try MapEncoder.tcp2Key(stray), MapEncoder.u32(1))
+            try tcp2.update(Generation.key(MapKey(try MapEncoder.tcp2Key(stray)), .tcp2, live).bytes, MapEncoder.u32(1))
             let sel = try PinnedMap(path: applier.layout.map("tc_sel_chain"), name: "tc_sel_chain")
-            try sel.update(MapEncoder.zeroKey.bytes, MapEncoder.selectorChainValue([]))
+            try sel.update(MapEncoder.u32(UInt32(live)), MapEncoder.selectorChainValue([]))
 
             let drift = try applier.status(policy: Self.policy).drift
             #expect(drift.count == 3)
@@ -247,6 +249,8 @@ import Testing
             // A "reboot" of the links: unpinning releases the last reference, the kernel detaches.
             try Sys.unlinkFile(applier.layout.link("a0", .xdp))
             try Sys.unlinkFile(applier.layout.link("a0", .tc))
+            // The kernel releases an unpinned link from a work queue, a moment later.
+            try KernelWait.until { try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == 0 }
             #expect(try Sys.xdpQuery(ifindex: Sys.interfaceIndex("a0")!, "a0").prog_id == 0)
             let again = try applier.attach(interface: "a0")
             #expect(!again.alreadyAttached)

@@ -52,12 +52,12 @@ import Testing
         let chains = state.maps[MapID(hook: .xdp, kind: .chains)]!
         #expect(chains.count == 1)
         let id = MapEncoder.chainID(hook: .xdp, name: "slow")
-        let chain = chains[MapKey(MapEncoder.u32(id))]!
+        let chain = chains[MapEncoder.chainKey(id)]!
         #expect(chain[0] == 2)
         #expect(chain[8] == UInt8(EMPTCP_ACT_SET_RECV_WIN.rawValue))
         #expect(chain[16] == 0x40 && chain[17] == 0x06) // 1600 host order (little endian here)
         #expect(chain[24] == UInt8(EMPTCP_ACT_RM_ADD_ADDR.rawValue))
-        let tcChain = state.maps[MapID(hook: .tc, kind: .chains)]![MapKey(MapEncoder.u32(MapEncoder.chainID(hook: .tc, name: "backup")))]!
+        let tcChain = state.maps[MapID(hook: .tc, kind: .chains)]![MapEncoder.chainKey(MapEncoder.chainID(hook: .tc, name: "backup"))]!
         #expect(tcChain[8] == UInt8(EMPTCP_ACT_SET_FLOW_PRIO.rawValue) && Array(tcChain[16..<19]) == [1, 0, 0])
         #expect(state.maps[MapID(hook: .xdp, kind: .tcp2)]!.values.allSatisfy { $0 == MapEncoder.u32(id) })
         #expect(state.maps[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey]! == [0, 0, 0, 0])

@@ -24,16 +24,26 @@ import Testing
         }
     }
 
-    @Test func raiseCoversOldAndNewKeysAndSettleIsExact() {
-        // Word 1: bit 0 wanted, bit 1 of a binding being removed; word 5: a stale bit; word 9: right already.
-        let plan = Prefilter.plan(desired: [1: 0b01, 9: 0b100], present: [1: 0b10, 9: 0b100], current: [5: 0b1, 9: 0b100])
-        #expect(plan.raise.map(\.word) == [1] && plan.raise.map(\.bits) == [0b11])
-        #expect(plan.settle.map(\.word) == [1, 5] && plan.settle.map(\.bits) == [0b01, 0])
-        #expect(plan.wordsChanged == 2)
-        let again = Prefilter.plan(desired: [1: 0b01, 9: 0b100], present: [1: 0b01, 9: 0b100], current: [1: 0b01, 9: 0b100])
-        #expect(again.raise.isEmpty && again.settle.isEmpty)
+    @Test func writesMakeOneGenerationExact() {
+        // Word 1: bit 0 wanted, bit 1 stale; word 5: a stale word; word 9: right already.
+        let writes = Prefilter.writes(desired: [1: 0b01, 9: 0b100], current: [1: 0b11, 5: 0b1, 9: 0b100])
+        #expect(writes.map(\.word) == [1, 5] && writes.map(\.bits) == [0b01, 0])
+        #expect(Prefilter.writes(desired: [1: 0b01, 9: 0b100], current: [1: 0b01, 9: 0b100]).isEmpty)
         #expect(Prefilter.missing(desired: [1: 0b11], current: [1: 0b01]).map(\.word) == [1])
         #expect(Prefilter.missing(desired: [1: 0b01], current: [1: 0b11]).isEmpty)
+    }
+
+    @Test func eachGenerationHashesItsOwnKeys() throws {
+        let on = try MapEncoder.encode(MapEncoderTests.policy, prefilter: true)
+        let words = try #require(on.prefilter?[.xdp])
+        #expect(words.count == 2)
+        for binding in MapEncoderTests.policy.bindings where binding.key.hook == .xdp && binding.key.selector != .tcp {
+            let kind: MapID.Kind = binding.key.selector == .tcp4 ? .tcp4 : .tcp2
+            for gen in [UInt8(0), 1] {
+                let bit = Prefilter.bit(Generation.key(try PrefilterKernelTests.key(binding), kind, gen))
+                #expect((words[Int(gen)][bit >> 6] ?? 0) >> UInt64(bit & 63) & 1 == 1)
+            }
+        }
     }
 
     @Test func encoderSetsTheFlagOnlyWhenAsked() throws {
@@ -42,7 +52,7 @@ import Testing
         let sel = MapID(hook: .xdp, kind: .selectorChain)
         #expect(off.maps[sel]![MapEncoder.zeroKey]![1] == 0 && off.prefilter == nil)
         #expect(on.maps[sel]![MapEncoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
-        #expect(on.prefilter?[.xdp]?.values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
+        #expect(on.prefilter?[.xdp]?[0].values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
         var empty = MapEncoderTests.policy
         empty.selectors[.tc] = []
         empty.bindings.removeAll { $0.key.hook == .tc }
@@ -77,9 +87,16 @@ import Testing
 
     static func window(_ packet: [UInt8]) -> UInt16 { UInt16(packet[48]) << 8 | UInt16(packet[49]) }
 
-    /// Per hook, the words the prefilter map holds.
+    /// Per hook, the words the live generation's prefilter holds.
     static func words(_ applier: Applier) throws -> [Hook: PrefilterWords] {
-        try applier.openPrefilters().mapValues { try $0.nonzeroWords() }
+        try applier.liveContents().prefilter
+    }
+
+    static func live(_ applier: Applier) throws -> UInt8 { try applier.policyMaps().liveGeneration() }
+
+    /// The prefilter bit of a binding's key in generation `gen`.
+    static func bit(_ binding: Binding, _ gen: UInt8) throws -> UInt32 {
+        Prefilter.bit(Generation.key(try key(binding), binding.key.selector == .tcp4 ? .tcp4 : .tcp2, gen))
     }
 
     static func key(_ binding: Binding) throws -> MapKey {
@@ -100,15 +117,16 @@ import Testing
 
             // Every binding's bit is set, no other bit is, and both selector chains carry the flag.
             var words = try Self.words(applier)
+            var gen = try Self.live(applier)
             for binding in Self.policy.bindings {
-                let bit = Prefilter.bit(try Self.key(binding))
+                let bit = try Self.bit(binding, gen)
                 #expect((words[binding.key.hook]?[bit >> 6] ?? 0) >> UInt64(bit & 63) & 1 == 1, "\(binding.key)")
             }
             for hook in Hook.allCases {
-                let bits = Set(try Self.policy.bindings.filter { $0.key.hook == hook }.map { Prefilter.bit(try Self.key($0)) })
+                let bits = Set(try Self.policy.bindings.filter { $0.key.hook == hook }.map { try Self.bit($0, gen) })
                 #expect(words[hook]?.values.reduce(0) { $0 + $1.nonzeroBitCount } == bits.count)
             }
-            let current = try applier.read(try applier.openManagedMaps())
+            let current = try applier.liveContents().maps
             for hook in Hook.allCases {
                 #expect(current[MapID(hook: hook, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] == UInt8(EMPTCP_SEL_F_PREFILTER))
             }
@@ -126,9 +144,10 @@ import Testing
             #expect(miss.retval == 2 && Array(miss.output.prefix(missPacket.count)) == missPacket)
 
             // A bit cleared behind emptcp's back is drift, and apply repairs it.
-            let boundBit = Prefilter.bit(try Self.key(Self.bound))
+            gen = try Self.live(applier)
+            let boundBit = try Self.bit(Self.bound, gen)
             let xdpPrefilter = try applier.openPrefilters()[.xdp]!
-            try xdpPrefilter.writeWords([(boundBit >> 6, 0)])
+            try xdpPrefilter.writeWords([(Generation.prefilterIndex(boundBit >> 6, gen), 0)])
             let hidden = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
             #expect(Self.window(hidden.output) == 5000, "the data path does not consult the prefilter")
             let drift = try applier.status(policy: Self.policy).drift
@@ -143,19 +162,21 @@ import Testing
             #expect(third.maps.first { $0.map == "xdp_tcp4" } == MapCounts(map: "xdp_tcp4", added: 0, removed: 1, changed: 0))
             words = try Self.words(applier)
             let desired = try MapEncoder.encode(smaller, prefilter: true)
-            #expect(words[.xdp] == desired.prefilter?[.xdp] && words[.tc] == desired.prefilter?[.tc])
+            gen = try Self.live(applier)
+            #expect(words[.xdp] == desired.prefilter?[.xdp]?[Int(gen)] && words[.tc] == desired.prefilter?[.tc]?[Int(gen)])
             let after = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
             #expect(Self.window(after.output) == 5000)
             #expect(try applier.apply(policy: smaller, revision: 2).writes == 0)
 
-            // Switching it off clears the flag and still keeps the bits of the bindings in place.
+            // Switching it off clears the flag in the generation that goes live; the bound flow
+            // is matched without the prefilter.
             let unfiltered = Applier(pinRoot: fx.pinRoot, bpfDir: fx.bpfDir, logDirectory: NSTemporaryDirectory(), logger: fx.logger, prefilter: false)
             let off = try unfiltered.apply(policy: Self.policy, revision: 3)
             #expect(off.maps.first { $0.map == "xdp_sel_chain" }?.changed == 1)
-            let plain = try applier.read(try applier.openManagedMaps())
+            let plain = try applier.liveContents().maps
             #expect(plain[MapID(hook: .xdp, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] == 0)
-            let bit = Prefilter.bit(try Self.key(Self.bound))
-            #expect(try Self.words(applier)[.xdp]?[bit >> 6].map { $0 >> UInt64(bit & 63) & 1 } == 1)
+            let unflagged = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
+            #expect(Self.window(unflagged.output) == 1600)
             #expect(try unfiltered.apply(policy: Self.policy, revision: 3).writes == 0)
         }
     }

@@ -30,7 +30,8 @@ extension Applier {
         var note: String?
         if isAttached() {
             do {
-                let current = try read(try openManagedMaps())
+                // What is in force: the live generation (docs/architecture.md "Atomic switch").
+                let current = try liveContents().maps
                 return PlannedChanges(against: "kernel", note: nil, maps: Self.counts(Planner.plan(desired: desired, current: current)))
             } catch {
                 note = "kernel maps not read: \(error)"

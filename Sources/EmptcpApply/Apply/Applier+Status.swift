@@ -14,14 +14,16 @@ extension Applier {
         guard Sys.exists(layout.map(MapNames.meta)) else { return status }
         status.loaded = Loader.isLoaded(layout)
 
-        let meta = try PinnedMap(path: layout.map(MapNames.meta), name: MapNames.meta)
-        let revision = try meta.readInteger(at: MapNames.metaRevision)
-        status.kernelRevision = revision == 0 ? nil : Int64(bitPattern: revision)
-        let abi = try meta.readInteger(at: MapNames.metaABIVersion)
+        let kernel = try PolicyMaps(layout: layout, prefilter: prefilter)
+        let abi = try kernel.meta.readInteger(at: MapNames.metaABIVersion)
         status.abiVersion = abi == 0 ? nil : abi
-
-        let maps = try openManagedMaps()
-        let current = try read(maps)
+        let live = try kernel.liveGeneration()
+        let standby = Generation.other(live)
+        status.liveGeneration = Int(live)
+        status.kernelRevision = try kernel.revision(of: live)
+        status.standbyRevision = try kernel.revision(of: standby)
+        let contents = try kernel.read(prefilter: prefilter)
+        let current = contents[Int(live)].maps
         for id in MapID.all {
             let entries = current[id] ?? [:]
             let count: Int = switch id.kind {
@@ -45,18 +47,44 @@ extension Applier {
         if let policy {
             let desired = try MapEncoder.encode(policy, modules: modules, prefilter: prefilter)
             status.drift = Self.drift(desired: desired, current: current)
-            // Prefilter: only a missing bit is drift (it would hide a binding); stale bits are not.
-            let prefilters = desired.prefilter == nil ? [:] : try openPrefilters()
+            // Prefilter of the live generation: only a missing bit is drift (it would hide a
+            // binding); extra bits only cost a lookup.
             for hook in Hook.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
-                guard let map = prefilters[hook] else { continue }
-                let missing = Prefilter.missing(desired: desired.prefilter?[hook] ?? [:], current: try map.nonzeroWords())
+                guard let words = desired.prefilter?[hook]?[Int(live)] else { continue }
+                let missing = Prefilter.missing(desired: words, current: contents[Int(live)].prefilter[hook] ?? [:])
                 status.drift += missing.map {
                     DriftEntry(map: Prefilter.mapName(hook), key: "word \($0.word)", problem: .differs,
                                expected: "bits 0x\(String($0.expected, radix: 16)) set", actual: "0x\(String($0.actual, radix: 16))")
                 }
             }
+            // The standby generation must hold the same, ready for the next switch.
+            let lag = GenerationPlan(desired: desired, current: contents[Int(standby)], generation: standby)
+            for plan in lag.maps where !plan.isEmpty {
+                status.drift.append(DriftEntry(map: plan.map.name, key: "standby generation \(standby)", problem: .differs,
+                                               expected: "the revision's entries",
+                                               actual: "\(plan.add.count) missing, \(plan.change.count) differing, \(plan.remove.count) unexpected"))
+            }
+            status.drift += try programSlotDrift(modules: modules) + linkDrift()
         }
         return status
+    }
+
+    /// Program-array slots that do not hold the pinned program that belongs there.
+    func programSlotDrift(modules: ModuleSlots) throws -> [DriftEntry] {
+        try ProgramSlots(layout: layout).check(modules: modules).map { f in
+            let expected = f.expected.map { name in "program \(name)" + (f.expectedID.map { " (id \($0))" } ?? " (not pinned)") }
+            let actual = f.actualID.map { "program id \($0)" }
+            let problem: DriftEntry.Problem = f.actualID == nil ? .missing : (f.expected == nil ? .unexpected : .differs)
+            return DriftEntry(map: f.array, key: "slot \(f.slot)", problem: problem, expected: expected, actual: actual)
+        }
+    }
+
+    /// Links of attached interfaces that are missing, detached or run another program.
+    func linkDrift() throws -> [DriftEntry] {
+        try attacher.linkFindings().map { f in
+            DriftEntry(map: "links", key: "\(f.interface)/\(f.hook.rawValue)", problem: f.wrongProgram ? .differs : .missing,
+                       expected: "emptcp's \(f.hook.rawValue) entry attached", actual: f.problem)
+        }
     }
 
     /// The differences between desired and current map contents, described.

@@ -14,32 +14,55 @@ public struct MapCounts: Codable, Sendable, Equatable {
 
 /// What one apply did.
 public struct ApplyReport: Codable, Sendable, Equatable {
-    /// The revision now in emptcp_meta.
+    /// The revision now in force (the live generation's).
     public var revision: Int64
-    /// The revision emptcp_meta held before (nil: none yet).
+    /// The revision the live generation held before (nil: none yet).
     public var previousRevision: Int64?
-    /// Every managed map, in a fixed order, with its counts (zero counts included); with the
-    /// prefilter on, `<hook>_prefilter` last, its words written counted as changed.
+    /// Every managed map, in a fixed order, with its counts (zero counts included): how the
+    /// generation now in force differs from the one that was (all zero when no switch was
+    /// needed). With the prefilter on, `<hook>_prefilter` last, its differing words counted as
+    /// changed.
     public var maps: [MapCounts]
+    /// Whether the live generation was switched (docs/architecture.md "Atomic switch").
+    public var switched: Bool = false
+    /// The live generation after the apply (0 or 1).
+    public var generation: Int = 0
+    /// Entries written into the other generation after the switch, to bring it up to date.
+    public var standbyWrites: Int = 0
+    /// Program-array slots put back to the pinned programs.
+    public var programSlots: Int = 0
+    /// Links attached again ("iface/hook").
+    public var links: [String] = []
     /// Wall time of the phases, in microseconds: encoding the policy, reading the maps (and
-    /// planning), writing the differences.
+    /// planning), writing the differences; `switchMicros`: the flip and the wait for packets of
+    /// the old generation to finish.
     public var encodeMicros: Int64 = 0
     public var readMicros: Int64 = 0
     public var writeMicros: Int64 = 0
+    public var switchMicros: Int64 = 0
+    /// The flip alone (the 4-byte write of `emptcp_live`), and the time from the start of the
+    /// apply until the new revision was in force (0 without a switch).
+    public var flipMicros: Int64 = 0
+    public var inForceMicros: Int64 = 0
 
     enum CodingKeys: String, CodingKey {
         case revision, previousRevision = "previous_revision", maps
+        case switched, generation, standbyWrites = "standby_writes", programSlots = "program_slots", links
         case encodeMicros = "encode_micros", readMicros = "read_micros", writeMicros = "write_micros"
+        case switchMicros = "switch_micros", flipMicros = "flip_micros", inForceMicros = "in_force_micros"
     }
 
-    /// Number of map entries written or deleted (emptcp_meta not counted).
-    public var writes: Int { maps.reduce(0) { $0 + $1.total } }
+    /// Number of kernel entries written or deleted for this apply (the map entries counted in
+    /// `maps`, program slots, links; emptcp_meta and the standby catch-up not counted).
+    public var writes: Int { maps.reduce(0) { $0 + $1.total } + programSlots + links.count }
 
     /// One line for the audit and the CLI: "xdp_tcp2 +1 -0 ~0, tc_chains +1 -0 ~0", or "no changes".
     public var summary: String {
-        let changed = maps.filter { $0.total > 0 }
-        guard !changed.isEmpty else { return "no changes" }
-        return changed.map { "\($0.map) +\($0.added) -\($0.removed) ~\($0.changed)" }.joined(separator: ", ")
+        var parts = maps.filter { $0.total > 0 }.map { "\($0.map) +\($0.added) -\($0.removed) ~\($0.changed)" }
+        if programSlots > 0 { parts.append("program arrays: \(programSlots) slot\(programSlots == 1 ? "" : "s") restored") }
+        if !links.isEmpty { parts.append("links attached again: \(links.joined(separator: " "))") }
+        if !switched && standbyWrites > 0 { parts.append("standby generation brought up to date (\(standbyWrites) entries)") }
+        return parts.isEmpty ? "no changes" : parts.joined(separator: ", ")
     }
 }
 
@@ -133,64 +156,95 @@ public struct Applier: Sendable {
         return was
     }
 
-    /// Makes the maps hold exactly `policy`, writing only the differences, then records
-    /// `revision` in emptcp_meta. A second call with the same policy writes nothing.
+    /// Makes the kernel hold exactly `policy` as revision `revision`, switching both hooks to it
+    /// at once: the generation that is not live is brought to the policy (only its differences
+    /// are written), `emptcp_live` flips to it, and once no packet of the old generation is still
+    /// running, the old generation is brought up to date too (again only its differences). Also
+    /// puts back program-array slots and links that differ from what emptcp made. A second call
+    /// with the same policy writes nothing; a call after an apply killed at any point converges.
     public func apply(policy: Policy, revision: Int64, modules: ModuleSlots = ModuleSlots()) throws -> ApplyReport {
         try requireRoot("apply")
         let clock = ContinuousClock()
         let start = clock.now
         let desired = try MapEncoder.encode(policy, modules: modules, prefilter: prefilter)
         let encoded = clock.now
-        let maps = try openManagedMaps()
-        let current = try read(maps)
-        let plans = Planner.plan(desired: desired, current: current)
-        // The prefilter is maintained when on, and also on a hook whose chain still has the flag
-        // from an earlier apply (switching it off): until the new chain is written, it is consulted.
-        let flagged = Hook.allCases.filter { hook in
-            (current[MapID(hook: hook, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] ?? 0) & UInt8(EMPTCP_SEL_F_PREFILTER) != 0
-        }
-        let prefilters = desired.prefilter == nil && flagged.isEmpty ? [:] : try openPrefilters()
-        var prefilterPlans: [Hook: Prefilter.Plan] = [:]
-        for (hook, map) in prefilters where desired.prefilter != nil || flagged.contains(hook) {
-            let keys = { (state: [MapID: [MapKey: Bytes]]) in
-                [state[MapID(hook: hook, kind: .tcp2)] ?? [:], state[MapID(hook: hook, kind: .tcp4)] ?? [:]].joined().map(\.key)
-            }
-            let wanted = desired.prefilter?[hook] ?? Prefilter.words(of: keys(desired.maps))
-            prefilterPlans[hook] = Prefilter.plan(desired: wanted, present: Prefilter.words(of: keys(current)), current: try map.nonzeroWords())
-        }
+        let kernel = try PolicyMaps(layout: layout, prefilter: desired.prefilter != nil)
+        // A switch whose wait never finished: nothing may write the old generation before it has.
+        try kernel.finishInterruptedSwitch()
+        let slots = ProgramSlots(layout: layout)
+        let slotFindings = try slots.check(modules: modules)
+        let linkFindings = try attacher.linkFindings()
+        let live = try kernel.liveGeneration()
+        let standby = Generation.other(live)
+        let previous = try kernel.revision(of: live)
+        let contents = try kernel.read(prefilter: desired.prefilter != nil)
+        let livePlan = GenerationPlan(desired: desired, current: contents[Int(live)], generation: live)
+        let standbyPlan = GenerationPlan(desired: desired, current: contents[Int(standby)], generation: standby)
         let planned = clock.now
-        let byMap = Dictionary(uniqueKeysWithValues: plans.map { ($0.map, $0) })
-        let order = MapID.all
-        let hooks = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
 
-        // Readers never see a binding without its chain: chains first, then bindings and the
-        // selector chain, then stale bindings, then stale chains. The prefilter bits of every
-        // key, old and new, are set before all of them and trimmed to the desired keys after
-        // (Prefilter.Plan), so the flag never hides a visible binding.
-        for hook in hooks { if let plan = prefilterPlans[hook] { try prefilters[hook]!.writeWords(plan.raise) } }
-        for id in order where id.kind == .chains { try maps[id]!.write(byMap[id]!.add + byMap[id]!.change) }
-        for id in order where id.kind != .chains && id.kind != .selectorChain { try maps[id]!.write(byMap[id]!.add + byMap[id]!.change) }
-        for id in order where id.kind == .selectorChain { try maps[id]!.write(byMap[id]!.change) }
-        for id in order where id.kind != .chains { try maps[id]!.remove(byMap[id]!.remove) }
-        for id in order where id.kind == .chains { try maps[id]!.remove(byMap[id]!.remove) }
-        for hook in hooks { if let plan = prefilterPlans[hook] { try prefilters[hook]!.writeWords(plan.settle) } }
+        // The data path first: slots and links that differ are put back.
+        let programSlots = try slots.repair(slotFindings)
+        let links = try attacher.repairLinks(linkFindings)
 
-        let meta = try PinnedMap(path: layout.map(MapNames.meta), name: MapNames.meta)
-        let previous = try meta.readInteger(at: MapNames.metaRevision)
-        if previous != UInt64(bitPattern: revision) { try meta.writeInteger(UInt64(bitPattern: revision), at: MapNames.metaRevision) }
+        var switched = false
+        var switchTime = Duration.zero, flipTime = Duration.zero, inForce = Duration.zero
+        var standbyWrites = 0
+        if !livePlan.isEmpty {
+            // Not in force: write the standby generation (never read by a packet now), flip.
+            try kernel.setRevision(nil, of: standby)
+            try kernel.write(standbyPlan)
+            try kernel.setRevision(revision, of: standby)
+            let flip = clock.now
+            flipTime = try kernel.switchTo(standby, revision: revision)
+            inForce = flip - start + flipTime
+            switchTime = clock.now - flip
+            switched = true
+            // The old generation is read by no packet any more: bring it up to date by its delta.
+            try kernel.setRevision(nil, of: live)
+            try kernel.write(livePlan)
+            try kernel.setRevision(revision, of: live)
+            standbyWrites = livePlan.entries
+        } else {
+            // In force already (a second apply, or one after a crash past the switch): only the
+            // standby generation may lag behind.
+            if !standbyPlan.isEmpty {
+                try kernel.setRevision(nil, of: standby)
+                try kernel.write(standbyPlan)
+                standbyWrites = standbyPlan.entries
+            }
+            try kernel.setRevision(revision, of: standby)
+            try kernel.setRevision(revision, of: live)
+        }
+        if try kernel.meta.readInteger(at: MapNames.metaRevision) != UInt64(bitPattern: revision) {
+            try kernel.meta.writeInteger(UInt64(bitPattern: revision), at: MapNames.metaRevision)
+        }
 
         let written = clock.now
+        // What changed for packets: the differences between the generation that was in force and
+        // the one in force now (none when no switch was needed).
+        let counted = livePlan
+        let hooks = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
         let micros = { (d: Duration) in d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000 }
-        let report = ApplyReport(
-            revision: revision, previousRevision: previous == 0 ? nil : Int64(bitPattern: previous),
-            maps: plans.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) }
+        var report = ApplyReport(
+            revision: revision, previousRevision: previous,
+            maps: counted.maps.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) }
                 + hooks.compactMap { hook in
-                    prefilterPlans[hook].map { MapCounts(map: Prefilter.mapName(hook), added: 0, removed: 0, changed: $0.wordsChanged) }
+                    counted.prefilter[hook].map { MapCounts(map: Prefilter.mapName(hook), added: 0, removed: 0, changed: $0.count) }
                 },
             encodeMicros: micros(encoded - start), readMicros: micros(planned - encoded), writeMicros: micros(written - planned))
+        report.switched = switched
+        report.generation = Int(switched ? standby : live)
+        report.standbyWrites = standbyWrites
+        report.programSlots = programSlots
+        report.links = links
+        report.switchMicros = micros(switchTime)
+        report.flipMicros = micros(flipTime)
+        report.inForceMicros = micros(inForce)
         logger.info("applied", metadata: [
-            "revision.id": "\(revision)", "apply.writes": "\(report.writes)", "apply.encode_us": "\(report.encodeMicros)",
+            "revision.id": "\(revision)", "apply.writes": "\(report.writes)", "apply.switched": "\(switched)",
+            "apply.standby_writes": "\(standbyWrites)", "apply.encode_us": "\(report.encodeMicros)",
             "apply.read_us": "\(report.readMicros)", "apply.write_us": "\(report.writeMicros)",
+            "apply.switch_us": "\(report.switchMicros)",
         ])
         return report
     }
@@ -204,13 +258,6 @@ public struct Applier: Sendable {
         guard uid == 0 else { throw ApplyError.notRoot(operation: operation, uid: uid) }
     }
 
-    func openManagedMaps() throws -> [MapID: PinnedMap] {
-        guard Sys.exists(layout.map(MapNames.meta)) else { throw ApplyError.notLoaded(pinRoot: pinRoot) }
-        var maps: [MapID: PinnedMap] = [:]
-        for id in MapID.all { maps[id] = try PinnedMap(path: layout.map(id.name), name: id.name) }
-        return maps
-    }
-
     /// The prefilter map of each hook.
     func openPrefilters() throws -> [Hook: PinnedMap] {
         var maps: [Hook: PinnedMap] = [:]
@@ -218,16 +265,12 @@ public struct Applier: Sendable {
         return maps
     }
 
-    /// What the managed maps hold: every entry of the hash maps, index 0 of the arrays.
-    func read(_ maps: [MapID: PinnedMap]) throws -> [MapID: [MapKey: Bytes]] {
-        var result: [MapID: [MapKey: Bytes]] = [:]
-        for (id, map) in maps {
-            if id.kind.isArray {
-                result[id] = try map.lookup(MapEncoder.zeroKey.bytes).map { [MapEncoder.zeroKey: $0] } ?? [:]
-            } else {
-                result[id] = try map.entries()
-            }
-        }
-        return result
+    /// The policy maps of both generations.
+    func policyMaps() throws -> PolicyMaps { try PolicyMaps(layout: layout, prefilter: prefilter) }
+
+    /// What the live generation holds (neutral keys), and which generation that is.
+    func liveContents() throws -> GenerationContents {
+        let maps = try policyMaps()
+        return try maps.read(prefilter: prefilter)[Int(try maps.liveGeneration())]
     }
 }

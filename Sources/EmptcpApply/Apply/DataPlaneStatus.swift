@@ -60,16 +60,24 @@ public struct DataPlaneStatus: Codable, Sendable, Equatable {
     /// Programs and maps are pinned.
     public var loaded: Bool
     public var interfaces: [InterfaceStatus]
-    /// The revision in emptcp_meta (nil: none applied).
+    /// The revision the live generation holds (nil: none applied).
     public var kernelRevision: Int64?
+    /// The live generation (0 or 1; nil when not loaded) and the revision the other one holds
+    /// completely (nil: none, or an apply was interrupted while writing it).
+    public var liveGeneration: Int? = nil
+    public var standbyRevision: Int64? = nil
     public var abiVersion: UInt64?
     public var maps: [MapStatus]
     public var counters: [CounterStatus]
-    /// Entries that differ from the policy passed to `status` (empty when none was passed).
+    /// What differs from the policy passed to `status` (empty when none was passed): entries of
+    /// the live generation's policy maps, the standby generation (one entry per map that lags),
+    /// program-array slots (`<hook>_selectors` / `<hook>_actions`, key "slot N") and links
+    /// (map "links", key "iface/hook").
     public var drift: [DriftEntry]
 
     enum CodingKeys: String, CodingKey {
         case pinRoot = "pin_root", loaded, interfaces, kernelRevision = "kernel_revision", abiVersion = "abi_version"
+        case liveGeneration = "live_generation", standbyRevision = "standby_revision"
         case maps, counters, drift
     }
 }

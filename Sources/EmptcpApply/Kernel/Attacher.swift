@@ -83,6 +83,9 @@ struct Attacher {
         return nil
     }
 
+    /// Directory marking an XDP link attached in generic mode.
+    func genericMarker(_ iface: String) -> String { layout.linkDirectory(iface) + "/xdp-generic" }
+
     /// Directory marking a clsact attachment; a `qdisc` directory inside it marks a qdisc we created.
     func clsactMarker(_ iface: String) -> String { layout.linkDirectory(iface) + "/tc-clsact" }
 
@@ -116,7 +119,7 @@ struct Attacher {
             return result
         } catch {
             // All or nothing: undo the XDP link created here.
-            if createdXDP { try? detachHook(iface, .xdp) }
+            if createdXDP { try? detachHook(iface, .xdp); try? Sys.removeDirectory(genericMarker(iface)) }
             if Sys.listDirectory(layout.linkDirectory(iface)).isEmpty { try? Sys.removeDirectory(layout.linkDirectory(iface)) }
             throw error
         }
@@ -149,6 +152,9 @@ struct Attacher {
         // Once pinned the link outlives this process; if pinning fails, closing the fd detaches it.
         try Sys.objectPin(link, layout.link(iface, .xdp))
         let info = try Sys.linkInfo(link, "link \(layout.link(iface, .xdp))")
+        // Remember the mode, so `apply` re-attaches a lost link the same way.
+        if xdpMode(ifindex: ifindex, programID: info.programID) == "generic" { try? Sys.makeDirectory(genericMarker(iface)) }
+        else { try? Sys.removeDirectory(genericMarker(iface)) }
         return LiveLink(fd: link, programID: info.programID)
     }
 
@@ -239,6 +245,7 @@ struct Attacher {
             try Sys.removeDirectory(clsactMarker(iface))
         }
         try detachHook(iface, .xdp)
+        try? Sys.removeDirectory(genericMarker(iface))
         try Sys.removeDirectory(dir)
         logger.info("detached", metadata: ["iface.name": "\(iface)"])
         return true

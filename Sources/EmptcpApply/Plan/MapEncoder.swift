@@ -31,6 +31,21 @@ package struct MapKey: Hashable, Comparable, Sendable {
         return withUnsafeBytes(of: words) { Array($0.prefix(count)) }
     }
 
+    /// Byte `index` of the key.
+    func byte(at index: Int) -> UInt8 {
+        let words = (w0, w1, w2, w3, w4)
+        return withUnsafeBytes(of: words) { $0[index] }
+    }
+
+    /// The same key with byte `index` set to `value`.
+    func setting(byte index: Int, to value: UInt8) -> MapKey {
+        var words = (w0, w1, w2, w3, w4)
+        withUnsafeMutableBytes(of: &words) { $0[index] = value }
+        var copy = self
+        (copy.w0, copy.w1, copy.w2, copy.w3, copy.w4) = words
+        return copy
+    }
+
     /// Bytewise order: a word loaded in host order, converted to big endian, compares like its bytes.
     package static func < (a: MapKey, b: MapKey) -> Bool {
         if a.w0 != b.w0 { return a.w0.bigEndian < b.w0.bigEndian }
@@ -54,13 +69,15 @@ public struct ModuleSlots: Sendable, Hashable {
 }
 
 /// What the maps must hold for one policy: per managed map, its entries as raw key/value bytes
-/// in the ABI layouts of abi.h.
+/// in the ABI layouts of abi.h, with generation 0 in every key (`Generation` stamps the one
+/// written).
 struct DesiredState: Sendable {
     var maps: [MapID: [MapKey: Bytes]] = [:]
     /// Chain id → name per hook, to describe entries in reports.
     var chainNames: [Hook: [UInt32: String]] = [:]
-    /// Per hook, the prefilter words of its tcp2/tcp4 keys; nil when the prefilter is off.
-    var prefilter: [Hook: PrefilterWords]? = nil
+    /// Per hook and generation (index), the prefilter words of its tcp2/tcp4 keys as that
+    /// generation's keys hash (the generation byte is part of the key); nil when the prefilter is off.
+    var prefilter: [Hook: [PrefilterWords]]? = nil
 }
 
 /// Turns a `Policy` into map contents. Pure: no kernel access.
@@ -146,7 +163,7 @@ enum MapEncoder {
             }
             ids[name] = id
             names[id] = name
-            chains[MapKey(u32(id))] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
+            chains[chainKey(id)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
         }
         state.maps[MapID(hook: hook, kind: .chains)] = chains
         state.chainNames[hook] = names
@@ -171,12 +188,22 @@ enum MapEncoder {
         state.maps[MapID(hook: hook, kind: .tcpDefault)] = [zeroKey: u32(tcpDefault)]
         state.maps[MapID(hook: hook, kind: .tcp2)] = tcp2
         state.maps[MapID(hook: hook, kind: .tcp4)] = tcp4
-        if prefilter { state.prefilter?[hook] = Prefilter.words(of: [tcp2.keys, tcp4.keys].joined()) }
+        if prefilter {
+            state.prefilter?[hook] = (0..<UInt8(Generation.count)).map { gen in
+                Prefilter.words(of: tcp2.keys.lazy.map { Generation.key($0, .tcp2, gen) })
+                    .merging(Prefilter.words(of: tcp4.keys.lazy.map { Generation.key($0, .tcp4, gen) })) { $0 | $1 }
+            }
+        }
     }
 
     // MARK: - Layouts (abi.h)
 
     static func u32(_ value: UInt32) -> Bytes { withUnsafeBytes(of: value) { Array($0) } }
+
+    /// `<hook>_chains` key of chain `id` in generation 0 (struct emptcp_chain_key).
+    static func chainKey(_ id: UInt32) -> MapKey {
+        MapKey(withUnsafeBytes(of: emptcp_chain_key(id: id, gen: 0)) { Array($0) })
+    }
 
     static func selectorChainValue(_ steps: [(slot: UInt8, op: UInt8)], flags: UInt8 = 0) -> Bytes {
         var chain = emptcp_selector_chain()

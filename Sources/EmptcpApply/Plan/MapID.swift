@@ -1,3 +1,4 @@
+import CLibbpf
 import EmptcpStore
 
 /// The maps the applier writes, per hook. Names come from bpf/ (docs/sdk.md); they are spelled
@@ -46,6 +47,8 @@ struct MapID: Hashable, Comparable, Sendable, CustomStringConvertible {
 /// The other maps emptcp touches by name.
 enum MapNames {
     static let meta = "emptcp_meta"
+    /// The live generation (abi.h), read by both entry programs.
+    static let live = "emptcp_live"
     static let events = "emptcp_events"
     static func selectors(_ hook: Hook) -> String { "\(hook.rawValue)_selectors" }
     static func actions(_ hook: Hook) -> String { "\(hook.rawValue)_actions" }
@@ -54,4 +57,6 @@ enum MapNames {
     /// emptcp_meta indexes.
     static let metaRevision: UInt32 = 0
     static let metaABIVersion: UInt32 = 1
+    static func metaGenerationRevision(_ generation: UInt8) -> UInt32 { EMPTCP_META_GEN_REVISION.rawValue + UInt32(generation) }
+    static let metaSwitching = EMPTCP_META_SWITCHING.rawValue
 }

@@ -4,8 +4,10 @@ import EmptcpStore
 /// Contents of one `<hook>_prefilter` map: word index → its 64 bits; zero words are left out.
 typealias PrefilterWords = [UInt32: UInt64]
 
-/// The binding prefilter (abi.h, docs/sdk.md "The binding prefilter"): a 2^20-bit set
-/// per hook holding the bit of every tcp2/tcp4 binding key. Pure: no kernel access.
+/// The binding prefilter (abi.h, docs/sdk.md "The binding prefilter"): a 2^20-bit set per hook
+/// and generation holding the bit of every tcp2/tcp4 binding key of that generation (the key's
+/// generation byte is hashed too; the encoder computes each generation's words). Pure: no
+/// kernel access.
 package enum Prefilter {
     static func mapName(_ hook: Hook) -> String { "\(hook.rawValue)_prefilter" }
 
@@ -24,52 +26,17 @@ package enum Prefilter {
         return words
     }
 
-    /// The writes of one hook's prefilter, in two phases around the binding writes.
-    ///
-    /// Ordering (the data path never misses a binding because of the prefilter): `raise` is
-    /// written before any binding, chain or selector chain, and sets, on top of what the map
-    /// holds, the bits of every key the hash maps hold now or will hold after this apply; so
-    /// from then on every visible key has its bit, whichever the flag. `settle` is written last,
-    /// after the stale bindings are deleted, and leaves the words exactly as the desired keys
-    /// need them: the bits of removed bindings (and any foreign bit) are cleared only once no
-    /// such key is visible. A word whose value is already right is not written: a second apply
-    /// writes nothing.
-    struct Plan: Sendable, Equatable {
-        var raise: [(word: UInt32, bits: UInt64)] = []
-        var settle: [(word: UInt32, bits: UInt64)] = []
-
-        /// Distinct words written.
-        var wordsChanged: Int { Set(raise.map(\.word) + settle.map(\.word)).count }
-
-        static func == (a: Plan, b: Plan) -> Bool {
-            a.raise.map(\.word) == b.raise.map(\.word) && a.raise.map(\.bits) == b.raise.map(\.bits)
-                && a.settle.map(\.word) == b.settle.map(\.word) && a.settle.map(\.bits) == b.settle.map(\.bits)
+    /// The words to write so that one generation's prefilter holds exactly `desired`: every
+    /// word whose value differs (zero where `desired` has none). The generation written is not
+    /// live (docs/architecture.md "Atomic switch"), so no ordering against the bindings is
+    /// needed; a word already right is not written, so a second apply writes nothing.
+    static func writes(desired: PrefilterWords, current: PrefilterWords) -> [(word: UInt32, bits: UInt64)] {
+        var result: [(word: UInt32, bits: UInt64)] = []
+        for word in Set(desired.keys).union(current.keys) {
+            let wanted = desired[word] ?? 0
+            if (current[word] ?? 0) != wanted { result.append((word, wanted)) }
         }
-    }
-
-    /// - Parameters:
-    ///   - desired: the words of the keys the hook's tcp2/tcp4 maps must hold.
-    ///   - present: the words of the keys those maps hold now.
-    ///   - current: what the prefilter map holds now.
-    static func plan(desired: PrefilterWords, present: PrefilterWords, current: PrefilterWords) -> Plan {
-        var plan = Plan()
-        var raised = current
-        var needed = desired
-        needed.merge(present) { $0 | $1 }
-        for (word, bits) in needed {
-            let now = current[word] ?? 0
-            if now & bits != bits {
-                raised[word] = now | bits
-                plan.raise.append((word, now | bits))
-            }
-        }
-        for word in Set(raised.keys).union(desired.keys) {
-            let final = desired[word] ?? 0
-            if (raised[word] ?? 0) != final { plan.settle.append((word, final)) }
-        }
-        plan.raise.sort { $0.word < $1.word }
-        plan.settle.sort { $0.word < $1.word }
-        return plan
+        return result.sorted { $0.word < $1.word }
     }
 
     /// Words of `current` that lack a bit of `desired` (a binding the data path could miss).

@@ -1,3 +1,4 @@
+import CLibbpf
 import Glibc
 
 // Raw IP sockets: crafted packets sent through the host stack (packet injection).

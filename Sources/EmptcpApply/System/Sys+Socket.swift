@@ -1,3 +1,4 @@
+import CLibbpf
 import Glibc
 
 // Unix stream sockets with peer credentials: the daemon's control socket and its clients.

@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define EMPTCP_ABI_VERSION 1
+#define EMPTCP_ABI_VERSION 2
 
 /* Chain limits. The original eMPTCP allowed 4 selectors and 4 actors per chain; we allow 8 each.
  * A tail-call chain may be at most 33 deep: entry + 8 selectors + 8 actors stays far below. */
@@ -47,8 +47,18 @@ enum emptcp_selector_op {
 	EMPTCP_OP_AND = 1,
 };
 
-/* `<hook>_sel_chain` (ARRAY, 1 entry): the hook's selector chain, written as one value so
- * the kernel never sees a half-updated chain. */
+/* Generations: the policy maps (`<hook>_sel_chain`, `_tcp_dflt`, `_tcp2`, `_tcp4`, `_chains`,
+ * `_prefilter`) hold two complete policies side by side, generation 0 and 1: the array maps by
+ * index (generation, or generation * EMPTCP_PREFILTER_WORDS + word), the hash maps by a
+ * generation carried in the key. `emptcp_live[0]` names the live generation; both entry programs
+ * read it once per packet and carry it in the packet's key (scratch) through every tail call, so
+ * a packet is handled wholly by one generation. The applier writes only the generation that is
+ * not live, then flips `emptcp_live[0]` with one 4-byte write (both hooks at once), then brings
+ * the other generation up to date (docs/architecture.md "Atomic switch"). */
+#define EMPTCP_GENERATIONS 2
+
+/* `<hook>_sel_chain` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): the hook's
+ * selector chain, written as one value so the kernel never sees a half-updated chain. */
 struct emptcp_selector_step {
 	__u8 slot; /* index into <hook>_selectors */
 	__u8 op;   /* enum emptcp_selector_op */
@@ -64,11 +74,12 @@ struct emptcp_selector_chain {
 };
 
 /* Optional negative prefilter for the tcp2/tcp4 selectors (`<hook>_prefilter`, ARRAY of
- * EMPTCP_PREFILTER_WORDS __u64 = a 2^20-bit set). With EMPTCP_SEL_F_PREFILTER set in the
- * selector chain, a tcp2/tcp4 step whose key's bit (emptcp_prefilter_bit) is clear is a miss
- * without the hash lookup; a set bit means "maybe": the lookup decides. The applier that sets
- * the flag must set the bit of every binding before the binding is visible; bits of removed
- * bindings may stay (they only cost a lookup). Flag clear: the prefilter is not consulted. */
+ * EMPTCP_GENERATIONS * EMPTCP_PREFILTER_WORDS __u64: one 2^20-bit set per generation, words
+ * gen * EMPTCP_PREFILTER_WORDS + word). With EMPTCP_SEL_F_PREFILTER set in the generation's
+ * selector chain, a tcp2/tcp4 step whose key's bit (emptcp_prefilter_bit, over the key with its
+ * generation byte) is clear is a miss without the hash lookup; a set bit means "maybe": the
+ * lookup decides. The applier writes a generation's set before that generation goes live; extra
+ * bits only cost a lookup. Flag clear: the prefilter is not consulted. */
 #define EMPTCP_SEL_F_PREFILTER 0x01
 #define EMPTCP_PREFILTER_BITS_LOG 20
 #define EMPTCP_PREFILTER_WORDS (1u << (EMPTCP_PREFILTER_BITS_LOG - 6))
@@ -90,12 +101,20 @@ static inline __u32 emptcp_prefilter_bit(const void *key, __u32 key_size)
 	return h & ((1u << EMPTCP_PREFILTER_BITS_LOG) - 1);
 }
 
-/* `emptcp_meta` (ARRAY, EMPTCP_META_MAX entries of __u64), written by the applier only. */
+/* `emptcp_meta` (ARRAY, EMPTCP_META_MAX entries of __u64), written by the applier only; BPF
+ * never reads it. EMPTCP_META_GEN_REVISION + g is the revision generation g holds completely,
+ * 0 while the applier is writing it: the revision in force is the one of the live generation. */
 enum emptcp_meta_key {
-	EMPTCP_META_REVISION = 0, /* revision id currently applied to the maps */
-	EMPTCP_META_ABI = 1,      /* EMPTCP_ABI_VERSION of the applier that wrote the maps */
-	EMPTCP_META_MAX = 4,
+	EMPTCP_META_REVISION = 0,       /* revision of the live generation (a copy, for readers) */
+	EMPTCP_META_ABI = 1,            /* EMPTCP_ABI_VERSION of the applier that wrote the maps */
+	EMPTCP_META_GEN_REVISION = 2,   /* + generation: 2 and 3 */
+	EMPTCP_META_SWITCHING = 4,      /* 1 from just before a switch until the old generation's
+	                                 * packets have all finished (then it may be rewritten) */
+	EMPTCP_META_MAX = 8,
 };
+
+/* `emptcp_live` (ARRAY, 1 entry of __u32): the live generation (0 or 1), shared by both hooks.
+ * Written by the applier only, one 4-byte write per switch. */
 
 /* `hook` byte of event records and the hook order used in map names. */
 enum emptcp_hook {
@@ -112,7 +131,8 @@ enum emptcp_hook {
  * sender (local = source). Value: __u32 action chain id. */
 struct emptcp_tcp2_key {
 	__u8 family; /* EMPTCP_AF_INET or EMPTCP_AF_INET6 */
-	__u8 pad[3];
+	__u8 gen;    /* generation of the binding (0 or 1) */
+	__u8 pad[2];
 	__u8 local[16];
 	__u8 remote[16];
 };
@@ -120,7 +140,7 @@ struct emptcp_tcp2_key {
 /* `<hook>_tcp4` (HASH) key; ports in network byte order. Value: __u32 action chain id. */
 struct emptcp_tcp4_key {
 	__u8 family;
-	__u8 pad;
+	__u8 gen; /* generation of the binding (0 or 1); same byte as in emptcp_tcp2_key */
 	__be16 local_port;
 	__u8 local[16];
 	__u8 remote[16];
@@ -128,7 +148,8 @@ struct emptcp_tcp4_key {
 	__u8 pad2[2];
 };
 
-/* `<hook>_tcp_dflt` (ARRAY, 1 entry): __u32 action chain id of the `tcp` selector, 0 = none. */
+/* `<hook>_tcp_dflt` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): __u32 action chain
+ * id of the `tcp` selector, 0 = none. */
 
 /* One actor call inside an action chain. `param` is the actor's parameter block, 8 bytes, whose
  * meaning belongs to the actor (see the emptcp_param_* structs). */
@@ -141,7 +162,13 @@ struct emptcp_actor_call {
 	} param;
 };
 
-/* `<hook>_chains` (HASH): key __u32 chain id (never 0), value: */
+/* `<hook>_chains` (HASH) key: the chain id of a generation. */
+struct emptcp_chain_key {
+	__u32 id;  /* never 0 */
+	__u32 gen; /* generation (0 or 1) */
+};
+
+/* `<hook>_chains` value: */
 struct emptcp_action_chain {
 	__u8 len; /* number of actors, 1..EMPTCP_MAX_ACTORS */
 	__u8 pad[7];

@@ -13,6 +13,11 @@
  * in order; each actor ends with emptcp_act_next() (or returns its own verdict, e.g. a drop).
  * The end of the chain returns EMPTCP_PASS; nothing ever jumps back to the entry.
  * Failed tail calls (empty slot) and chain ids without a chain are counted, never silent.
+ *
+ * Generations (abi.h): the entry reads `emptcp_live` once and stores the generation in the
+ * packet's key (s->pkt.key.gen), which the tcp2/tcp4 keys, the selector chain, the `tcp`
+ * default, the prefilter words and the chain key all carry; every later step of the packet,
+ * after any tail call, reads that one generation and never `emptcp_live` again.
  */
 #ifndef EMPTCP_CHAIN_H
 #define EMPTCP_CHAIN_H
@@ -109,7 +114,7 @@ static __always_inline int emptcp_prefilter_maybe(const struct emptcp_scratch *s
 	if (!(s->sel.flags & EMPTCP_SEL_F_PREFILTER))
 		return 1;
 	bit = emptcp_prefilter_bit(key, key_size);
-	word = bit >> 6;
+	word = (__u32)s->pkt.key.gen * EMPTCP_PREFILTER_WORDS + (bit >> 6);
 	bits = bpf_map_lookup_elem(&emptcp_prefilter, &word);
 	return bits ? (*bits >> (bit & 63)) & 1 : 1;
 }
@@ -120,7 +125,7 @@ static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 s
 {
 	__u64 k2[(sizeof(struct emptcp_tcp2_key) + 7) / 8];
 	const __u64 *k4 = (const __u64 *)&s->pkt.key;
-	__u32 zero = 0, *id;
+	__u32 gen = s->pkt.key.gen, *id;
 
 	switch (slot) {
 	case EMPTCP_SEL_TCP4:
@@ -129,7 +134,8 @@ static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 s
 		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp4, &s->pkt.key));
 		break;
 	case EMPTCP_SEL_TCP2:
-		/* the tcp2 key is the tcp4 key's first 36 bytes with local_port zeroed */
+		/* the tcp2 key is the tcp4 key's first 36 bytes with local_port zeroed (family and
+		 * generation, bytes 0-1, kept) */
 		k2[0] = k4[0] & bpf_cpu_to_be64(0xffff0000ffffffffull);
 		k2[1] = k4[1];
 		k2[2] = k4[2];
@@ -140,7 +146,7 @@ static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 s
 		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp2, k2));
 		break;
 	case EMPTCP_SEL_TCP:
-		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp_dflt, &zero));
+		id = emptcp_opaque(bpf_map_lookup_elem(&emptcp_tcp_dflt, &gen));
 		break;
 	default:
 		return -EMPTCP_E_NOT_FOUND;
@@ -187,7 +193,8 @@ static __always_inline int emptcp_run_actors(emptcp_ctx *ctx, struct emptcp_scra
 /* Takes action chain s->chain_id: copies it into the scratch and runs its first actor. */
 static __always_inline int emptcp_run_chain(emptcp_ctx *ctx, struct emptcp_scratch *s)
 {
-	struct emptcp_action_chain *c = bpf_map_lookup_elem(&emptcp_chains, &s->chain_id);
+	struct emptcp_chain_key key = { .id = s->chain_id, .gen = s->pkt.key.gen };
+	struct emptcp_action_chain *c = bpf_map_lookup_elem(&emptcp_chains, &key);
 	int i;
 
 	if (!c) {
@@ -239,16 +246,19 @@ static __always_inline int emptcp_run_selectors(emptcp_ctx *ctx, struct emptcp_s
 
 /* ---- API for programs ---- */
 
-/* Entry program body: parse once, then walk the hook's selector chain. */
+/* Entry program body: read the live generation once, parse once, then walk that generation's
+ * selector chain. */
 static __always_inline int emptcp_entry(emptcp_ctx *ctx)
 {
 	struct emptcp_selector_chain *sc;
 	struct emptcp_scratch *s;
-	__u32 zero = 0;
+	__u32 zero = 0, gen, *live;
 	int err;
 
 	emptcp_count(EMPTCP_CNT_PACKETS);
-	sc = bpf_map_lookup_elem(&emptcp_sel_chain, &zero);
+	live = emptcp_opaque(bpf_map_lookup_elem(&emptcp_live, &zero));
+	gen = live ? *live & (EMPTCP_GENERATIONS - 1) : 0;
+	sc = bpf_map_lookup_elem(&emptcp_sel_chain, &gen);
 	if (!sc || !sc->len)
 		return EMPTCP_PASS;
 	s = emptcp_scratch();
@@ -263,6 +273,7 @@ static __always_inline int emptcp_entry(emptcp_ctx *ctx)
 		return EMPTCP_PASS;
 	}
 	__builtin_memcpy(&s->sel, sc, sizeof(*sc));
+	s->pkt.key.gen = gen; /* the packet's generation from here on, through every tail call */
 	s->sel_idx = 0;
 	s->and_chain = 0;
 	s->chain_id = 0;

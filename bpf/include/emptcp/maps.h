@@ -13,8 +13,9 @@
 #error "include emptcp/xdp.h or emptcp/tc.h first"
 #endif
 
-#define EMPTCP_TCP_KEYS_MAX (128 * 1024)
-#define EMPTCP_CHAINS_MAX 4096
+/* Hash maps hold both generations (abi.h): twice the entries of one policy. */
+#define EMPTCP_TCP_KEYS_MAX (EMPTCP_GENERATIONS * 128 * 1024)
+#define EMPTCP_CHAINS_MAX (EMPTCP_GENERATIONS * 4096)
 #define EMPTCP_EVENTS_BYTES (1u << 20)
 
 /* <hook>_selectors: selector programs, tail-called by slot (enum emptcp_selector_slot; operator
@@ -36,16 +37,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(actions) SEC(".maps");
 
-/* <hook>_sel_chain: the hook's selector chain, one value written whole. Key 0. */
+/* <hook>_sel_chain: the hook's selector chain per generation, one value written whole. Key gen. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, EMPTCP_GENERATIONS);
 	__type(key, __u32);
 	__type(value, struct emptcp_selector_chain);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(sel_chain) SEC(".maps");
 
-/* <hook>_tcp2: bindings of the tcp2 selector. Key struct emptcp_tcp2_key, value __u32 chain id. */
+/* <hook>_tcp2: bindings of the tcp2 selector. Key struct emptcp_tcp2_key (with its generation),
+ * value __u32 chain id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMPTCP_TCP_KEYS_MAX);
@@ -55,7 +57,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(tcp2) SEC(".maps");
 
-/* <hook>_tcp4: bindings of the tcp4 selector. Key struct emptcp_tcp4_key, value __u32 chain id. */
+/* <hook>_tcp4: bindings of the tcp4 selector. Key struct emptcp_tcp4_key (with its generation),
+ * value __u32 chain id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMPTCP_TCP_KEYS_MAX);
@@ -65,30 +68,30 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(tcp4) SEC(".maps");
 
-/* <hook>_tcp_dflt: the `tcp` selector's chain id (every TCP packet). Key 0, value __u32, 0 = none. */
+/* <hook>_tcp_dflt: the `tcp` selector's chain id (every TCP packet). Key gen, value __u32, 0 = none. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, EMPTCP_GENERATIONS);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(tcp_dflt) SEC(".maps");
 
 /* <hook>_prefilter: optional negative prefilter of the tcp2/tcp4 bindings (abi.h,
- * EMPTCP_SEL_F_PREFILTER). Key word index, value __u64 (64 bits of the set). */
+ * EMPTCP_SEL_F_PREFILTER). Key gen * EMPTCP_PREFILTER_WORDS + word, value __u64 (64 bits). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, EMPTCP_PREFILTER_WORDS);
+	__uint(max_entries, EMPTCP_GENERATIONS * EMPTCP_PREFILTER_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(prefilter) SEC(".maps");
 
-/* <hook>_chains: action chains. Key __u32 chain id (never 0), value struct emptcp_action_chain. */
+/* <hook>_chains: action chains. Key struct emptcp_chain_key, value struct emptcp_action_chain. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMPTCP_CHAINS_MAX);
-	__type(key, __u32);
+	__type(key, struct emptcp_chain_key);
 	__type(value, struct emptcp_action_chain);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(chains) SEC(".maps");
@@ -118,6 +121,15 @@ struct {
 	__uint(max_entries, EMPTCP_EVENTS_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } emptcp_events SEC(".maps");
+
+/* emptcp_live: the live generation (abi.h), read once per packet by both entries. Key 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} emptcp_live SEC(".maps");
 
 /* emptcp_meta: applier bookkeeping. Key enum emptcp_meta_key, value __u64. BPF never writes it. */
 struct {

@@ -1,0 +1,22 @@
+import EmptcpStore
+
+/// The writes that bring one generation of the policy maps to a desired state.
+struct GenerationPlan: Sendable {
+    let generation: UInt8
+    var maps: [MapPlan]
+    /// Per hook, the prefilter words to write (word index within the generation).
+    var prefilter: [Hook: [(word: UInt32, bits: UInt64)]] = [:]
+
+    var isEmpty: Bool { maps.allSatisfy(\.isEmpty) && prefilter.values.allSatisfy(\.isEmpty) }
+    var entries: Int { maps.reduce(0) { $0 + $1.add.count + $1.change.count + $1.remove.count } + prefilter.values.reduce(0) { $0 + $1.count } }
+
+    init(desired: DesiredState, current: GenerationContents, generation: UInt8) {
+        self.generation = generation
+        maps = Planner.plan(desired: desired, current: current.maps)
+        if let words = desired.prefilter {
+            for hook in Hook.allCases {
+                prefilter[hook] = Prefilter.writes(desired: words[hook]?[Int(generation)] ?? [:], current: current.prefilter[hook] ?? [:])
+            }
+        }
+    }
+}
