@@ -166,8 +166,15 @@ import Testing
                   "#/$defs/module_status")
         let state = FlowInjectionState(
             flow: Self.flow, ackState: AckState(seq: 1, ack: 2, window: 3, timestamps: .init(value: 4, echo: 5), dataAck: 6), ackSeenNs: 7,
-            removed: [RemovedAddAddr(seq: 1, ack: 2, window: 3, dropped: true, option: [30, 8])], removedSeenNs: 8, injected: 1)
+            removed: [RemovedAddAddr(seq: 1, ack: 2, window: 3, dropped: true, option: [30, 8])], removedSeenNs: 8)
         try check(DaemonReply(ok: true, detail: "d", error: "e", flows: [state]), "#/documents/daemon_reply")
+        try check(DaemonReply(ok: true, connections: [TrackedConnection(token: "0a0b0c0d", subflows: ["10.0.0.1:1-10.0.0.2:2"])],
+                              bindings: [RuntimeBinding(hook: "tc", flow: "10.0.0.1:1-10.0.0.2:2", chain: "c", token: 7, controller: "k")]),
+                  "#/documents/daemon_reply")
+        try check(ControlLine.event("subflow_priority", token: 1, subflow: "10.0.0.1:1-10.0.0.2:2", backup: true), "#/documents/control_line")
+        try check(ControlLine.reply(3, ok: false, "no"), "#/documents/control_line")
+        try check(ControlCommand(id: 1, verb: ControlCommand.bind, hook: "tc", flow: "10.0.0.1:1-10.0.0.2:2", chain: "c"), "#/documents/control_command")
+        try check(ControlHello(name: "n", metricsMs: 100), "#/documents/control_hello")
 
         var line = EventLine(.unknown(nil, reason: "r", length: 1))
         line.hook = "tc"; line.ifindex = 1; line.ts_ns = 2; line.src = "10.0.1.2"; line.sport = 3; line.dst = "10.0.1.1"; line.dport = 4

@@ -1,3 +1,4 @@
+import CLibbpf
 import Glibc
 
 // Netlink sockets (generic netlink for the MPTCP path manager, sock_diag for the subflow dump):
