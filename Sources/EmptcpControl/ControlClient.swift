@@ -102,7 +102,7 @@ public actor ControlClient {
             case .subflowEstablished(let token, let subflow, let backup): await controller.subflowEstablished(self, token: token, subflow: subflow, backup: backup)
             case .subflowClosed(let token, let subflow): await controller.subflowClosed(self, token: token, subflow: subflow)
             case .subflowPriority(let token, let subflow, let backup): await controller.subflowPriority(self, token: token, subflow: subflow, backup: backup)
-            case .flowMetrics(let flows): await controller.flowMetrics(self, flows: flows)
+            case .flowMetrics(let flows, let subflows): await controller.flowMetrics(self, flows: flows, subflows: subflows)
             }
         }
     }

@@ -10,8 +10,9 @@ public enum ControlEvent: Sendable, Equatable {
     case subflowEstablished(token: String, subflow: SubflowKey, backup: Bool)
     case subflowClosed(token: String, subflow: SubflowKey)
     case subflowPriority(token: String, subflow: SubflowKey, backup: Bool)
-    /// The `record` actor's per-flow counters, at the interval the controller asked for.
-    case flowMetrics([FlowStats])
+    /// At the interval the controller asked for: the `record` actor's per-flow counters and
+    /// every MPTCP subflow's byte counters.
+    case flowMetrics(flows: [FlowStats], subflows: [SubflowMetrics])
 
     /// The event of a daemon line; nil for replies and events this version does not know.
     init?(_ line: ControlLine) {
@@ -31,7 +32,7 @@ public enum ControlEvent: Sendable, Equatable {
         case "subflow_priority":
             guard let subflow else { return nil }
             self = .subflowPriority(token: token, subflow: subflow, backup: line.backup ?? false)
-        case "flow_metrics": self = .flowMetrics(line.flows ?? [])
+        case "flow_metrics": self = .flowMetrics(flows: line.flows ?? [], subflows: line.subflows ?? [])
         default: return nil
         }
     }

@@ -11,7 +11,7 @@ public protocol Controller: Sendable {
     func subflowClosed(_ client: ControlClient, token: String, subflow: SubflowKey) async
     func subflowPriority(_ client: ControlClient, token: String, subflow: SubflowKey, backup: Bool) async
     func connectionClosed(_ client: ControlClient, token: String) async
-    func flowMetrics(_ client: ControlClient, flows: [FlowStats]) async
+    func flowMetrics(_ client: ControlClient, flows: [FlowStats], subflows: [SubflowMetrics]) async
 }
 
 extension Controller {
@@ -21,5 +21,5 @@ extension Controller {
     public func subflowClosed(_ client: ControlClient, token: String, subflow: SubflowKey) async {}
     public func subflowPriority(_ client: ControlClient, token: String, subflow: SubflowKey, backup: Bool) async {}
     public func connectionClosed(_ client: ControlClient, token: String) async {}
-    public func flowMetrics(_ client: ControlClient, flows: [FlowStats]) async {}
+    public func flowMetrics(_ client: ControlClient, flows: [FlowStats], subflows: [SubflowMetrics]) async {}
 }

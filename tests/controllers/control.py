@@ -80,11 +80,14 @@ class Session:
             pass
 
 
-def metered_link(node, e, sock_path: str, address: str, cap_file: Path, metrics_ms: int = 100) -> subprocess.Popen:
+def metered_link(node, e, sock_path: str, address: str, cap_file: Path, metrics_ms: int = 100,
+                 record_chain: str | None = None) -> subprocess.Popen:
     binary = str(Path(e.bin).parent / "emptcp-metered-link")
     log = open(e.workdir / "metered-link.log", "a")
-    return node.popen([binary, "--address", address, "--cap-file", str(cap_file), "--socket", sock_path,
-                       "--metrics-ms", str(metrics_ms)], stdout=log, stderr=log)
+    args = [binary, "--address", address, "--cap-file", str(cap_file), "--socket", sock_path, "--metrics-ms", str(metrics_ms)]
+    if record_chain:
+        args += ["--record-chain", record_chain]
+    return node.popen(args, stdout=log, stderr=log)
 
 
 def uid_nobody_request(sock_path: str) -> subprocess.CompletedProcess:

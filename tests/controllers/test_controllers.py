@@ -31,9 +31,9 @@ pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 PORT = 5241
 CAP = 4_000_000
 
-# tc: a tcp4 step so runtime tcp4 entries are read; `metered` counts bytes per flow.
-METERED = policy(tc=[("tcp4", "or")], chains={"metered": [{"record": {"pkt": True, "flow": True}}]})
-WITHOUT_CHAIN = policy(tc=[("tcp4", "or")], chains={"other": [{"record": {"pkt": True}}]})
+# xdp: a tcp4 step so runtime tcp4 entries are read; `metered` counts packets and bytes per flow.
+METERED = policy(xdp=[("tcp4", "or")], chains={"metered": [{"record": {"pkt": True, "flow": True}}]})
+WITHOUT_CHAIN = policy(xdp=[("tcp4", "or")], chains={"other": [{"record": {"pkt": True}}]})
 
 
 def path_subflow(lab, f, path: int) -> dict | None:
@@ -56,7 +56,7 @@ def test_metered_link_moves_bytes_off_the_capped_path_and_restores_it(lab, clien
     daemon = Daemon(e, lab.client, monkeypatch)
     cap_file = e.workdir / "cap"
     cap_file.write_text(str(CAP))
-    controller = metered_link(lab.client, e, daemon.sock, lab.paths[0].client(f), cap_file)
+    controller = metered_link(lab.client, e, daemon.sock, lab.paths[0].client(f), cap_file, record_chain="metered")
     time.sleep(1)  # the controller's session is open before the connection starts
     MptcpServer(lab.server, PORT)
     try:
@@ -68,7 +68,7 @@ def test_metered_link_moves_bytes_off_the_capped_path_and_restores_it(lab, clien
             rows = [r for r in audit_rows(e, "inject") if "MP_PRIO B=1 controller=metered-link" in r["detail"]]
             assert rows and rows[-1]["outcome"] == "ok" and "SUB_PRIORITY" in rows[-1]["detail"], rows
             bound = runtime_bindings(daemon.sock)
-            assert any(b["hook"] == "tc" and b["chain"] == "metered" and b["controller"] == "metered-link" for b in bound), bound
+            assert any(b["hook"] == "xdp" and b["chain"] == "metered" and b["controller"] == "metered-link" for b in bound), bound
 
             # Traffic moves: over the next interval path 2 carries (nearly) all new bytes.
             p1, p2 = path_subflow(lab, f, 0)["acked"], path_subflow(lab, f, 1)["acked"]
@@ -119,9 +119,9 @@ def test_rollback_that_removes_the_chain_removes_runtime_bindings(lab, client_em
     MptcpServer(lab.server, PORT)
     session, cl, ev = open_connection_with_session(lab, e, f, daemon, "rollback-test")
     try:
-        r = session.call("bind", hook="tc", flow=ev["subflow"], chain="metered")
+        r = session.call("bind", hook="xdp", flow=ev["subflow"], chain="metered")
         assert r["ok"], r
-        refused = session.call("bind", hook="tc", flow=ev["subflow"], chain="nonexistent")
+        refused = session.call("bind", hook="xdp", flow=ev["subflow"], chain="nonexistent")
         assert not refused["ok"] and "not in the committed policy" in refused["error"], refused
         assert [b["flow"] for b in runtime_bindings(daemon.sock)] == [ev["subflow"]]
         e("rollback")
@@ -129,7 +129,7 @@ def test_rollback_that_removes_the_chain_removes_runtime_bindings(lab, client_em
         rows = [r for r in audit_rows(e, "runtime-unbind") if "controller=rollback-test" in r["detail"]]
         assert rows and "chain metered is not in the committed policy" in rows[-1]["detail"], rows
         # The chain is gone: binding again is refused.
-        again = session.call("bind", hook="tc", flow=ev["subflow"], chain="metered")
+        again = session.call("bind", hook="xdp", flow=ev["subflow"], chain="metered")
         assert not again["ok"], again
     finally:
         cl.close()
@@ -149,10 +149,10 @@ def test_committed_binding_wins_over_runtime_binding(lab, client_emptcp, monkeyp
         lh, lp = local.rsplit(":", 1)
         rh, rp = remote.rsplit(":", 1)
         committed = dict(METERED)
-        committed["bindings"] = [{"hook": "tc", "selector": "tcp4", "local": lh.strip("[]"), "local_port": int(lp),
+        committed["bindings"] = [{"hook": "xdp", "selector": "tcp4", "local": lh.strip("[]"), "local_port": int(lp),
                                   "remote": rh.strip("[]"), "remote_port": int(rp), "chain": "metered"}]
         e.commit(committed, "commit the flow")
-        r = session.call("bind", hook="tc", flow=ev["subflow"], chain="metered")
+        r = session.call("bind", hook="xdp", flow=ev["subflow"], chain="metered")
         assert not r["ok"] and "committed rule always wins" in r["error"], r
         assert runtime_bindings(daemon.sock) == []
     finally:
@@ -184,7 +184,7 @@ def test_many_connections_leave_no_runtime_state(lab, client_emptcp, monkeypatch
             cl = MptcpClient(lab.client, lab.paths[0].server(f), PORT)
             ev = session.wait_event(lambda d: d.get("event") == "connection_established" and d.get("subflow"))
             session.events.clear()
-            assert session.call("bind", hook="tc", flow=ev["subflow"], chain="metered")["ok"]
+            assert session.call("bind", hook="xdp", flow=ev["subflow"], chain="metered")["ok"]
             cl.close()
         assert wait_for(lambda: runtime_rows(e) == 0 and not daemon.connections(), timeout=60), (runtime_bindings(daemon.sock), daemon.connections())
     finally:

@@ -44,8 +44,10 @@ public struct ControlLine: Codable, Sendable, Equatable {
     /// "local:port-remote:port" from our side.
     public var subflow: String?
     public var backup: Bool?
-    /// flow_metrics: one entry per flow the `record` actor counts.
+    /// flow_metrics: one entry per flow the `record` actor counts (xdp: what arrives).
     public var flows: [FlowStats]?
+    /// flow_metrics: every MPTCP subflow with its byte counters (sock_diag).
+    public var subflows: [SubflowMetrics]?
     // Replies.
     public var id: Int64?
     public var ok: Bool?
@@ -89,5 +91,28 @@ public struct ControlLine: Codable, Sendable, Equatable {
         case .subPriority: self = .event("subflow_priority", token: e.token, subflow: subflow, backup: e.backup)
         default: return nil
         }
+    }
+}
+
+/// One subflow's counters in flow_metrics, from the kernel's socket (sock_diag, struct tcp_info).
+public struct SubflowMetrics: Codable, Sendable, Equatable {
+    public var token: String
+    public var subflow: String
+    /// Bytes this host sent that the peer acknowledged; bytes received.
+    public var bytesAcked: UInt64
+    public var bytesReceived: UInt64
+    /// The scheduler treats it as backup (the peer's MP_PRIO, or an injected one).
+    public var backup: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case token, subflow, bytesAcked = "bytes_acked", bytesReceived = "bytes_received", backup
+    }
+
+    public init(_ s: SubflowInfo) {
+        token = MptcpPmEvent.hex(s.token)
+        subflow = s.subflow.description
+        bytesAcked = s.bytesAcked
+        bytesReceived = s.bytesReceived
+        backup = s.peerBackup
     }
 }

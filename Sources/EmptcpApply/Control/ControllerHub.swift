@@ -69,6 +69,7 @@ public final class ControllerHub {
         guard !due.isEmpty else { return }
         var line = ControlLine.event("flow_metrics")
         line.flows = (try? StatsReader.read(pinRoot: pinRoot)) ?? []
+        line.subflows = ((try? SubflowDiag.dump()) ?? []).map(SubflowMetrics.init).sorted { $0.subflow < $1.subflow }
         for (fd, s) in due {
             sessions[fd]?.nextMetricsNs = now + s.metricsIntervalNs
             send(line, to: fd)
@@ -153,7 +154,7 @@ public final class ControllerHub {
             // Store first: a crash between the two leaves a row the next reconcile writes or drops.
             try store.recordRuntimeBinding(binding)
             do {
-                try writer.install(key, chain: chain)
+                try writer.install(key, chain: chain, actors: policy?.chains[chain] ?? [])
             } catch {
                 try? store.forgetRuntimeBindings([binding], reason: "kernel write failed: \(error)")
                 return .reply(c.id, ok: false, "\(error)")
@@ -224,7 +225,7 @@ public final class ControllerHub {
                 guard let key = RuntimeBindingWriter.key(hook: b.hook, flow: b.flow) else { stale.append((b, "unparsable")); continue }
                 if tracked[b.token] == nil { stale.append((b, "connection closed")); continue }
                 if let why = RuntimeBindingWriter.refusal(b, key: key, policy: policy) { stale.append((b, "revision: \(why)")); continue }
-                do { try writer.install(key, chain: b.chain) } catch { stale.append((b, "kernel write failed: \(error)")) }
+                do { try writer.install(key, chain: b.chain, actors: policy?.chains[b.chain] ?? []) } catch { stale.append((b, "kernel write failed: \(error)")) }
             }
             let committed = Set(policy?.bindings.map(\.key) ?? [])
             for (b, why) in stale { remove([b], reason: why, committed: committed) }

@@ -30,8 +30,17 @@ struct RuntimeBindingWriter {
         return BindingKey(hook: h, selector: .tcp4, local: s.local, localPort: s.localPort, remote: s.remote, remotePort: s.remotePort)
     }
 
-    func install(_ key: BindingKey, chain: String) throws {
+    /// - Parameter actors: the chain's actors in the committed policy; the applier writes only
+    ///   chains a committed binding uses, so the chain entry is written too (where missing or different).
+    func install(_ key: BindingKey, chain: String, actors: [ActorCall]) throws {
         let maps = try PolicyMaps(layout: layout, prefilter: true)
+        let chainKey = MapEncoder.chainKey(MapEncoder.chainID(hook: key.hook, name: chain))
+        let chainValue = try MapEncoder.actionChainValue(actors, hook: key.hook, chain: chain, modules: ModuleSlots())
+        let chains = maps.maps[MapID(hook: key.hook, kind: .chains)]!
+        for g in UInt8(0)..<UInt8(Generation.count) {
+            let k = Generation.key(chainKey, .chains, g)
+            if try chains.lookup(k.bytes) != chainValue { try chains.update(k.bytes, chainValue) }
+        }
         let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
         let value = MapEncoder.u32(MapEncoder.chainID(hook: key.hook, name: chain))
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!

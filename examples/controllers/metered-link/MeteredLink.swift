@@ -7,16 +7,17 @@ import Foundation
 /// emptcp-metered-link: once a connection has sent `cap` bytes on its subflows from a metered
 /// address, those subflows are marked backup, so the scheduler moves the traffic to the other
 /// path and the cap holds; when the cap is cleared (the cap file is removed, emptied or set to 0)
-/// or raised above what was sent, they are restored. Byte counts come from the `record` actor:
-/// the controller binds every subflow from the metered address on tc to `--record-chain` (a chain
-/// of the committed policy holding `record`). See README.md.
+/// or raised above what was sent, they are restored. Byte counts are the kernel's per-subflow
+/// counters (bytes acknowledged by the peer) in the daemon's flow_metrics events. With
+/// `--record-chain`, every metered subflow is also bound on xdp to that committed chain (holding
+/// `record`), so the record actor's per-flow view of it appears in `emptcp stats`. See README.md.
 @main
 struct MeteredLink: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "emptcp-metered-link", abstract: "Keep MPTCP connections under a byte cap on a metered path.")
 
     @Option(help: "Local address of the metered interface.") var address: String
     @Option(help: "File holding the cap in bytes; absent, empty or 0: no cap. Read at every metrics interval.") var capFile: String
-    @Option(help: "Committed chain with the record actor, bound on tc to the metered subflows.") var recordChain = "metered"
+    @Option(help: "Committed chain (with record) to bind the metered subflows to on xdp; none by default.") var recordChain: String?
     @Option(help: "Metrics interval in milliseconds.") var metricsMs = 200
     @Option(help: "Controller name (audit trail).") var name = "metered-link"
     @Option(help: "Daemon socket (default: env EMPTCP_DAEMON_SOCKET, else /run/emptcp/daemon.sock).") var socket: String?
@@ -33,11 +34,11 @@ struct MeteredLink: AsyncParsableCommand {
 actor MeteredPolicy: Controller {
     let metered: IPAddress
     let capFile: String
-    let recordChain: String
+    let recordChain: String?
     private var subflows: [String: Set<SubflowKey>] = [:]
     private var marked: [String: Set<SubflowKey>] = [:]
 
-    init(metered: IPAddress, capFile: String, recordChain: String) {
+    init(metered: IPAddress, capFile: String, recordChain: String?) {
         self.metered = metered
         self.capFile = capFile
         self.recordChain = recordChain
@@ -61,8 +62,9 @@ actor MeteredPolicy: Controller {
     private func track(_ client: ControlClient, token: String, subflow: SubflowKey) async {
         guard subflow.local == metered, subflows[token]?.contains(subflow) != true else { return }
         subflows[token, default: []].insert(subflow)
+        guard let recordChain else { return }
         do {
-            try await client.bind(hook: "tc", flow: subflow, chain: recordChain)
+            try await client.bind(hook: "xdp", flow: subflow, chain: recordChain)
         } catch {
             log("bind \(subflow) to \(recordChain): \(error)")
         }
@@ -78,11 +80,14 @@ actor MeteredPolicy: Controller {
         marked[token] = nil
     }
 
-    func flowMetrics(_ client: ControlClient, flows: [FlowStats]) async {
-        // Bytes this host sent (tc sees them leave: source = us) per metered subflow.
+    func flowMetrics(_ client: ControlClient, flows: [FlowStats], subflows counters: [SubflowMetrics]) async {
+        // Bytes this host sent on each metered subflow, as the peer acknowledged them.
         var sent: [SubflowKey: UInt64] = [:]
-        for f in flows where f.flow.source == metered {
-            sent[SubflowKey(local: f.flow.source, localPort: f.flow.sourcePort, remote: f.flow.destination, remotePort: f.flow.destinationPort), default: 0] += f.bytes
+        for c in counters {
+            guard let key = SubflowKey(parsing: c.subflow), key.local == metered else { continue }
+            sent[key] = c.bytesAcked
+            // Subflows that began before the controller are learned here.
+            if subflows[c.token]?.contains(key) != true { subflows[c.token, default: []].insert(key) }
         }
         let cap = cap()
         for (token, keys) in subflows {
