@@ -124,6 +124,10 @@ def test_rollback_that_removes_the_chain_removes_runtime_bindings(lab, client_em
         refused = session.call("bind", hook="xdp", flow=ev["subflow"], chain="nonexistent")
         assert not refused["ok"] and "not in the committed policy" in refused["error"], refused
         assert [b["flow"] for b in runtime_bindings(daemon.sock)] == [ev["subflow"]]
+        # status lists it apart from the revision, and its map entries are not drift.
+        status = json.loads(e("status", "--json").stdout)
+        assert [b["flow"] for b in status["runtime_bindings"]] == [ev["subflow"]], status["runtime_bindings"]
+        assert status["kernel"]["drift"] == [] and status["in_sync"], status["kernel"]["drift"]
         e("rollback")
         assert wait_for(lambda: runtime_rows(e) == 0, timeout=15), runtime_bindings(daemon.sock)
         rows = [r for r in audit_rows(e, "runtime-unbind") if "controller=rollback-test" in r["detail"]]

@@ -88,3 +88,12 @@ struct RuntimeBindingWriter {
         return true
     }
 }
+
+extension RuntimeBinding {
+    /// The tcp4 binding whose map entries this runtime binding writes: `status` adds these to the
+    /// revision's bindings, so the kernel is compared with what it should hold and runtime
+    /// entries are not drift.
+    public var mapBinding: Binding? {
+        RuntimeBindingWriter.key(hook: hook, flow: flow).map { Binding($0, chain: chain) }
+    }
+}
