@@ -158,8 +158,6 @@ def table(doc: dict) -> str:
         s = p["store"]
         out += [f"### `emptcp-bench store` (the store's own benchmark; exit {s['rc']})", "", "```",
                 (s["stdout"] or s["stderr"] or "(no output)")[:6000], "```", ""]
-    if "live" in p:
-        out += live_table(p["live"]) + [""]
     if "switch" in p:
         s = p["switch"]
         out += [f"### `emptcp-bench switch` (generation switch and boot restore; exit {s['rc']})", "",
@@ -167,6 +165,8 @@ def table(doc: dict) -> str:
                 "the flip and a one-binding apply to one raw `bpf_map_update_elem` "
                 "([architecture.md](docs/architecture.md#atomic-switch)).", "",
                 (s["stdout"] or s["stderr"] or "(no output)")[:8000], ""]
+    if "live" in p:
+        out += live_table(p["live"]) + [""]
     for name, err in doc["errors"].items():
         out += [f"**{name} failed:** `{err}`", ""]
     return "\n".join(out)

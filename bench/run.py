@@ -1,7 +1,7 @@
 """Runs every benchmark part and writes the results page. Called by scripts/bench.sh, from the
 repository root as a module (so `bench` and the shared `lab` package import without path edits):
 
-    python3 -m bench.run --bin-dir .build/release [--smoke] [--parts packet,throughput,scale,store,live]
+    python3 -m bench.run --bin-dir .build/release [--smoke] [--parts packet,throughput,scale,store,switch,live]
 
 Full run: BPF_PROG_TEST_RUN repeat 1e6 x 5 repetitions; iperf3 5 s x 5 repetitions per mode and
 direction; 1k/10k/100k bindings x 5 repetitions. --smoke: tiny counts and sizes (CI), results in
@@ -76,7 +76,7 @@ def main() -> int:
     ap.add_argument("--bpf-dir", default=str(REPO / "build" / "bpf"))
     ap.add_argument("--out", default=str(REPO / "bench-out"))
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--parts", default="packet,throughput,scale,store,live,switch")
+    ap.add_argument("--parts", default="packet,throughput,scale,store,switch,live")
     ap.add_argument("--command", default="scripts/bench.sh", help="the command line shown on the page")
     a = ap.parse_args()
 
@@ -115,8 +115,8 @@ def main() -> int:
 
     part("scale", scale_part)
     part("store", lambda: store_bench(bench_bin, out, smoke))
-    part("live", lambda: live.run(emptcp_bin, bpf_dir, runs=2 if smoke else 50, injections=200 if smoke else 10_000))
     part("switch", lambda: switch_bench(bench_bin, smoke))
+    part("live", lambda: live.run(emptcp_bin, bpf_dir, runs=2 if smoke else 50, injections=200 if smoke else 10_000))
 
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     md = out / "BENCHMARKS.smoke.md" if smoke else REPO / "BENCHMARKS.md"

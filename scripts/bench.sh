@@ -39,4 +39,4 @@ swift build -c "$CONFIG" --scratch-path "$SCRATCH" --product emptcp-bench 2>&1 |
 BIN_DIR=$(swift build -c "$CONFIG" --scratch-path "$SCRATCH" --show-bin-path)
 
 exec python3 -m bench.run --bin-dir "$BIN_DIR" --bpf-dir "$PWD/build/bpf" \
-  --parts "${BENCH_PARTS:-packet,throughput,scale,store,live,switch}" "${ARGS[@]}"
+  --parts "${BENCH_PARTS:-packet,throughput,scale,store,switch,live}" "${ARGS[@]}"

@@ -10,7 +10,7 @@ struct Emptcp: ParsableCommand {
         abstract: "Steer MPTCP connections with eBPF policy chains kept in a versioned store.",
         version: EmptcpVersion.string,
         subcommands: [
-            Commit.self, Check.self, Confirm.self, Rollback.self, Log.self, Show.self, Diff.self, Audit.self,
+            Commit.self, Check.self, BindingCommand.self, Confirm.self, Rollback.self, Log.self, Show.self, Diff.self, Audit.self,
             Attach.self, Detach.self, Apply.self, Status.self,
             Events.self, Stats.self, Module.self, Daemon.self,
         ]

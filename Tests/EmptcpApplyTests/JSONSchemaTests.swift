@@ -148,8 +148,9 @@ import Testing
         status.liveGeneration = 1
         status.standbyRevision = 2
         try check(status, "#/$defs/data_plane")
-        let report = ApplyReport(revision: 3, previousRevision: 2, maps: [MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0)],
+        var report = ApplyReport(revision: 3, previousRevision: 2, maps: [MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0)],
                                  encodeMicros: 1, readMicros: 2, writeMicros: 3)
+        report.links = ["eth0/tc"]
         try check(report, "#/documents/apply", ignoring: ["schema"])
         let statusProperties = resolve(["$ref": "#/documents/status"])["properties"] as! [String: Any]
         try check(PendingConfirmation(revision: 4, previous: 3, deadline: Date()), node: statusProperties["pending_confirmation"] as! [String: Any])

@@ -1,3 +1,5 @@
+// CLibbpf too: its headers pull in glibc's socket headers, and which module then owns SOCK_* depends on
+// which is loaded first; importing both makes them visible either way.
 import CLibbpf
 import Glibc
 

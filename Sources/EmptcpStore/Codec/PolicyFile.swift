@@ -6,11 +6,25 @@ import Yams
 /// gives JSON files line numbers too. Syntax and shape errors are thrown here; cross-references
 /// and limits are `PolicyValidator`'s job.
 public enum PolicyFile {
-    /// Parses a policy; `file` names the source in errors.
+    /// Parses a policy; `file` names the source in errors. Valid files take the fast path
+    /// (`PolicyEventReader`: libyaml events, no node tree); whatever it does not take, and every
+    /// error, goes through the node tree, which names lines. The map of a fast parse finds its
+    /// lines by parsing again when validation needs them.
     public static func parse(_ text: String, file: String) throws -> (Policy, SourceMap) {
-        var map = SourceMap(file: file)
-        // Before Yams: it recurses once per level and would overflow the stack on deep input.
+        // Before any parser: Yams recurses once per level and would overflow the stack on deep input.
         try PolicyNesting.check(text, file: file)
+        var text = text
+        if let policy = text.withUTF8({ PolicyEventReader.read($0) }) {
+            var map = SourceMap(file: file)
+            map.recover = { [text] in try? parseTree(text, file: file).1 }
+            return (policy, map)
+        }
+        return try parseTree(text, file: file)
+    }
+
+    /// The node-tree parse: Yams composes the document, `NodeReader` walks it recording lines.
+    static func parseTree(_ text: String, file: String) throws -> (Policy, SourceMap) {
+        var map = SourceMap(file: file)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -32,10 +46,14 @@ public enum PolicyFile {
 
     /// Reads `path` (at most `maxFileBytes`; regular files only) and parses it.
     public static func load(path: PolicyPath) throws -> (Policy, SourceMap) {
-        let data = try PolicyFileReader.read(path)
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw StoreError.validation(file: path.description, line: nil, key: "file", message: "not UTF-8 text")
-        }
+        // The bytes are dropped once decoded: a large policy is not held twice while it is parsed.
+        let text: String = try {
+            let data = try PolicyFileReader.read(path)
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw StoreError.validation(file: path.description, line: nil, key: "file", message: "not UTF-8 text")
+            }
+            return text
+        }()
         return try parse(text, file: path.description)
     }
 

@@ -21,6 +21,17 @@ public enum PolicyValidator {
     /// `keys[i]`, when given, is `p.bindings[i].key.storageKey` (the store has it already);
     /// duplicates are then found by string, which is cheaper than hashing the key's parts.
     static func validate(_ p: Policy, modules: [ModuleRecord], map: SourceMap, keys: [String]?) throws {
+        do {
+            try check(p, modules: modules, map: map, keys: keys)
+        } catch let error where map.recover != nil {
+            // The fast parse kept no lines: find the same problem again with them.
+            guard let exact = map.recover?() else { throw error }
+            try check(p, modules: modules, map: exact, keys: keys)
+            throw error
+        }
+    }
+
+    private static func check(_ p: Policy, modules: [ModuleRecord], map: SourceMap, keys: [String]?) throws {
         let byName = Dictionary(modules.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         // Selector chains.
         for hook in p.selectors.keys.sorted() {

@@ -8,9 +8,19 @@ public struct BindingChanges: Sendable {
     /// Keys of bindings to remove; each must exist.
     public var remove: [BindingKey]
 
-    public init(upsert: [Binding] = [], remove: [BindingKey] = []) {
+    /// What an upserted key must be in the current revision.
+    public var upsertRequires: KeyPresence
+
+    /// `.either`: add or re-point (a patch); `.absent`: add only (`binding add`); `.present`:
+    /// re-point only (`binding set`).
+    public enum KeyPresence: Sendable {
+        case either, absent, present
+    }
+
+    public init(upsert: [Binding] = [], remove: [BindingKey] = [], upsertRequires: KeyPresence = .either) {
         self.upsert = upsert
         self.remove = remove
+        self.upsertRequires = upsertRequires
     }
 }
 
@@ -126,7 +136,15 @@ extension PolicyStore {
         var closes: [Int64] = [], opens: [(Binding, String)] = []
         for b in changes.upsert {
             let key = b.key.storageKey
-            if let old = try live(key) {
+            let old = try live(key)
+            switch (changes.upsertRequires, old) {
+            case (.absent, .some):
+                throw StoreError.validation(file: nil, line: nil, key: "binding", message: "\(b.key) exists (bound to chain \(old!.chain)); change it with `emptcp binding set`")
+            case (.present, nil):
+                throw StoreError.validation(file: nil, line: nil, key: "binding", message: "no binding \(b.key); add it with `emptcp binding add`")
+            default: break
+            }
+            if let old {
                 if old.chain == b.chain { continue }
                 var oldBinding = b
                 oldBinding.chain = old.chain

@@ -27,7 +27,7 @@ struct PolicyCheck {
         let (policy, sourceMap) = try PolicyFile.load(path: file)
         let session = DataPlaneSession(global: global)
         // No database yet: nothing committed and no modules; the check must not create one.
-        let store = FileManager.default.fileExists(atPath: global.db) ? try session.openStore() : nil
+        let store = FileManager.default.fileExists(atPath: global.db) ? try session.openStore(.existing) : nil
         try PolicyValidator.validate(policy, modules: try store?.modules() ?? [], map: sourceMap)
         let current = try store?.currentRevision()
         let base = try current.map { try store!.policy(at: $0.id) } ?? Policy()
