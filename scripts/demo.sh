@@ -6,19 +6,32 @@
 #      (2 subflows); with rm_add_addr bound on the client's XDP hook the ADD_ADDR never reaches
 #      the client's stack (1 subflow, still MPTCP); `rollback` brings the second subflow back.
 # Everything it creates (namespaces, bpffs pin root, database) is removed on exit.
+#   bash scripts/demo.sh                          build (scripts/setup.sh), then run the build tree's binary
+#   EMPTCP_BIN=/usr/bin/emptcp bash scripts/demo.sh   an installed binary, run from a scratch directory
+#                                                 outside the source tree, finding its own BPF objects
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPO=$PWD
 # Namespaces, bpffs and BPF need root: re-run through sudo when there is one, else one line.
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 && exec sudo env "PATH=$PATH" bash "$PWD/scripts/demo.sh" "$@"
+  command -v sudo >/dev/null 2>&1 &&
+    exec sudo env "PATH=$PATH" ${EMPTCP_BIN:+"EMPTCP_BIN=$EMPTCP_BIN"} bash "$PWD/scripts/demo.sh" "$@"
   echo "demo.sh: run as root (network namespaces, bpffs, BPF programs); no sudo found" >&2
   exit 1
 fi
-bash scripts/setup.sh
 
-BIN="$PWD/.build/debug/emptcp"
-export EMPTCP_BPF_DIR="$PWD/build/bpf"
+if [ -n "${EMPTCP_BIN:-}" ]; then
+  BIN=$EMPTCP_BIN
+  # The installed tool finds its objects itself: no variable may point it into the source tree.
+  unset EMPTCP_BPF_DIR
+else
+  bash scripts/setup.sh
+  BIN="$REPO/.build/debug/emptcp"
+  export EMPTCP_BPF_DIR="$REPO/build/bpf"
+fi
 WORK=$(mktemp -d /tmp/emptcp-demo.XXXXXX)
+cp examples/policy.yaml "$WORK/policy.yaml"
+cd "$WORK"
 TAG="ed$$"
 C="${TAG}c"; S="${TAG}s"
 export EMPTCP_DB="$WORK/emptcp.db" EMPTCP_PIN_ROOT="$WORK/bpffs/emptcp"
@@ -37,8 +50,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
 step "1. The versioned store (scratch database $EMPTCP_DB)"
-show "$BIN" commit examples/policy.yaml -m "first policy"
-sed 's/window: 1600/window: 3200/' examples/policy.yaml > "$WORK/policy-2.yaml"
+show "$BIN" commit "$WORK/policy.yaml" -m "first policy"
+sed 's/window: 1600/window: 3200/' "$WORK/policy.yaml" > "$WORK/policy-2.yaml"
 show "$BIN" commit "$WORK/policy-2.yaml" -m "larger window"
 show "$BIN" diff 1 2
 show "$BIN" rollback

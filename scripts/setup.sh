@@ -17,6 +17,7 @@ fi
 APT_PACKAGES=(
   clang-14 llvm-14 libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev sqlite3 bpftool
   iproute2 iperf3 mptcpize tshark ethtool python3-pip
+  bash-completion man-db
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,9 +31,10 @@ if ((${#missing[@]})); then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Python side of the kernel tests and benchmarks (packet crafting, plots).
-python3 -c 'import scapy, pytest, matplotlib' 2>/dev/null ||
-  python3 -m pip install -q --disable-pip-version-check scapy pytest matplotlib
+# Python side of the kernel tests and benchmarks (packet crafting, plots, the Prometheus text
+# parser that checks `status --format prometheus`).
+python3 -c 'import scapy, pytest, matplotlib, prometheus_client' 2>/dev/null ||
+  python3 -m pip install -q --disable-pip-version-check scapy pytest matplotlib prometheus-client
 
 CONFIG=${CONFIG:-debug}
 bash bpf/build.sh

@@ -30,9 +30,12 @@ struct Emptcp: ParsableCommand {
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
             let message = self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "usage error"
-            Console.warn("emptcp: \(message) (see emptcp --help)")
+            Console.error("emptcp: \(message) (see emptcp --help)")
             Foundation.exit(ExitStatus.usage)
         }
+        let fallback = CLILogging.defaultLevel(for: command)
+        CLILogging.bootstrap(level: GlobalOptions.of(command)?.logLevel(fallback: fallback)
+            ?? CLILogging.level(verbose: 0, quiet: false, environment: ProcessInfo.processInfo.environment, fallback: fallback))
         do {
             try command.run()
         } catch {

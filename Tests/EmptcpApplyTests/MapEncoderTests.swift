@@ -101,14 +101,6 @@ import Testing
         #expect(drift.contains { $0.description.contains("local=10.0.1.1 remote=10.0.1.2: holds chain id 7, expected chain slow") })
     }
 
-    @Test func discoveryOrder() {
-        let c = ObjectDiscovery.candidates(explicit: nil, environment: [:], executable: "/repo/.build/debug/emptcp")
-        #expect(c.contains("/repo/build/bpf"))
-        #expect(c.last == ObjectDiscovery.installDirectory)
-        #expect(ObjectDiscovery.candidates(explicit: nil, environment: ["EMPTCP_BPF_DIR": "/x"], executable: nil) == ["/x"])
-        #expect(ObjectDiscovery.candidates(explicit: "/y", environment: ["EMPTCP_BPF_DIR": "/x"], executable: nil) == ["/y"])
-    }
-
     @Test func mapKeyRoundTripsAndOrdersBytewise() {
         var generator = SystemRandomNumberGenerator()
         let keys = (0..<200).map { i in Bytes((0..<(i % 3 == 0 ? 4 : 40)).map { _ in UInt8.random(in: 0...3, using: &generator) }) }

@@ -23,10 +23,13 @@ def test_status_exit_code_reports_kernel_differences(lab, client_emptcp):
     e.commit(strip_add_addr(lab, bound=True))
     assert e("status", "--exit-code", check=False).returncode == 0
 
+    # emptcp_meta keys 2 and 3 hold the revision each policy generation holds completely; status
+    # reports the live one's. Revision 99 in both, which the store never made.
     meta = str(e.pin_root / "maps" / "emptcp_meta")
-    saved = bpftool_json("map", "lookup", "pinned", meta, "key", "0", "0", "0", "0")["value"]
-    other = ["0x63"] + ["0"] * (len(saved) - 1)  # revision 99, which the store never made
-    run(["bpftool", "map", "update", "pinned", meta, "key", "0", "0", "0", "0", "value", *other])
+    saved = bpftool_json("map", "lookup", "pinned", meta, "key", "2", "0", "0", "0")["value"]
+    other = ["0x63"] + ["0"] * (len(saved) - 1)
+    for generation_key in ("2", "3"):
+        run(["bpftool", "map", "update", "pinned", meta, "key", generation_key, "0", "0", "0", "value", *other])
     plain = e("status", check=False)
     assert plain.returncode == 0 and "kernel 99" in plain.stdout, plain.stdout
     flagged = e("status", "--exit-code", check=False)

@@ -1,4 +1,4 @@
-"""set_flow_prio on real MPTCP traffic between two namespaces (tests/lab), one subflow, the data
+"""set_flow_prio on real MPTCP traffic between two namespaces (lab/), one subflow, the data
 plane loaded by the packet-test harness and attached by hand (tc clsact filter on the client's
 egress, generic XDP on its ingress):
 

@@ -83,7 +83,7 @@ public struct Applier: Sendable {
     /// - Parameters:
     ///   - pinRoot: bpffs directory for maps, programs and links.
     ///   - bpfDir: directory of the built objects (`xdp/*.o`, `tc/*.o`); nil: discover it
-    ///     (env EMPTCP_BPF_DIR, the repo build tree, /usr/local/lib/emptcp/bpf).
+    ///     (env EMPTCP_BPF_DIR, PREFIX/lib/emptcp/bpf next to the binary, the repo build tree).
     ///   - logDirectory: where verifier logs are saved; nil: /var/lib/emptcp when it exists, else $TMPDIR or /tmp.
     ///   - prefilter: maintain the binding prefilter and turn it on in the selector chains.
     public init(pinRoot: String, bpfDir: String? = nil, logDirectory: String? = nil, logger: Logger, prefilter: Bool = true) {

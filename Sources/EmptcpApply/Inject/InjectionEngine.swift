@@ -52,7 +52,7 @@ public struct FlowInjectionState: Sendable, Codable, Equatable {
 }
 
 /// What the ring buffer has shown per subflow: the latest ACK state (`recover_add_addr`) and the
-/// removed ADD_ADDR options, in memory, for `emptcp daemon --flows`. Segments are never built
+/// removed ADD_ADDR options, in memory, for `emptcp daemon flows`. Segments are never built
 /// from it: saved TCP state goes stale (the peer moves on, the actor may be unbound), so the
 /// LiveRepairEngine reads the socket's state when it injects. The durable copy of the removed
 /// options is the store's (ConnectionTracker). Single-threaded: the daemon's loop owns it.

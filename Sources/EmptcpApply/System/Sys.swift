@@ -4,11 +4,11 @@ import Synchronization
 
 // Every C call of EmptcpApply is under System/, behind the `Sys` namespace (swift-system style):
 // each wrapper turns a negative return or NULL into a `SystemError` that names the operation, the
-// object and the errno text. This file holds the namespace and its error convention, the process
-// environment and `run`, interface names and indexes, and the libbpf calls on pinned objects,
-// maps, programs and links; Sys+<Topic>.swift hold the other topics (files, detached processes,
-// ring buffers, polling, signals, sockets, raw sockets, netlink, BPF iterators). Nothing outside
-// System/ calls C.
+// object and the errno text. This file holds the namespace and its error convention, interface
+// names and indexes, and the libbpf calls on pinned objects, maps, programs and links;
+// Sys+<Topic>.swift hold the other topics (the process and its children, files, ring buffers,
+// polling, signals, sockets, raw sockets, netlink, BPF iterators, ...). Nothing else in
+// EmptcpApply calls C.
 
 /// An owned file descriptor, closed exactly once when the last reference goes away.
 package final class Descriptor: Sendable {
@@ -44,29 +44,6 @@ package enum Sys {
 
     static func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
     static let errnoEINVAL = EINVAL
-
-    // MARK: - Processes
-
-    static func effectiveUID() -> UInt32 { geteuid() }
-
-    /// The process environment (without Foundation).
-    static func environment() -> [String: String] {
-        var result: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
-            cursor += 1
-        }
-        return result
-    }
-
-    static func executablePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 
     // MARK: - Interfaces
 
@@ -320,42 +297,6 @@ package enum Sys {
         }
         guard ret == 0 else { throw fail("bpf_prog_test_run_opts", object, code(ret)) }
         return (opts.retval, opts.duration, Array(output.prefix(Int(opts.data_size_out))))
-    }
-
-    // MARK: - Commands
-
-    /// Runs a program (used only for `tc` in the clsact fallback) and returns its exit status and
-    /// combined output.
-    static func run(_ argv: [String]) throws -> (status: Int32, output: String) {
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { throw fail("pipe", argv.joined(separator: " "), errno) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, argv[0], &actions, nil, &cArgs, environ)
-        Glibc.close(pipeFDs[1])
-        guard spawned == 0 else {
-            Glibc.close(pipeFDs[0])
-            throw fail("posix_spawnp", argv[0], spawned)
-        }
-        var output = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(pipeFDs[0], &chunk, chunk.count)
-            if n <= 0 { break }
-            output += chunk[0..<n]
-        }
-        Glibc.close(pipeFDs[0])
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exit, String(decoding: output, as: UTF8.self))
     }
 }
 

@@ -1,5 +1,6 @@
 import EmptcpStore
 import Foundation
+import Logging
 
 /// The one output path of the CLI: results on stdout, warnings and errors as single lines on
 /// stderr, JSON with one set of encoder settings.
@@ -19,12 +20,28 @@ enum Console {
         FileHandle.standardOutput.write(Data((document.text + "\n").utf8))
     }
 
-    /// Writes `line` to stderr as exactly one line: embedded line breaks become "; ", other
-    /// control characters are escaped.
-    static func warn(_ line: String) {
-        let single = line.split(whereSeparator: \.isNewline).joined(separator: "; ")
-        FileHandle.standardError.write(Data((PrintableText.escape(single) + "\n").utf8))
+    /// Writes machine-read text in a format with escaping of its own (the Prometheus text
+    /// exposition) to stdout verbatim, as `print(_: JSONDocument)` does for JSON.
+    static func printVerbatim(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
+
+    /// Writes `line` to stderr as exactly one line: embedded line breaks become "; ", other
+    /// control characters are escaped. Under the journal the line carries the syslog priority
+    /// of a warning (`<4>`).
+    static func warn(_ line: String) { stderr(line, level: .warning) }
+
+    /// The same for the one error line of a failed command (`<3>` under the journal).
+    static func error(_ line: String) { stderr(line, level: .error) }
+
+    private static func stderr(_ line: String, level: Logger.Level) {
+        let single = line.split(whereSeparator: \.isNewline).joined(separator: "; ")
+        let prefix = journal ? "<\(JournalStream.priority(level))>" : ""
+        FileHandle.standardError.write(Data((prefix + PrintableText.escape(single) + "\n").utf8))
+    }
+
+    /// stderr is systemd's journal stream.
+    static let journal = JournalStream.isStandardError(environment: ProcessInfo.processInfo.environment)
 
     /// Every JSON document the CLI prints: indented for people, keys sorted so the output is
     /// stable across runs, slashes unescaped (paths stay readable), dates in ISO 8601.

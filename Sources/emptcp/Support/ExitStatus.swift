@@ -24,7 +24,7 @@ enum ExitStatus {
     static func report(_ error: Error, command: String) -> Int32 {
         if !(error is ExitCode) {
             let cause = (error as? ValidationError)?.message ?? "\(error)"
-            Console.warn("emptcp \(command): \(cause)")
+            Console.error("emptcp \(command): \(cause)")
         }
         return code(for: error)
     }

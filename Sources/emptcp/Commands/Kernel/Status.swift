@@ -20,6 +20,17 @@ extension Emptcp {
         @OptionGroup var output: OutputOptions
         @Flag(name: .customLong("exit-code"), help: "Exit 1 when the kernel differs from the current revision (revision, drift, links), else 0.")
         var exitCode = false
+        @Option(help: ArgumentHelp("Output format: text, json (same as --json) or prometheus (text exposition for node_exporter's textfile collector).",
+                                   valueName: "format"))
+        var format: StatusFormat?
+
+        enum StatusFormat: String, ExpressibleByArgument, CaseIterable {
+            case text, json, prometheus
+        }
+
+        func validate() throws {
+            if output.json, let format, format != .json { throw ValidationError("--json and --format \(format.rawValue) exclude each other") }
+        }
 
         /// The JSON document of `status --json`.
         struct Report: Encodable {
@@ -71,10 +82,15 @@ extension Emptcp {
             // Nothing loaded and nothing committed is not a difference; `inSync` (which also
             // needs programs loaded) keeps its meaning for existing readers.
             let differs = !linksOK || !kernel.drift.isEmpty || kernel.kernelRevision != current?.id
-            if output.json {
+            switch format ?? (output.json ? .json : .text) {
+            case .json:
                 Console.print(try Console.document(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
                                                           owner: owner, kernel: kernel, runtimeBindings: runtime)))
-            } else {
+            case .prometheus:
+                Console.printVerbatim(kernel.prometheus(currentRevision: current?.id, inSync: inSync,
+                                                        confirmDeadline: pending?.deadline.timeIntervalSince1970,
+                                                        version: EmptcpVersion.string))
+            case .text:
                 text(kernel, current: current?.id, inSync: inSync, pending: pending, owner: owner, identity: identity)
                     .forEach(Console.print)
                 Console.print(runtime.isEmpty ? "runtime bindings: none" : "runtime bindings (controllers, per connection; not in the revision):")
