@@ -1,6 +1,6 @@
 import Foundation
 
-/// A controller's binding of one flow to a committed chain (migrations/006_runtime_bindings.sql).
+/// A controller's binding of one flow to a committed chain (migrations/004_runtime_bindings.sql).
 public struct RuntimeBinding: Codable, Sendable, Equatable, Hashable {
     public var hook: String
     public var flow: String
