@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import EmptcpStore
 
-/// Runtime bindings in the store (migration 6): a binding per (hook, flow), replaced by a second
+/// Runtime bindings in the store (migration 4): a binding per (hook, flow), replaced by a second
 /// bind, removed with a reason, each change with its audit row naming the controller, and kept
 /// across reopening (a restarted daemon).
 @Suite struct RuntimeBindingStoreTests {

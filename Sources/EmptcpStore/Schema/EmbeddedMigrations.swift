@@ -174,7 +174,7 @@ CREATE TABLE runtime_work (
 CREATE INDEX runtime_work_pending ON runtime_work(state) WHERE state = 'pending';
 """#),
         Migration(version: 4, name: "runtime_bindings", sql: #"""
--- emptcp schema v6: runtime bindings a controller made on the daemon's socket (docs/controllers.md).
+-- emptcp schema v4: runtime bindings a controller made on the daemon's socket (docs/controllers.md).
 -- They are per-connection state, not revisions: a row lives as long as its connection (token)
 -- and goes when the connection closes, when its controller unbinds it, or when a revision no
 -- longer names its chain. Every change also writes an audit row (action `runtime-bind` /
