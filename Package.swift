@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "EmptcpStore", targets: ["EmptcpStore"]),
         .library(name: "EmptcpApply", targets: ["EmptcpApply"]),
         .library(name: "EmptcpFleet", targets: ["EmptcpFleet"]),
+        .library(name: "EmptcpControl", targets: ["EmptcpControl"]),
+        .executable(name: "emptcp-metered-link", targets: ["emptcp-metered-link"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,6 +55,14 @@ let package = Package(
                 "EmptcpStore", "EmptcpApply",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // Controllers (docs/controllers.md): the client library and the example controller.
+        .target(name: "EmptcpControl", dependencies: ["EmptcpApply", "EmptcpStore"]),
+        .executableTarget(
+            name: "emptcp-metered-link",
+            dependencies: ["EmptcpControl", "EmptcpApply", "EmptcpStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "examples/controllers/metered-link",
+            exclude: ["README.md"]
         ),
         .testTarget(name: "EmptcpStoreTests", dependencies: ["EmptcpStore"]),
         .testTarget(name: "EmptcpApplyTests", dependencies: ["EmptcpApply", "EmptcpStore"]),
