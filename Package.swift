@@ -8,11 +8,17 @@ let package = Package(
         .executable(name: "emptcp-bench", targets: ["emptcp-bench"]),
         .library(name: "EmptcpStore", targets: ["EmptcpStore"]),
         .library(name: "EmptcpApply", targets: ["EmptcpApply"]),
+        .library(name: "EmptcpFleet", targets: ["EmptcpFleet"]),
+        .library(name: "EmptcpControl", targets: ["EmptcpControl"]),
+        .executable(name: "emptcp-metered-link", targets: ["emptcp-metered-link"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The fleet's revision source is PostgreSQL; PostgresNIO speaks its wire protocol
+        // (LISTEN/NOTIFY, TLS) without libpq.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System SQLite (libsqlite3-dev): headers only.
@@ -27,10 +33,18 @@ let package = Package(
             name: "EmptcpApply",
             dependencies: ["EmptcpStore", "CLibbpf", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(
+            name: "EmptcpFleet",
+            dependencies: [
+                "EmptcpStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "emptcp",
             dependencies: [
-                "EmptcpStore", "EmptcpApply",
+                "EmptcpStore", "EmptcpApply", "EmptcpFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -42,7 +56,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Controllers (docs/controllers.md): the client library and the example controller.
+        .target(name: "EmptcpControl", dependencies: ["EmptcpApply", "EmptcpStore"]),
+        .executableTarget(
+            name: "emptcp-metered-link",
+            dependencies: ["EmptcpControl", "EmptcpApply", "EmptcpStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "examples/controllers/metered-link",
+            exclude: ["README.md"]
+        ),
         .testTarget(name: "EmptcpStoreTests", dependencies: ["EmptcpStore"]),
         .testTarget(name: "EmptcpApplyTests", dependencies: ["EmptcpApply", "EmptcpStore"]),
+        .testTarget(name: "EmptcpFleetTests", dependencies: ["EmptcpFleet", "EmptcpStore"]),
     ]
 )

@@ -305,6 +305,10 @@ def write(doc: dict, md_path: Path, plot_dir: Path) -> str:
         lines += [f"![{Path(r).stem}]({r})" for r in rel] + [""]
     lines += ["## Results", "", table(doc)]
     text = "\n".join(lines) + "\n"
+    # The fleet benchmark (bench/fleet.py) owns a block of the page; keep it across rewrites.
+    old = md_path.read_text() if md_path.exists() else ""
+    if "<!-- fleet:begin -->" in old and "<!-- fleet:end -->" in old:
+        text += "\n" + old[old.index("<!-- fleet:begin -->"):old.index("<!-- fleet:end -->") + len("<!-- fleet:end -->")] + "\n"
     md_path.parent.mkdir(parents=True, exist_ok=True)
     md_path.write_text(text)
     return text

@@ -16,7 +16,7 @@ fi
 
 APT_PACKAGES=(
   clang-14 llvm-14 libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev sqlite3 bpftool
-  iproute2 iperf3 mptcpize tshark ethtool python3-pip
+  iproute2 iperf3 mptcpize tshark ethtool python3-pip postgresql
   bash-completion man-db
 )
 missing=()

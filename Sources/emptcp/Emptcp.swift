@@ -12,7 +12,7 @@ struct Emptcp: ParsableCommand {
         subcommands: [
             Commit.self, Check.self, BindingCommand.self, Confirm.self, Rollback.self, Log.self, Show.self, Diff.self, Audit.self,
             Attach.self, Detach.self, Apply.self, Status.self,
-            Events.self, Stats.self, Module.self, Daemon.self,
+            Events.self, Stats.self, Module.self, Daemon.self, Fleet.self,
         ]
     )
 

@@ -169,8 +169,20 @@ import Testing
             flow: Self.flow, ackState: AckState(seq: 1, ack: 2, window: 3, timestamps: .init(value: 4, echo: 5), dataAck: 6), ackSeenNs: 7,
             removed: [RemovedAddAddr(seq: 1, ack: 2, window: 3, dropped: true, option: [30, 8])], removedSeenNs: 8)
         try check(DaemonReply(ok: true, detail: "d", error: "e", flows: [state],
-                              connections: [TrackedConnection(token: "0a1b2c3d", subflows: ["10.0.1.1:40000-10.0.1.2:5201"])]),
+                              connections: [TrackedConnection(token: "0a0b0c0d", subflows: ["10.0.0.1:1-10.0.0.2:2"])],
+                              bindings: [RuntimeBinding(hook: "tc", flow: "10.0.0.1:1-10.0.0.2:2", chain: "c", token: 7, controller: "k")]),
                   "#/documents/daemon_reply")
+        var control = ControlLine.event("flow_metrics", token: 1, subflow: "10.0.0.1:1-10.0.0.2:2", backup: true)
+        control.flows = [FlowStats(flow: Self.flow, packets: 1, bytes: 2, rttSamples: 1, rttLastUs: 3, rttMinUs: 2, rttAvgUs: 3, lastSeenNs: 4)]
+        control.subflows = [SubflowMetrics(SubflowInfo(subflow: SubflowKey(parsing: "10.0.0.1:1-10.0.0.2:2")!, token: 1, flags: 0, localID: 0, remoteID: 1))]
+        control.id = 1
+        control.ok = true
+        control.detail = "d"
+        control.error = "e"
+        try check(control, "#/documents/control_line")
+        try check(ControlCommand(id: 1, verb: ControlCommand.bind, hook: "tc", flow: "10.0.0.1:1-10.0.0.2:2", chain: "c",
+                                 subflow: "10.0.0.1:1-10.0.0.2:2", backup: true), "#/documents/control_command")
+        try check(ControlHello(name: "n", metricsMs: 100), "#/documents/control_hello")
 
         var line = EventLine(.unknown(nil, reason: "r", length: 1))
         line.hook = "tc"; line.ifindex = 1; line.ts_ns = 2; line.src = "10.0.1.2"; line.sport = 3; line.dst = "10.0.1.1"; line.dport = 4

@@ -25,6 +25,10 @@ public struct DaemonRequest: Codable, Sendable, Equatable {
     public static let repair = "repair"
     /// Stream every ring-buffer record as an `emptcp events` line until the client hangs up.
     public static let subscribe = "subscribe"
+    /// Become a controller (docs/controllers.md): the line is a ControlHello.
+    public static let control = "control"
+    /// The runtime bindings controllers made.
+    public static let listBindings = "bindings"
 }
 
 /// The daemon's answer: one JSON object on one line.
@@ -34,15 +38,19 @@ public struct DaemonReply: Codable, Sendable, Equatable {
     public var error: String?
     public var flows: [FlowInjectionState]?
     public var connections: [TrackedConnection]?
+    /// Runtime bindings controllers made (`bindings`), apart from the committed ones.
+    public var bindings: [RuntimeBinding]?
     /// docs/json.md: every document carries the schema version.
     public var schema: Int = OutputSchema.version
 
-    public init(ok: Bool, detail: String? = nil, error: String? = nil, flows: [FlowInjectionState]? = nil, connections: [TrackedConnection]? = nil) {
+    public init(ok: Bool, detail: String? = nil, error: String? = nil, flows: [FlowInjectionState]? = nil, connections: [TrackedConnection]? = nil,
+                bindings: [RuntimeBinding]? = nil) {
         self.ok = ok
         self.detail = detail
         self.error = error
         self.flows = flows
         self.connections = connections
+        self.bindings = bindings
     }
 
     public static func failure(_ message: String) -> DaemonReply { DaemonReply(ok: false, error: message) }
@@ -68,6 +76,7 @@ public final class DaemonServer {
     let store: PolicyStore
     let tracker: ConnectionTracker
     let repairs: LiveRepairEngine
+    public let controllers: ControllerHub
     private var subscribers: [Subscriber] = []
     /// Called with every event, e.g. to print it.
     public var onEvent: ((EmptcpEvent) -> Void)?
@@ -84,6 +93,7 @@ public final class DaemonServer {
         try store.limitPageCache(kibibytes: 512)  // memory stays flat however long the audit trail grows
         tracker = ConnectionTracker(store: store, logger: logger)
         repairs = LiveRepairEngine(store: store, tcpState: try TcpStateReader(bpfDir: bpfDir, mapPins: PinLayout(root: pinRoot).maps, logDirectory: logDirectory), sender: sender, logger: logger)
+        controllers = ControllerHub(store: store, repairs: repairs, pinRoot: pinRoot, logger: logger)
     }
 
     public static let defaultSocket = "/run/emptcp/daemon.sock"
@@ -107,16 +117,20 @@ public final class DaemonServer {
         // Subscribed before the dump, so nothing that happens in between is missed.
         try tracker.resync()
         try repairs.runPending()
+        controllers.reconcile()
         logger.info("daemon listening", metadata: ["socket.path": "\(socketPath)", "pin.root": "\(pinRoot)"])
         while true {
-            let timeout: Int32 = repairs.nextDeadlineNs.map { deadline in
+            let nextDeadline = [repairs.nextDeadlineNs, controllers.nextDeadlineNs].compactMap { $0 }.min()
+            let timeout: Int32 = nextDeadline.map { deadline in
                 let now = Sys.monotonicNanoseconds()
                 return deadline <= now ? 0 : Int32(min((deadline - now) / 1_000_000 + 1, 60_000))
             } ?? -1
-            guard let ready = try stop.wait(for: [reader.pollDescriptor, monitor.pollDescriptor, listener.raw], timeoutMs: timeout) else { break }
+            guard let ready = try stop.wait(for: [reader.pollDescriptor, monitor.pollDescriptor, listener.raw] + controllers.pollDescriptors, timeoutMs: timeout) else { break }
             if ready.contains(monitor.pollDescriptor) { try pathManagerEvents(monitor) }
             if ready.contains(reader.pollDescriptor) { try ringEvents(reader) }
             repairs.expire()
+            for fd in controllers.pollDescriptors where ready.contains(fd) { controllers.readable(fd) }
+            controllers.tick()
             if ready.contains(listener.raw), let client = try Sys.accept(listener, socketPath) {
                 serve(client)
             }
@@ -142,11 +156,13 @@ public final class DaemonServer {
         for event in events {
             tracker.observe(event)
             repairs.observe(event)
+            controllers.observe(event)
             onPathManagerEvent?(event)
         }
         if overrun {
             logger.warning("path manager events were lost (socket buffer full); resynchronising from sock_diag")
             try tracker.resync()
+            controllers.reconcile()
         }
     }
 
@@ -166,6 +182,10 @@ public final class DaemonServer {
             if request.op == DaemonRequest.subscribe {
                 subscribers.append(try Subscriber(client, json: request.json ?? false, path: socketPath))
                 logger.info("events subscriber", metadata: ["peer.pid": "\(peer.pid)", "subscribers": "\(subscribers.count)"])
+                return
+            }
+            if request.op == DaemonRequest.control {
+                try controllers.add(client, hello: try JSONDecoder().decode(ControlHello.self, from: Data(line)), peerPid: peer.pid)
                 return
             }
             handle(request) { [logger] reply in
@@ -200,9 +220,17 @@ public final class DaemonServer {
         case DaemonRequest.repair:
             do {
                 let n = try repairs.runPending()
+                controllers.reconcile()
                 reply(DaemonReply(ok: true, detail: "\(n) live repairs started (outcomes in the audit trail)"))
             } catch {
                 reply(.failure("live repair: \(error)"))
+            }
+        case DaemonRequest.listBindings:
+            do {
+                let bindings = try store.runtimeBindings()
+                reply(DaemonReply(ok: true, detail: "\(bindings.count) runtime bindings", bindings: bindings))
+            } catch {
+                reply(.failure("\(error)"))
             }
         case DaemonRequest.recoverAddAddr, DaemonRequest.restorePrio:
             guard let text = request.flow, let flow = EventFlow(parsing: text) else {
@@ -215,7 +243,7 @@ public final class DaemonServer {
                 repairs.clearBackup(flow: flow, reply: done)
             }
         default:
-            reply(.failure("unknown op \(request.op) (recover-add-addr, restore-prio, flows, connections, repair, subscribe)"))
+            reply(.failure("unknown op \(request.op) (recover-add-addr, restore-prio, flows, connections, repair, subscribe, control, bindings)"))
         }
     }
 

@@ -156,7 +156,7 @@ public final class LiveRepairEngine {
     }
 
     /// Builds the segment from the socket's state now, sends it, and waits for `expected`.
-    private func inject(_ options: [UInt8], on info: SubflowInfo, what: String, expected: ExpectedEvent, revision: Int64?, attempt: Int,
+    func inject(_ options: [UInt8], on info: SubflowInfo, what: String, expected: ExpectedEvent, revision: Int64?, attempt: Int,
                         done: @escaping (InjectionOutcome) -> Void) {
         let finish: (InjectionOutcome) -> Void = { [weak self] outcome in
             guard let self else { return }

@@ -9,6 +9,10 @@ public struct SubflowInfo: Sendable, Equatable, Codable {
     public var flags: UInt32
     public var localID: UInt8
     public var remoteID: UInt8
+    /// From the socket's struct tcp_info (INET_DIAG_INFO): bytes the peer acknowledged (what we
+    /// sent) and bytes we received, on this subflow.
+    public var bytesAcked: UInt64 = 0
+    public var bytesReceived: UInt64 = 0
 
     /// The peer marked this subflow backup (it sent MP_PRIO B=1, or joined with B=1).
     public var peerBackup: Bool { flags & SubflowDiag.flagBackupRemote != 0 }
@@ -69,8 +73,15 @@ public enum SubflowDiag {
         let remotePort = UInt16(p[s + 6]) << 8 | UInt16(p[s + 7])
         let attributes = NetlinkAttributes(p[(s + 72)...])
         guard let mptcp = attributes.nested(diagULPInfo)?.nested(ulpInfoMPTCP), let token = mptcp.u32(subflowTokenLocal) else { return nil }
-        return SubflowInfo(subflow: SubflowKey(local: local, localPort: localPort, remote: remote, remotePort: remotePort),
-                           token: token, flags: mptcp.u32(subflowFlags) ?? 0,
-                           localID: mptcp.u8(subflowIDLocal) ?? 0, remoteID: mptcp.u8(subflowIDRemote) ?? 0)
+        var info = SubflowInfo(subflow: SubflowKey(local: local, localPort: localPort, remote: remote, remotePort: remotePort),
+                               token: token, flags: mptcp.u32(subflowFlags) ?? 0,
+                               localID: mptcp.u8(subflowIDLocal) ?? 0, remoteID: mptcp.u8(subflowIDRemote) ?? 0)
+        // struct tcp_info: tcpi_bytes_acked at 120, tcpi_bytes_received at 128 (since Linux 4.1/4.2).
+        if let tcp = attributes[UInt16(diagInfo)], tcp.count >= 136 {
+            func le64(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(tcp[tcp.startIndex + at + $1]) << (8 * UInt64($1)) } }
+            info.bytesAcked = le64(120)
+            info.bytesReceived = le64(128)
+        }
+        return info
     }
 }

@@ -173,5 +173,43 @@ CREATE TABLE runtime_work (
 );
 CREATE INDEX runtime_work_pending ON runtime_work(state) WHERE state = 'pending';
 """#),
+        Migration(version: 4, name: "runtime_bindings", sql: #"""
+-- emptcp schema v4: runtime bindings a controller made on the daemon's socket (docs/controllers.md).
+-- They are per-connection state, not revisions: a row lives as long as its connection (token)
+-- and goes when the connection closes, when its controller unbinds it, or when a revision no
+-- longer names its chain. Every change also writes an audit row (action `runtime-bind` /
+-- `runtime-unbind`) naming the controller.
+CREATE TABLE runtime_binding (
+    hook       TEXT NOT NULL CHECK (hook IN ('xdp', 'tc')),
+    flow       TEXT NOT NULL,                       -- tcp4 key as the hook sees it: "src:port-dst:port"
+    chain      TEXT NOT NULL,                       -- a chain the committed policy names on this hook
+    token      INTEGER NOT NULL,                    -- the MPTCP connection it belongs to
+    controller TEXT NOT NULL,                       -- the name the controller gave when it connected
+    created    INTEGER NOT NULL,                    -- Unix time, milliseconds, UTC
+    PRIMARY KEY (hook, flow)
+);
+CREATE INDEX runtime_binding_token ON runtime_binding(token);
+"""#),
+        Migration(version: 5, name: "fleet_origin", sql: #"""
+-- emptcp schema v5: revisions that came from a fleet (`emptcp fleet follow`).
+
+-- A local revision committed by the follower records the fleet revision it carries. A revision
+-- without a row here was made on this host (a forced local commit while following shows as drift).
+CREATE TABLE revision_origin (
+    revision       INTEGER PRIMARY KEY REFERENCES revision(id),
+    fleet_revision INTEGER NOT NULL,
+    fleet_hash     TEXT NOT NULL                    -- the fleet revision's content hash
+);
+
+-- Present (one row) while this host follows a fleet: local commits are then refused unless
+-- forced. `fleet_revision` is the last fleet revision this host applied; NULL before the first.
+CREATE TABLE fleet_follow (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    host_id        TEXT NOT NULL,
+    fleet_revision INTEGER,
+    fleet_hash     TEXT,
+    updated_at     INTEGER NOT NULL                 -- Unix time, milliseconds, UTC
+);
+"""#),
     ]
 }

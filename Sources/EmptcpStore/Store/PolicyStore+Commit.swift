@@ -73,7 +73,7 @@ extension PolicyStore {
         }
     }
 
-    private func commitLocked(_ policy: Policy, message: String?, sourceMap: SourceMap, confirmWithin: TimeInterval?) throws -> Revision {
+    func commitLocked(_ policy: Policy, message: String?, sourceMap: SourceMap, confirmWithin: TimeInterval?) throws -> Revision {
         let head = try currentRevision()
         let keys = policy.bindings.map { $0.key.storageKey }
         try PolicyValidator.validate(policy, modules: try modules(), map: sourceMap, keys: keys)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmptcpApply
+import EmptcpFleet
 import EmptcpStore
 
 /// The one mapping from errors to exit codes: 0 success, 2 usage or validation error (input the
@@ -13,6 +14,7 @@ enum ExitStatus {
         switch error {
         case let exit as ExitCode: exit.rawValue
         case let store as StoreError: store.exitCode
+        case let fleet as FleetError: fleet.exitCode
         case is ValidationError: usage
         case ModuleError.invalidName: usage
         default: failure

@@ -11,7 +11,17 @@ enum LiveRepairHook {
     static func afterApply(_ store: PolicyStore, revision: Int64, policy: Policy, report: ApplyReport) {
         guard let previous = report.previousRevision, previous != revision, let old = try? store.policy(at: previous) else { return }
         let repairs = LiveRepairPlanner.repairs(from: old, to: policy)
-        guard !repairs.isEmpty else { return }
+        guard !repairs.isEmpty else {
+            // Runtime bindings (docs/controllers.md) are written into the maps again, or dropped,
+            // by the daemon at the hand-over; with none queued it is the only thing to hand over.
+            if (try? store.runtimeBindings().isEmpty) == false {
+                let socket = DaemonServer.socketPath(environment: ProcessInfo.processInfo.environment)
+                if (try? DaemonClient.send(DaemonRequest(op: DaemonRequest.repair), socketPath: socket))?.ok != true {
+                    Console.warn("emptcp: runtime bindings were not reconciled: no daemon answers on \(socket)")
+                }
+            }
+            return
+        }
         let what = repairs.map { "\($0.kind.rawValue) \($0.match)" }.joined(separator: "; ")
         do {
             try store.queueLiveRepairs(repairs, revision: revision)

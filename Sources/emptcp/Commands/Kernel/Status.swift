@@ -41,9 +41,12 @@ extension Emptcp {
             /// The store the pin root belongs to (absent: not claimed).
             var owner: PinOwner?
             var kernel: DataPlaneStatus
+            /// Controllers' per-connection bindings (docs/controllers.md), apart from the revision's.
+            var runtimeBindings: [RuntimeBinding]
 
             enum CodingKeys: String, CodingKey {
                 case currentRevision = "current_revision", inSync = "in_sync", pendingConfirmation = "pending_confirmation", owner, kernel
+                case runtimeBindings = "runtime_bindings"
             }
         }
 
@@ -54,6 +57,7 @@ extension Emptcp {
             var modules = ModuleSlots()
             var pending: PendingConfirmation?
             var identity: StoreIdentity?
+            var runtime: [RuntimeBinding] = []
             // Status never creates a database: without one, the kernel is compared with an empty policy.
             if FileManager.default.fileExists(atPath: global.db) {
                 let store = try session.openStore()
@@ -62,6 +66,13 @@ extension Emptcp {
                 modules = try session.moduleSlots(store)
                 pending = try store.pendingConfirmation()
                 identity = try store.storeIdentity()
+                runtime = try store.runtimeBindings()
+                // The kernel also holds the runtime bindings: compare it with both.
+                if var p = policy {
+                    let committed = Set(p.bindings.map(\.key))
+                    p.bindings += runtime.compactMap(\.mapBinding).filter { !committed.contains($0.key) }
+                    policy = p
+                }
             }
             let applier = session.applier()
             let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
@@ -74,7 +85,7 @@ extension Emptcp {
             switch format ?? (output.json ? .json : .text) {
             case .json:
                 Console.print(try Console.document(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
-                                                          owner: owner, kernel: kernel)))
+                                                          owner: owner, kernel: kernel, runtimeBindings: runtime)))
             case .prometheus:
                 Console.printVerbatim(kernel.prometheus(currentRevision: current?.id, inSync: inSync,
                                                         confirmDeadline: pending?.deadline.timeIntervalSince1970,
@@ -82,6 +93,10 @@ extension Emptcp {
             case .text:
                 text(kernel, current: current?.id, inSync: inSync, pending: pending, owner: owner, identity: identity)
                     .forEach(Console.print)
+                Console.print(runtime.isEmpty ? "runtime bindings: none" : "runtime bindings (controllers, per connection; not in the revision):")
+                for b in runtime {
+                    Console.print("  \(b.hook) tcp4 \(b.flow) -> \(b.chain) (token \(String(format: "%08x", b.token)), controller \(b.controller))")
+                }
             }
             if exitCode && differs { throw ExitCode.failure }
         }

@@ -20,7 +20,7 @@ extension Emptcp {
         @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?
         @Option(name: .long, help: ArgumentHelp("Roll back by itself unless `emptcp confirm` runs within SECONDS.", valueName: "seconds"))
         var confirm: Int?
-        @Flag(name: .long, help: "Commit and apply even though the pin root belongs to another store (it becomes this store's).")
+        @Flag(name: .long, help: "Commit and apply even though the pin root belongs to another store (it becomes this store's), or this host follows a fleet (shows as drift).")
         var force = false
 
         func validate() throws {
@@ -34,6 +34,7 @@ extension Emptcp {
             let session = DataPlaneSession(global: global)
             let store = try session.openStore()
             try StoreOwnership.require(store, session, action: "commit", force: force)
+            try FleetFollowGuard.check(store, force: force, action: "commit")
             let rev = try store.commitFile(RawArgument.path(file), message: message, confirmWithin: confirm.map(TimeInterval.init))
             Console.print("revision \(rev.id): \(rev.bindingCount) bindings, content \(rev.contentHash.prefix(12))")
             if let confirm {

@@ -1,0 +1,99 @@
+import EmptcpStore
+
+/// Writes a controller's runtime binding into the policy maps: the tcp4 entry (key → chain id)
+/// in both generations of the hook, and its bit in both generations' prefilter, so the binding
+/// holds whichever generation is live and survives the next flip. A key the committed policy
+/// binds is never written (a committed rule always wins). Verified by reading both entries back.
+///
+/// An apply plans each generation from the revision alone and so removes runtime entries from
+/// the generation it writes; the daemon installs them again when the apply hands over
+/// (`repair`), dropping those whose chain the new revision no longer names.
+struct RuntimeBindingWriter {
+    let layout: PinLayout
+
+    /// Why a binding cannot be made under `policy`, or nil.
+    static func refusal(_ b: RuntimeBinding, key: BindingKey, policy: Policy?) -> String? {
+        guard let policy else { return "no committed revision: runtime bindings use its chains" }
+        guard policy.chains[b.chain] != nil else { return "chain \(b.chain) is not in the committed policy" }
+        guard policy.selectors[key.hook]?.contains(where: { $0.name == SelectorKind.tcp4.rawValue }) == true else {
+            return "the committed \(key.hook.rawValue) selector chain has no tcp4 selector, so a tcp4 binding would never be read"
+        }
+        if policy.bindings.contains(where: { $0.key == key }) {
+            return "a committed binding holds \(key) (a committed rule always wins)"
+        }
+        return nil
+    }
+
+    /// The binding key of a flow written "local:port-remote:port" from our side.
+    static func key(hook: String, flow: String) -> BindingKey? {
+        guard let h = Hook(rawValue: hook), let s = SubflowKey(parsing: flow) else { return nil }
+        return BindingKey(hook: h, selector: .tcp4, local: s.local, localPort: s.localPort, remote: s.remote, remotePort: s.remotePort)
+    }
+
+    /// - Parameter actors: the chain's actors in the committed policy; the applier writes only
+    ///   chains a committed binding uses, so the chain entry is written too (where missing or different).
+    func install(_ key: BindingKey, chain: String, actors: [ActorCall]) throws {
+        let maps = try PolicyMaps(layout: layout, prefilter: true)
+        let chainKey = MapEncoder.chainKey(MapEncoder.chainID(hook: key.hook, name: chain))
+        let chainValue = try MapEncoder.actionChainValue(actors, hook: key.hook, chain: chain, modules: ModuleSlots())
+        let chains = maps.maps[MapID(hook: key.hook, kind: .chains)]!
+        for g in UInt8(0)..<UInt8(Generation.count) {
+            let k = Generation.key(chainKey, .chains, g)
+            if try chains.lookup(k.bytes) != chainValue { try chains.update(k.bytes, chainValue) }
+        }
+        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
+        let value = MapEncoder.u32(MapEncoder.chainID(hook: key.hook, name: chain))
+        let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
+        for g in UInt8(0)..<UInt8(Generation.count) {
+            let k = Generation.key(neutral, .tcp4, g)
+            try table.update(k.bytes, value)
+            if let prefilter = maps.prefilters[key.hook] {
+                let bit = Prefilter.bit(k)
+                let index = Generation.prefilterIndex(bit >> 6, g)
+                let word = try prefilter.readInteger(at: index)
+                let wanted = word | (1 << UInt64(bit & 63))
+                if wanted != word { try prefilter.writeWords([(index, wanted)]) }
+            }
+        }
+        guard try holds(key, chain: chain, in: maps) else {
+            throw ApplyError.invalidBinding(binding: key.description, reason: "the kernel does not hold the runtime binding after writing it")
+        }
+    }
+
+    /// Removes the entries (both generations) if they still name `chain`. Prefilter bits stay:
+    /// a bit may be shared with another key, and a stale bit only costs one hash lookup.
+    func remove(_ key: BindingKey, chain: String) throws {
+        let maps = try PolicyMaps(layout: layout, prefilter: false)
+        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
+        let value = MapEncoder.u32(MapEncoder.chainID(hook: key.hook, name: chain))
+        let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
+        for g in UInt8(0)..<UInt8(Generation.count) {
+            let k = Generation.key(neutral, .tcp4, g)
+            if try table.lookup(k.bytes) == value { try? table.delete(k.bytes) }
+        }
+    }
+
+    /// True when both generations map the key to the chain.
+    func holds(_ key: BindingKey, chain: String) throws -> Bool {
+        try holds(key, chain: chain, in: PolicyMaps(layout: layout, prefilter: false))
+    }
+
+    private func holds(_ key: BindingKey, chain: String, in maps: PolicyMaps) throws -> Bool {
+        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
+        let value = MapEncoder.u32(MapEncoder.chainID(hook: key.hook, name: chain))
+        let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
+        for g in UInt8(0)..<UInt8(Generation.count) where try table.lookup(Generation.key(neutral, .tcp4, g).bytes) != value {
+            return false
+        }
+        return true
+    }
+}
+
+extension RuntimeBinding {
+    /// The tcp4 binding whose map entries this runtime binding writes: `status` adds these to the
+    /// revision's bindings, so the kernel is compared with what it should hold and runtime
+    /// entries are not drift.
+    public var mapBinding: Binding? {
+        RuntimeBindingWriter.key(hook: hook, flow: flow).map { Binding($0, chain: chain) }
+    }
+}
