@@ -120,28 +120,100 @@ def throughput_table(part: dict) -> list[str]:
 def scale_table(part: dict) -> list[str]:
     lines = [f"### Store and applier scale: {part['reps']} repetitions per size, whole `emptcp` processes",
              "",
-             "| bindings | commit | one-binding change | rollback | apply | apply again (no-op) | boot restore | "
-             "raw batch update | apply × raw | boot × raw |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "Store: `emptcp commit` of the policy as JSON and as YAML against the same rows inserted into a plain SQLite "
+             "table (one transaction, the store's pragmas); one binding re-pointed with `emptcp binding set` and with "
+             "`emptcp commit --patch` against `emptcp --version` (process start). Ratios are per repetition: median (min–max).",
+             "",
+             "| bindings | commit JSON | × raw SQLite | commit YAML | × raw SQLite | raw SQLite insert | `binding set` | "
+             "× process start | `commit --patch` | × process start | `emptcp --version` | rollback |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, r in part["results"].items():
-        lines.append(f"| {int(n):,} | {_fmt_s(r['commit'])} | {_fmt_s(r['change'])} | {_fmt_s(r['rollback'])} | "
-                     f"{_fmt_s(r['apply'])} | {_fmt_s(r['apply_noop'])} | {_fmt_s(r['boot'])} | "
+        g = lambda k: r.get(k) or {}  # noqa: E731 - older results lack the new metrics
+        lines.append(f"| {int(n):,} | {_fmt_s(g('commit'))} | {_fmt_x(g('commit_vs_sql'))} | {_fmt_s(g('commit_yaml'))} | "
+                     f"{_fmt_x(g('commit_yaml_vs_sql'))} | {_fmt_s(g('raw_sql'))} | {_fmt_s(g('change_set'))} | "
+                     f"{_fmt_x(g('change_set_vs_start'))} | {_fmt_s(g('change_patch'))} | {_fmt_x(g('change_patch_vs_start'))} | "
+                     f"{_fmt_s(g('version'))} | {_fmt_s(g('rollback'))} |")
+    lines += ["", "Applier:", "",
+              "| bindings | apply | apply again (no-op) | boot restore | raw batch update | apply × raw | boot × raw |",
+              "|---|---|---|---|---|---|---|"]
+    for n, r in part["results"].items():
+        lines.append(f"| {int(n):,} | {_fmt_s(r['apply'])} | {_fmt_s(r['apply_noop'])} | {_fmt_s(r['boot'])} | "
                      f"{_fmt_s(r['raw'], 'ms', 1000.0, 2)} | {_fmt_x(r['apply_vs_raw'], 0)} | {_fmt_x(r['boot_vs_raw'], 0)} |")
     lines += ["", "Targets: commit of 100k bindings < 1 s, a one-binding change on top < 50 ms, "
               "rollback < 1 s. Times include process start-up and opening the database.", "",
               "Memory:", "",
-              "| bindings | peak RSS `emptcp commit` | peak RSS `emptcp apply` | kernel map memory (memlock, all pinned maps) | of which xdp_tcp2 |",
-              "|---|---|---|---|---|"]
+              "| bindings | peak RSS `emptcp commit` JSON | YAML | peak RSS `emptcp apply` | kernel map memory (memlock, all pinned maps) | of which xdp_tcp2 |",
+              "|---|---|---|---|---|---|"]
     for n, r in part["results"].items():
         ml = r.get("memlock") or {}
         tot = ml.get("total", 0)
         tcp2 = (ml.get("maps") or {}).get("xdp_tcp2", 0)
-        rc, ra = r.get("rss_commit_kb") or {}, r.get("rss_apply_kb") or {}
-        rcs = f"{rc['median'] / 1024:.1f} MiB" if rc.get("median") else "–"
-        ras = f"{ra['median'] / 1024:.1f} MiB" if ra.get("median") else "–"
-        lines.append(f"| {int(n):,} | {rcs} | {ras} | {tot / 1024 / 1024:.1f} MiB | {tcp2 / 1024 / 1024:.2f} MiB |")
+        mib = lambda st: f"{st['median'] / 1024:.1f} MiB" if (st or {}).get("median") else "–"  # noqa: E731
+        rcs, rys, ras = mib(r.get("rss_commit_kb")), mib(r.get("rss_commit_yaml_kb")), mib(r.get("rss_apply_kb"))
+        lines.append(f"| {int(n):,} | {rcs} | {rys} | {ras} | {tot / 1024 / 1024:.1f} MiB | {tcp2 / 1024 / 1024:.2f} MiB |")
     if part.get("errors"):
         lines += ["", "Errors: " + "; ".join(part["errors"])]
+    return lines
+
+
+STORE_FLOORS = {"floor: raw SQLite insert": "raw SQLite insert", "floor: JSONDecoder parse": "JSONDecoder parse",
+                "floor: emptcp --version": "`emptcp --version`"}
+
+# The figures the store's targets are about, at the largest size: (operation row, what it is, target).
+STORE_HEADLINE = [
+    ("emptcp commit FILE.yaml", "`emptcp commit` of a YAML policy file, whole process", "< 1 s"),
+    ("emptcp commit FILE.json", "`emptcp commit` of the same policy as JSON, whole process", "< 1 s"),
+    ("emptcp binding set (1 binding)", "one binding re-pointed: `emptcp binding set`, whole process", "< 50 ms"),
+    ("emptcp commit --patch (1 binding)", "one binding re-pointed: `emptcp commit --patch`, whole process", "< 50 ms"),
+    ("commit (full policy)", "`commit(_:)` of the parsed policy, in process", ""),
+    ("change 1 binding: commit(changes:)", "`commit(changes:)` of one binding, in process", ""),
+    ("rollback all bindings", "rollback where every binding differs, in process", "< 1 s"),
+    ("parse+validate YAML file", "parse + validate the YAML file, in process", ""),
+]
+
+
+def _store_ratio(r: dict) -> str:
+    if r.get("ratio") is None:
+        return "–"
+    lo, hi = r.get("ratioMin"), r.get("ratioMax")
+    rng = f" ({lo:.2f}–{hi:.2f})" if lo is not None and hi is not None else ""
+    return f"{r['ratio']:.2f}×{rng} {STORE_FLOORS.get(r.get('floor'), r.get('floor') or '')}"
+
+
+def _store_ms(r: dict) -> str:
+    return f"{r['medianMs']:.1f} ms ({r['minMs']:.1f}–{r['maxMs']:.1f})"
+
+
+def store_table(part: dict) -> list[str]:
+    """`emptcp-bench store --json`: the headline figures at the largest size, then every row."""
+    rows = part.get("rows")
+    if not rows:
+        return [f"### `emptcp-bench store` (exit {part['rc']}): no results", "", "```",
+                (part.get("stdout") or part.get("stderr") or "(no output)")[:4000], "```"]
+    reps = part["command"].split("--reps")[-1].split()[0] if "--reps" in part["command"] else "?"
+    largest = max(r["bindings"] for r in rows)
+    at = {r["operation"]: r for r in rows if r["bindings"] == largest}
+    lines = [f"### Store: `emptcp-bench store`, {reps} repetitions per size (exit {part['rc']})", "",
+             "Wall time median (min–max) and the ratio to the floor measured in the same run: median / floor median, "
+             "then the smallest and largest ratio of one repetition to the floor of the same repetition. Whole-process rows "
+             "(`emptcp …`) include process start, opening the database and, for a commit, reading the file; they run with no "
+             "data plane attached (store work only). Peak RSS from `/usr/bin/time`.", "",
+             f"| {largest:,} bindings | median (min–max) | × floor (range) | peak RSS | target |", "|---|---|---|---|---|"]
+    for op, label, target in STORE_HEADLINE:
+        r = at.get(op)
+        if not r:
+            continue
+        rss = f"{r['peakRSSMiB']:.1f} MiB" if r.get("peakRSSMiB") else ""
+        lines.append(f"| {label} | {_store_ms(r)} | {_store_ratio(r)} | {rss} | {target} |")
+    for op, name in STORE_FLOORS.items():
+        if op in at:
+            rss = f"{at[op]['peakRSSMiB']:.1f} MiB" if at[op].get("peakRSSMiB") else ""
+            lines.append(f"| floor: {name} | {_store_ms(at[op])} | | {rss} | |")
+    lines += ["", "Every row (cpu: median CPU time of the measuring thread, 0 for whole processes):", "",
+              "| operation | bindings | median (min–max) | × floor (range) | cpu | peak RSS |", "|---|---:|---|---|---:|---:|"]
+    for r in rows:
+        rss = f"{r['peakRSSMiB']:.1f} MiB" if r.get("peakRSSMiB") else ""
+        lines.append(f"| {r['operation']} | {r['bindings']:,} | {_store_ms(r)} | {_store_ratio(r)} | {r['cpuMedianMs']:.1f} ms | {rss} |")
     return lines
 
 
@@ -155,9 +227,7 @@ def table(doc: dict) -> str:
     if "scale" in p:
         out += scale_table(p["scale"]) + [""]
     if "store" in p:
-        s = p["store"]
-        out += [f"### `emptcp-bench store` (the store's own benchmark; exit {s['rc']})", "", "```",
-                (s["stdout"] or s["stderr"] or "(no output)")[:6000], "```", ""]
+        out += store_table(p["store"]) + [""]
     if "switch" in p:
         s = p["switch"]
         out += [f"### `emptcp-bench switch` (generation switch and boot restore; exit {s['rc']})", "",
@@ -235,10 +305,10 @@ def plots(doc: dict, plot_dir: Path) -> list[str]:
     if sc and sc["results"]:
         fig, ax = plt.subplots(figsize=(7.5, 5))
         ns = [int(n) for n in sc["results"]]
-        labels = {"commit": "commit", "change": "one-binding change", "rollback": "rollback", "apply": "apply",
+        labels = {"commit": "commit", "change_patch": "one-binding change (commit --patch)", "rollback": "rollback", "apply": "apply",
                   "boot": "boot restore", "raw": "raw batch map update"}
         for key, label in labels.items():
-            ys = [sc["results"][str(n)][key]["median"] for n in ns]
+            ys = [(sc["results"][str(n)].get(key) or {}).get("median") for n in ns]
             if any(y is None for y in ys):
                 continue
             ax.plot(ns, [y * 1000 for y in ys], marker="o", label=label)

@@ -49,18 +49,16 @@ def machine() -> dict:
 
 
 def store_bench(bench_bin: str, out_dir: Path, smoke: bool) -> dict:
-    """`emptcp-bench store` (the store's own benchmark), passed through as it prints."""
-    help_text = sh([bench_bin, "store", "--help"], check=False).stdout
-    cmd = [bench_bin, "store"]
-    if smoke:
-        if "--sizes" in help_text:
-            cmd += ["--sizes", "100"]
-        if "--reps" in help_text:
-            cmd += ["--reps", "1"]
-    elif "--reps" in help_text:
-        cmd += ["--reps", "5"]
+    """`emptcp-bench store --json` (the store's own benchmark): its rows, which bench/report.py
+    turns into the page's store tables."""
+    cmd = [bench_bin, "store", "--json"] + (["--sizes", "100", "--reps", "1"] if smoke else ["--reps", "5"])
     p = sh(cmd, check=False, timeout=3600)
-    return {"command": shlex.join(cmd), "rc": p.returncode, "stdout": p.stdout.strip(), "stderr": p.stderr.strip()[-2000:]}
+    try:
+        rows = json.loads(p.stdout)
+    except ValueError:
+        rows = None
+    return {"command": shlex.join(cmd), "rc": p.returncode, "rows": rows,
+            "stdout": "" if rows is not None else p.stdout.strip()[-4000:], "stderr": p.stderr.strip()[-2000:]}
 
 
 def switch_bench(bench_bin: str, smoke: bool) -> dict:

@@ -1,9 +1,14 @@
 """Store and applier at N bindings (N = 1k, 10k, 100k by default), through the real CLI.
 
 Per size and repetition, on a fresh database and a fresh bpffs pin root:
-  commit    `emptcp commit` of an N-binding policy (not attached: store only)
-  change    `emptcp commit` of the same policy with one binding moved to another chain
-  rollback  `emptcp rollback` (back to the N-binding policy)
+  commit    `emptcp commit` of an N-binding policy as JSON (not attached: store only)
+  commit_yaml  the same policy as YAML, into a database of its own
+  raw_sql   the same N rows inserted into a plain SQLite table in one transaction, with the store's
+            pragmas (WAL, synchronous FULL): the commits' floor
+  version   `emptcp --version`: process start, the floor of a one-binding change
+  change_set    one binding re-pointed with `emptcp binding set`
+  change_patch  another binding re-pointed with `emptcp commit --patch` (a one-entry patch file)
+  rollback  `emptcp rollback` (undoes the patch)
   apply     `emptcp apply` writing all N bindings into the kernel maps of an attached interface
             (the commits above ran against another, unattached pin root, so nothing was applied)
   apply-noop  the same `emptcp apply` again (writes nothing)
@@ -21,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -33,13 +39,44 @@ def addresses(n: int) -> list[tuple[str, str]]:
     return [(f"10.{100 + i // 65536}.{(i // 256) % 256}.{i % 256}", "10.255.0.1") for i in range(n)]
 
 
-def policy(n: int, changed: bool = False) -> dict:
+def policy(n: int) -> dict:
     binds = [{"hook": "xdp", "selector": "tcp2", "local": l, "remote": r, "chain": "slow"} for l, r in addresses(n)]
-    if changed:
-        binds[0]["chain"] = "fast"
     return {"selectors": {"xdp": [{"tcp2": "or"}]},
             "chains": {"slow": [{"set_recv_win": {"window": 1600}}], "fast": [{"set_recv_win": {"window": 3200}}]},
             "bindings": binds}
+
+
+def policy_yaml(n: int) -> str:
+    """The same policy in the flow-per-binding YAML style of docs/store.md."""
+    lines = ["selectors:", "  xdp: [{tcp2: or}]", "chains:", "  slow: [{set_recv_win: {window: 1600}}]",
+             "  fast: [{set_recv_win: {window: 3200}}]", "bindings:"]
+    lines += [f"  - {{hook: xdp, selector: tcp2, local: {l}, remote: {r}, chain: slow}}" for l, r in addresses(n)]
+    return "\n".join(lines) + "\n"
+
+
+def patch_yaml(n: int) -> str:
+    """A one-entry patch re-pointing binding 1 (binding 0 is the one `binding set` re-points)."""
+    l, r = addresses(n)[1 % n]
+    return f"upsert:\n  - {{hook: xdp, selector: tcp2, local: {l}, remote: {r}, chain: fast}}\n"
+
+
+def raw_sql_seconds(path: Path, n: int) -> float:
+    """The commits' floor: the same rows into a plain table, one transaction, the store's pragmas."""
+    rows = [(f"xdp tcp2 {l} - {r} -", "xdp", "tcp2", l, None, r, None, "slow", 1) for l, r in addresses(n)]
+    con = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = FULL")
+        con.execute("PRAGMA cache_size = -65536")
+        con.execute("CREATE TABLE raw (key TEXT, hook TEXT, selector TEXT, local TEXT, local_port INTEGER, "
+                    "remote TEXT, remote_port INTEGER, chain TEXT, added_in INTEGER)")
+        t0 = time.perf_counter()
+        con.execute("BEGIN IMMEDIATE")
+        con.executemany("INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute("COMMIT")
+        return time.perf_counter() - t0
+    finally:
+        con.close()
 
 
 class Scale:
@@ -110,8 +147,14 @@ class Scale:
             # Attach first (empty database: nothing to apply), then commit against the spare pin
             # root so the commits do not apply; `apply` then writes all N entries.
             self.emptcp(db, pins, "attach", "c1")
+            out["raw_sql"] = raw_sql_seconds(d / "raw.db", n)
             out["commit"], out["rss_commit_kb"] = self.emptcp(db, spare, "commit", str(files["base"]), "-m", "base", rss=True)
-            out["change"], _ = self.emptcp(db, spare, "commit", str(files["changed"]), "-m", "one binding")
+            out["commit_yaml"], out["rss_commit_yaml_kb"] = self.emptcp(d / "yaml.db", spare, "commit", str(files["yaml"]), rss=True)
+            out["version"], _ = self.emptcp(db, spare, "--version")
+            l, r = addresses(n)[0]
+            out["change_set"], _ = self.emptcp(db, spare, "binding", "set", "--hook", "xdp", "--selector", "tcp2",
+                                               "--local", l, "--remote", r, "--chain", "fast")
+            out["change_patch"], _ = self.emptcp(db, spare, "commit", "--patch", str(files["patch"]))
             out["rollback"], _ = self.emptcp(db, spare, "rollback")
             out["apply"], out["rss_apply_kb"] = self.emptcp(db, pins, "apply", rss=True)
             out["entries_after_apply"] = self.tcp2_entries(db, pins)
@@ -137,7 +180,12 @@ class Scale:
         self.lab.close()
 
 
-METRICS = ("commit", "change", "rollback", "apply", "apply_noop", "boot", "raw")
+METRICS = ("commit", "commit_yaml", "raw_sql", "version", "change_set", "change_patch", "rollback", "apply", "apply_noop",
+           "boot", "raw")
+# Ratios to a floor of the same repetition: (name, metric, floor).
+RATIOS = (("commit_vs_sql", "commit", "raw_sql"), ("commit_yaml_vs_sql", "commit_yaml", "raw_sql"),
+          ("change_set_vs_start", "change_set", "version"), ("change_patch_vs_start", "change_patch", "version"),
+          ("apply_vs_raw", "apply", "raw"), ("boot_vs_raw", "boot", "raw"))
 
 
 def run(emptcp_bin: str, bpf_dir: Path, workdir: Path, *, sizes: list[int], reps: int) -> dict:
@@ -146,9 +194,10 @@ def run(emptcp_bin: str, bpf_dir: Path, workdir: Path, *, sizes: list[int], reps
     results, errors = {}, []
     try:
         for n in sizes:
-            files = {"base": workdir / f"policy-{n}.json", "changed": workdir / f"policy-{n}-changed.json"}
+            files = {"base": workdir / f"policy-{n}.json", "yaml": workdir / f"policy-{n}.yaml", "patch": workdir / f"patch-{n}.yaml"}
             files["base"].write_text(json.dumps(policy(n)))
-            files["changed"].write_text(json.dumps(policy(n, changed=True)))
+            files["yaml"].write_text(policy_yaml(n))
+            files["patch"].write_text(patch_yaml(n))
             runs = []
             for rep in range(reps):
                 try:
@@ -159,9 +208,10 @@ def run(emptcp_bin: str, bpf_dir: Path, workdir: Path, *, sizes: list[int], reps
                     errors.append(f"n={n} rep {rep + 1}: {e}")
                     log(f"scale n={n} rep {rep + 1}: {e}")
             entry = {k: stats([r[k] for r in runs]) for k in METRICS}
-            entry["apply_vs_raw"] = stats([r["apply"] / r["raw"] for r in runs if r["raw"] > 0])
-            entry["boot_vs_raw"] = stats([r["boot"] / r["raw"] for r in runs if r["raw"] > 0])
+            for name, metric, floor in RATIOS:
+                entry[name] = stats([r[metric] / r[floor] for r in runs if r[floor] > 0])
             entry["rss_commit_kb"] = stats([r["rss_commit_kb"] for r in runs if r["rss_commit_kb"]])
+            entry["rss_commit_yaml_kb"] = stats([r["rss_commit_yaml_kb"] for r in runs if r["rss_commit_yaml_kb"]])
             entry["rss_apply_kb"] = stats([r["rss_apply_kb"] for r in runs if r["rss_apply_kb"]])
             entry["memlock"] = runs[-1]["memlock"] if runs else {}
             results[str(n)] = entry

@@ -25,9 +25,11 @@ struct StoreBench: ParsableCommand {
         var operation: String
         var bindings: Int
         var minMs: Double, medianMs: Double, maxMs: Double
-        /// The floor row this one is divided by, and median / floor median.
+        /// The floor row this one is divided by, median / floor median, and the smallest and
+        /// largest ratio of one repetition to the floor measured in the same repetition.
         var floor: String?
         var ratio: Double?
+        var ratioMin: Double?, ratioMax: Double?
         /// Peak resident set size of the process (whole-process rows), MiB, median.
         var peakRSSMiB: Double?
         /// Median CPU time of the measuring thread: on a shared, oversubscribed machine wall time
@@ -62,6 +64,14 @@ struct StoreBench: ParsableCommand {
             let treeFile = "\(root)/policy-\(n)-tree.yaml"
             try yamlText.replacingOccurrences(of: "chain: slow}", with: "chain: !!str slow}", range: yamlText.range(of: "chain: slow}"))
                 .write(toFile: treeFile, atomically: true, encoding: .utf8)
+            // A one-binding patch: another binding than `binding set` re-points, so both change the revision.
+            let patchFile = "\(root)/patch-\(n).yaml"
+            var patched = a.bindings[n / 3]
+            patched.chain = "backup"
+            try PolicyFile.render(BindingChanges(upsert: [patched])).write(toFile: patchFile, atomically: true, encoding: .utf8)
+            // The node-tree rows (how files were read before the event reader) take 15× the
+            // parse: only on request.
+            let before = ProcessInfo.processInfo.environment["EMPTCP_BENCH_PARTS"] != nil
             var samples: [String: [Double]] = [:]
             var cpu: [String: [Double]] = [:]
             var rss: [String: [Double]] = [:]
@@ -114,27 +124,31 @@ struct StoreBench: ParsableCommand {
                     let (p, map) = try PolicyFile.parse(jsonText, file: "bench.json")
                     try PolicyValidator.validate(p, modules: [], map: map)
                 }
-                try measure("parse YAML, node tree (before)") { _ = try StoreBenchProbe.parseTree(yamlText) }
+                if before { try measure("parse YAML, node tree (before)") { _ = try StoreBenchProbe.parseTree(yamlText) } }
                 if wholeProcess {
                     try process("floor: emptcp --version", db: base + "-v.db", ["--version"])
                     try process("emptcp commit FILE.yaml", db: base + "-y.db", ["commit", yamlFile])
                     try process("emptcp commit FILE.json", db: base + "-j.db", ["commit", jsonFile])
-                    try process("emptcp commit, node tree (before)", db: base + "-t.db", ["commit", treeFile])
+                    if before { try process("emptcp commit, node tree (before)", db: base + "-t.db", ["commit", treeFile]) }
                     let k = one.key
                     try process("emptcp binding set (1 binding)", db: base + "-j.db", [
                         "binding", "set", "--hook", k.hook.rawValue, "--selector", k.selector.rawValue,
                         "--local", k.local!.description, "--local-port", "\(k.localPort!)",
                         "--remote", k.remote!.description, "--remote-port", "\(k.remotePort!)", "--chain", "backup",
                     ])
+                    try process("emptcp commit --patch (1 binding)", db: base + "-j.db", ["commit", "--patch", patchFile])
                 }
             }
             for op in samples.keys.sorted(by: { Self.order($0) < Self.order($1) }) {
                 let s = samples[op]!.sorted()
                 let floor = Self.floor(of: op)
-                let ratio = floor.flatMap { samples[$0] }.map { Self.median(s) / Self.median($0) }
+                let floorSamples = floor.flatMap { samples[$0] }
+                let ratio = floorSamples.map { Self.median(s) / Self.median($0) }
+                // Per repetition: both lists hold one sample per repetition, in order.
+                let perRep = floorSamples.map { zip(samples[op]!, $0).map { $0 / $1 } }
                 rows.append(Row(operation: op, bindings: n, minMs: s.first! * 1000, medianMs: Self.median(s) * 1000, maxMs: s.last! * 1000,
-                                floor: floor, ratio: ratio, peakRSSMiB: rss[op].map(Self.median),
-                                cpuMedianMs: Self.median(cpu[op]!) * 1000))
+                                floor: floor, ratio: ratio, ratioMin: perRep?.min(), ratioMax: perRep?.max(),
+                                peakRSSMiB: rss[op].map(Self.median), cpuMedianMs: Self.median(cpu[op]!) * 1000))
             }
         }
         if json {
@@ -144,20 +158,22 @@ struct StoreBench: ParsableCommand {
             return
         }
         print("store benchmark: \(reps) reps, wall times in ms (min / median / max); ratio = median / median of the row's floor of the")
-        print("same size and run (S: raw SQLite insert, J: JSONDecoder parse, P: emptcp --version); cpu med = median CPU time of the")
-        print("measuring thread (excludes waiting for a core or for fsync; 0 for whole processes); RSS = peak RSS of the process, median")
+        print("same size and run (S: raw SQLite insert, J: JSONDecoder parse, P: emptcp --version), then the smallest and largest ratio")
+        print("of one repetition to the floor of the same repetition; cpu med = median CPU time of the measuring thread (excludes")
+        print("waiting for a core or for fsync; 0 for whole processes); RSS = peak RSS of the process, median")
         func pad(_ s: String, _ w: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, w - s.count))
             return left ? s + fill : fill + s
         }
         print(pad("operation", 40, left: true) + pad("bindings", 9) + pad("min", 10) + pad("median", 10) + pad("max", 10) + pad("ratio", 10)
-              + pad("cpu med", 10) + pad("RSS MiB", 9))
+              + pad("range", 13) + pad("cpu med", 10) + pad("RSS MiB", 9))
         for r in rows {
             let tag = r.floor.map { $0.contains("SQLite") ? " S" : $0.contains("JSON") ? " J" : " P" } ?? ""
             let ratio = r.ratio.map { String(format: "%.2f", $0) + tag } ?? "-"
+            let range = r.ratioMin.flatMap { lo in r.ratioMax.map { String(format: "%.2f–%.2f", lo, $0) } } ?? "-"
             print(pad(r.operation, 40, left: true) + pad("\(r.bindings)", 9) + pad(String(format: "%.2f", r.minMs), 10)
                   + pad(String(format: "%.2f", r.medianMs), 10) + pad(String(format: "%.2f", r.maxMs), 10) + pad(ratio, 10)
-                  + pad(String(format: "%.2f", r.cpuMedianMs), 10) + pad(r.peakRSSMiB.map { String(format: "%.1f", $0) } ?? "-", 9))
+                  + pad(range, 13) + pad(String(format: "%.2f", r.cpuMedianMs), 10) + pad(r.peakRSSMiB.map { String(format: "%.1f", $0) } ?? "-", 9))
         }
     }
 
@@ -167,6 +183,7 @@ struct StoreBench: ParsableCommand {
         "rollback 1 binding", "rollback all bindings", "read policy(at:)",
         "parse+validate YAML file", "parse+validate JSON file", "parse YAML, node tree (before)",
         "emptcp commit FILE.yaml", "emptcp commit FILE.json", "emptcp commit, node tree (before)", "emptcp binding set (1 binding)",
+        "emptcp commit --patch (1 binding)",
     ]
     static func order(_ op: String) -> Int { operations.firstIndex(of: op) ?? 99 }
 
@@ -175,7 +192,7 @@ struct StoreBench: ParsableCommand {
     static func floor(of op: String) -> String? {
         if op.hasPrefix("floor") { return nil }
         if op.hasPrefix("parse") { return "floor: JSONDecoder parse" }
-        if op.hasPrefix("emptcp binding") { return "floor: emptcp --version" }
+        if op.hasSuffix("(1 binding)") { return "floor: emptcp --version" }
         return "floor: raw SQLite insert"
     }
 

@@ -99,7 +99,7 @@ import Testing
         var out: String
         (rc, out, _) = try emptcp("log", "--db", other)
         #expect(rc == 0 && out.hasPrefix("1  "))
-        (rc, out, _) = try emptcp("--pin-root", dir + "/elsewhere", "status")
+        (rc, out, _) = try emptcp("--pin-root", dir + "/elsewhere", "status", "--db", other)
         #expect(rc == 0 && out.hasPrefix("pin root: \(dir)/elsewhere "), "\(out)")
         (rc, out, _) = try emptcp("--version")
         #expect(rc == 0 && !out.isEmpty && out.filter { $0 == "\n" }.count == 1)

@@ -50,7 +50,7 @@ import Testing
 
     @Test func readingCommandsOpenExistingDatabasesOnly() throws {
         let missing = dir + "/no/such/dir/x.db"
-        for command in [["log"], ["show"], ["diff", "1"], ["audit"]] {
+        for command in [["log"], ["show"], ["diff", "1"], ["audit"], ["status"]] {
             let (rc, out, err) = try run(emptcpBinary(), command + ["--db", missing], env: env)
             #expect(rc == 1 && out.isEmpty, "\(command): \(rc) \(out)")
             #expect(err == "emptcp \(command[0]): \(missing): no such database (only a commit creates one)\n")

@@ -5,6 +5,9 @@ be searched (bpffs is mounted 0700) or the directories are open and bpf(2) itsel
 CAP_BPF); never "not loaded". A pin root that really holds nothing still says "not loaded"."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -14,13 +17,31 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 READERS = [["status"], ["stats"], ["events", "--count", "1"]]
 
 
-def as_nobody(lab, e, pin_root, *args):
-    # No database: status would compare with it, and the store is not what is tested here.
-    return lab.client.run([*NOBODY, e.bin, "--db", str(e.workdir / "absent" / "emptcp.db"), "--pin-root", str(pin_root), *args],
+@pytest.fixture
+def readable_db(client_emptcp):
+    """A database the unprivileged user may read, outside the test's private directories: status
+    reads its store before the pin root (a missing database is an error of its own), and the
+    store is not what is tested here. Committed against a scratch pin root, so nothing is applied."""
+    e = client_emptcp
+    d = Path(tempfile.mkdtemp(prefix="emptcp-reader-db-"))
+    try:
+        os.chmod(d, 0o755)
+        policy = d / "empty.json"
+        policy.write_text("{}")
+        db = d / "emptcp.db"
+        e.node.run([e.bin, "--db", str(db), "--pin-root", str(d / "no-pins"), "commit", str(policy)], env=e.env(), timeout=30)
+        os.chmod(db, 0o644)
+        yield db
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def as_nobody(lab, e, pin_root, db, *args):
+    return lab.client.run([*NOBODY, e.bin, "--db", str(db), "--pin-root", str(pin_root), *args],
                           check=False, env=e.env(), timeout=30)
 
 
-def test_readers_say_permission_denied_not_not_loaded(lab, client_emptcp):
+def test_readers_say_permission_denied_not_not_loaded(lab, client_emptcp, readable_db):
     e = client_emptcp
     e("attach", "c1")
     e.commit({"selectors": {"xdp": [{"tcp2": "or"}]}, "chains": {"rec": [{"record": {}}]}, "bindings": []}, "record loaded")
@@ -28,7 +49,7 @@ def test_readers_say_permission_denied_not_not_loaded(lab, client_emptcp):
 
     # The pin root as mounted for the test: its path is not searchable by others.
     for args in READERS:
-        p = as_nobody(lab, e, e.pin_root, *args)
+        p = as_nobody(lab, e, e.pin_root, readable_db, *args)
         assert p.returncode == 1 and p.stderr.strip() == f"emptcp {args[0]}: {expected}", (args, p.stderr)
 
     # Every directory open to others: the pins are visible, and bpf(2) refuses without CAP_BPF.
@@ -40,7 +61,7 @@ def test_readers_say_permission_denied_not_not_loaded(lab, client_emptcp):
             os.chmod(os.path.join(root, f), 0o644)
     assert lab.client.run([*NOBODY, "test", "-e", str(e.pin_root / "maps" / "emptcp_meta")], check=False).returncode == 0
     for args in READERS:
-        p = as_nobody(lab, e, e.pin_root, *args)
+        p = as_nobody(lab, e, e.pin_root, readable_db, *args)
         assert p.returncode == 1 and p.stderr.strip() == f"emptcp {args[0]}: {expected}", (args, p.stderr)
 
     # Root reads the same pin root.
@@ -50,5 +71,5 @@ def test_readers_say_permission_denied_not_not_loaded(lab, client_emptcp):
     empty = e.workdir / "empty-root"
     empty.mkdir()
     os.chmod(empty, 0o755)
-    p = as_nobody(lab, e, empty, "stats")
+    p = as_nobody(lab, e, empty, readable_db, "stats")
     assert p.returncode == 1 and "no programs or maps are loaded under" in p.stderr, p.stderr

@@ -46,15 +46,17 @@ public enum PolicyFile {
 
     /// Reads `path` (at most `maxFileBytes`; regular files only) and parses it.
     public static func load(path: PolicyPath) throws -> (Policy, SourceMap) {
-        // The bytes are dropped once decoded: a large policy is not held twice while it is parsed.
-        let text: String = try {
-            let data = try PolicyFileReader.read(path)
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw StoreError.validation(file: path.description, line: nil, key: "file", message: "not UTF-8 text")
-            }
-            return text
-        }()
-        return try parse(text, file: path.description)
+        try parse(try text(path), file: path.description)
+    }
+
+    /// The file's text: a regular file of at most `maxFileBytes`, UTF-8. The bytes are dropped
+    /// once decoded: a large policy is not held twice while it is parsed.
+    static func text(_ path: PolicyPath) throws -> String {
+        let data = try PolicyFileReader.read(path)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw StoreError.validation(file: path.description, line: nil, key: "file", message: "not UTF-8 text")
+        }
+        return text
     }
 
     /// Largest policy file `load` accepts (see `PolicyFileReader.maxBytes` for the derivation).
@@ -101,7 +103,7 @@ public enum PolicyFile {
         return try reader.selectors(node)[hook] ?? []
     }
 
-    private static func yamlError(_ error: YamlError, file: String) -> StoreError {
+    static func yamlError(_ error: YamlError, file: String) -> StoreError {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             let why = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
@@ -288,24 +290,40 @@ struct NodeReader {
         }
     }
 
+    static let keyFields = ["hook", "selector", "local", "local_port", "remote", "remote_port"]
+
     func binding(_ node: Node, key: String) throws -> Binding {
-        let fields = ["hook", "selector", "local", "local_port", "remote", "remote_port", "chain"]
         var v: [String: Node] = [:]
-        for (k, value) in try pairs(node, key: key, allowed: fields) { v[k] = value }
-        func required(_ f: String) throws -> (String, Node) {
-            guard let n = v[f] else { throw map.error("\(key).\(f)", "required", line: line(node)) }
-            guard let s = string(n), !s.isEmpty else { throw map.error("\(key).\(f)", "must be a non-empty string, not \(described(n))", line: line(n)) }
-            return (s, n)
-        }
-        let (hookText, hookNode) = try required("hook")
+        for (k, value) in try pairs(node, key: key, allowed: Self.keyFields + ["chain"]) { v[k] = value }
+        let (bindingKey, chain) = try fields(v, node, key: key, chain: true)
+        return Binding(bindingKey, chain: chain!)
+    }
+
+    /// A binding's key alone (a patch's `remove` entries): the key fields, no chain.
+    func bindingKey(_ node: Node, key: String) throws -> BindingKey {
+        var v: [String: Node] = [:]
+        for (k, value) in try pairs(node, key: key, allowed: Self.keyFields) { v[k] = value }
+        return try fields(v, node, key: key, chain: false).0
+    }
+
+    /// A required non-empty string field of a binding mapping.
+    private func required(_ v: [String: Node], _ f: String, in node: Node, key: String) throws -> (String, Node) {
+        guard let n = v[f] else { throw map.error("\(key).\(f)", "required", line: line(node)) }
+        guard let s = string(n), !s.isEmpty else { throw map.error("\(key).\(f)", "must be a non-empty string, not \(described(n))", line: line(n)) }
+        return (s, n)
+    }
+
+    /// The key fields and, when `chain`, the chain name; checked in the order the fields print.
+    private func fields(_ v: [String: Node], _ node: Node, key: String, chain: Bool) throws -> (BindingKey, String?) {
+        let (hookText, hookNode) = try required(v, "hook", in: node, key: key)
         guard let hook = Hook(rawValue: hookText) else {
             throw map.error("\(key).hook", "unknown hook \(hookText) (expected xdp or tc)", line: line(hookNode))
         }
-        let (selText, selNode) = try required("selector")
+        let (selText, selNode) = try required(v, "selector", in: node, key: key)
         guard let selector = SelectorKind(rawValue: selText) else {
             throw map.error("\(key).selector", "unknown selector \(selText) (bindings take tcp, tcp2 or tcp4)", line: line(selNode))
         }
-        let (chain, _) = try required("chain")
+        let chainName = chain ? try required(v, "chain", in: node, key: key).0 : nil
         func address(_ f: String) throws -> IPAddress? {
             guard let n = v[f] else { return nil }
             guard let s = string(n), let a = IPAddress(s) else {
@@ -322,7 +340,7 @@ struct NodeReader {
         let bindingKey = BindingKey(
             hook: hook, selector: selector, local: try address("local"), localPort: try port("local_port"),
             remote: try address("remote"), remotePort: try port("remote_port"))
-        return Binding(bindingKey, chain: chain)
+        return (bindingKey, chainName)
     }
 
     // MARK: node helpers
@@ -343,7 +361,8 @@ struct NodeReader {
         var out: [(String, Node)] = []
         for (k, v) in mapping {
             guard let name = string(k) else { throw map.error(key, "keys must be names (strings), not \(described(k))", line: line(k)) }
-            let path = key == "policy" ? name : "\(key).\(name)"
+            // A document's top-level keys print alone (`bindings`, not `policy.bindings`).
+            let path = key == "policy" || key == "patch" ? name : "\(key).\(name)"
             if let allowed, !allowed.contains(name) {
                 let hint = allowed.isEmpty ? "takes no parameters" : "expected one of \(allowed.joined(separator: ", "))"
                 throw map.error(path, "unknown key (\(hint))", line: line(k))

@@ -30,10 +30,26 @@ extension PolicyFile {
         }
         if p.bindings.isEmpty { return out + "bindings: []\n" }
         out += "bindings:\n"
-        for b in p.bindings {
-            out += "  - {" + bindingFields(b).map { "\($0.key): \($0.isString ? yamlValue($0.value) : $0.value)" }.joined(separator: ", ") + "}\n"
+        for b in p.bindings { out += "  - " + yamlLine(bindingFields(b)) + "\n" }
+        return out
+    }
+
+    /// A patch file (`PolicyPatch`) in the same style: the upserts, then the removed keys.
+    public static func render(_ changes: BindingChanges) -> String {
+        var out = ""
+        if !changes.upsert.isEmpty {
+            out += "upsert:\n"
+            for b in changes.upsert { out += "  - " + yamlLine(bindingFields(b)) + "\n" }
+        }
+        if !changes.remove.isEmpty {
+            out += "remove:\n"
+            for k in changes.remove { out += "  - " + yamlLine(keyFields(k)) + "\n" }
         }
         return out
+    }
+
+    private static func yamlLine(_ fields: [(key: String, value: String, isString: Bool)]) -> String {
+        "{" + fields.map { "\($0.key): \($0.isString ? yamlValue($0.value) : $0.value)" }.joined(separator: ", ") + "}"
     }
 
     /// The same content as JSON (accepted by `commit` as well).
@@ -57,12 +73,15 @@ extension PolicyFile {
     }
 
     private static func bindingFields(_ b: Binding) -> [(key: String, value: String, isString: Bool)] {
-        var f: [(key: String, value: String, isString: Bool)] = [("hook", b.key.hook.rawValue, true), ("selector", b.key.selector.rawValue, true)]
-        if let v = b.key.local { f.append(("local", v.description, true)) }
-        if let v = b.key.localPort { f.append(("local_port", "\(v)", false)) }
-        if let v = b.key.remote { f.append(("remote", v.description, true)) }
-        if let v = b.key.remotePort { f.append(("remote_port", "\(v)", false)) }
-        f.append(("chain", b.chain, true))
+        keyFields(b.key) + [("chain", b.chain, true)]
+    }
+
+    private static func keyFields(_ k: BindingKey) -> [(key: String, value: String, isString: Bool)] {
+        var f: [(key: String, value: String, isString: Bool)] = [("hook", k.hook.rawValue, true), ("selector", k.selector.rawValue, true)]
+        if let v = k.local { f.append(("local", v.description, true)) }
+        if let v = k.localPort { f.append(("local_port", "\(v)", false)) }
+        if let v = k.remote { f.append(("remote", v.description, true)) }
+        if let v = k.remotePort { f.append(("remote_port", "\(v)", false)) }
         return f
     }
 

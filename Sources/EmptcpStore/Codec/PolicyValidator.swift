@@ -81,7 +81,7 @@ public enum PolicyValidator {
         for (i, b) in p.bindings.enumerated() {
             // The error key is built only on failure: this loop runs once per binding.
             func fail(_ field: String, _ message: String) -> StoreError {
-                map.error("bindings[\(i)].\(field)", message, line: map.bindingLine(i))
+                map.error("\(map.bindingsKey)[\(i)].\(field)", message, line: map.bindingLine(i))
             }
             try checkFlowKey(b, fail: fail)
             guard let actors = p.chains[b.chain] else { throw fail("chain", "no chain named \(b.chain)") }

@@ -5,6 +5,9 @@ public struct SourceMap: Sendable {
     public var file: String?
     var lines: [String: Int] = [:]
     var bindingLines: [Int] = []
+    /// What the file calls its list of bindings, for error keys (`bindings[3].chain`): a patch
+    /// file's validated bindings are its `upsert` list.
+    var bindingsKey = "bindings"
     /// Set when the fast path parsed the file (it records no lines): parses the text again the
     /// slow way to find lines, only when an error needs one.
     var recover: (@Sendable () -> SourceMap?)?

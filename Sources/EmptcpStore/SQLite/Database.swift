@@ -172,6 +172,7 @@ final class Statement {
         return out
     }
 
+    var columnCount: Int32 { sqlite3_column_count(stmt) }
     func isNull(_ i: Int32) -> Bool { sqlite3_column_type(stmt, i) == SQLITE_NULL }
     func int64(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
     func int64OrNil(_ i: Int32) -> Int64? { isNull(i) ? nil : int64(i) }

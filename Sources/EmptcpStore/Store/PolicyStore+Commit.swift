@@ -65,12 +65,31 @@ extension PolicyStore {
     /// Applies `changes` to the current bindings as a new revision. Reads and writes O(changes)
     /// rows: the content hash is updated from the stored binding sum, not recomputed.
     public func commit(changes: BindingChanges, message: String?) throws -> Revision {
+        try commit(changes: changes, message: message, sourceMap: SourceMap(), confirmWithin: nil)
+    }
+
+    /// `sourceMap` names the file the changes came from (a patch) and their lines in errors;
+    /// `confirmWithin` as for a full commit.
+    public func commit(changes: BindingChanges, message: String?, sourceMap: SourceMap, confirmWithin: TimeInterval?) throws -> Revision {
         do {
-            return try write("commit") { try commitLocked(changes: changes, message: message) }
+            return try write("commit") { try commitLocked(changes: changes, message: message, map: sourceMap, confirmWithin: confirmWithin) }
         } catch {
             auditFailure(action: "commit", revision: nil, error: error)
             throw error
         }
+    }
+
+    /// Parses, validates and commits a patch file (`PolicyPatch`) through `commit(changes:)`;
+    /// parse and validation failures are audited as a commit's are.
+    public func commitPatch(_ path: PolicyPath, message: String?, confirmWithin: TimeInterval?) throws -> Revision {
+        let parsed: (BindingChanges, SourceMap)
+        do {
+            parsed = try PolicyPatch.load(path: path)
+        } catch {
+            auditFailure(action: "commit", revision: nil, error: error)
+            throw error
+        }
+        return try commit(changes: parsed.0, message: message, sourceMap: parsed.1, confirmWithin: confirmWithin)
     }
 
     func commitLocked(_ policy: Policy, message: String?, sourceMap: SourceMap, confirmWithin: TimeInterval?) throws -> Revision {
@@ -93,7 +112,9 @@ extension PolicyStore {
         while try liveRows.step() { live[liveRows.text(1)] = (liveRows.int64(0), liveRows.text(2)) }
         let writer = try BindingWriter(db)
         var added = 0, changed = 0
-        var opens: [(key: String, binding: Binding)] = []
+        // Rows are written as the bindings go by: a changed key's live row is closed just before
+        // its replacement opens, and an added key is not live (the live rows left over at the end
+        // are the removed ones), so the unique index on live keys never sees two at once.
         for (b, key) in zip(policy.bindings, keys) {
             if let old = live.removeValue(forKey: key) {
                 if old.chain == b.chain { continue }
@@ -102,10 +123,9 @@ extension PolicyStore {
             } else {
                 added += 1
             }
-            opens.append((key, b))
+            try writer.insert(b, key: key, revision: id)
         }
         for old in live.values { try writer.close(rowID: old.row, revision: id) }
-        for (key, b) in opens { try writer.insert(b, key: key, revision: id) }
         var detail = "revision \(id): \(policy.bindings.count) bindings (+\(added) -\(live.count) ~\(changed))"
         if structure.chains > 0 { detail += ", \(structure.chains) chain\(structure.chains == 1 ? "" : "s") changed" }
         if structure.selectors > 0 { detail += ", \(structure.selectors) selector chain\(structure.selectors == 1 ? "" : "s") changed" }
@@ -114,17 +134,21 @@ extension PolicyStore {
         return rev
     }
 
-    private func commitLocked(changes: BindingChanges, message: String?) throws -> Revision {
+    private func commitLocked(changes: BindingChanges, message: String?, map: SourceMap, confirmWithin: TimeInterval?) throws -> Revision {
         let head = try currentRevision()
         let selectors = try selectors(at: nil), chains = try chains(at: nil)
         // Validate the new bindings against the live selector chains and action chains.
         let probe = Policy(selectors: selectors, chains: chains, bindings: changes.upsert)
-        try PolicyValidator.validate(probe, modules: try modules(), file: nil)
+        try PolicyValidator.validate(probe, modules: try modules(), map: map)
+        // A removal's error names its entry and line when the changes came from a file.
+        func removeError(_ i: Int, _ message: String) -> StoreError {
+            map.file == nil ? map.error("remove", message) : map.error("remove[\(i)]", message)
+        }
         let upsertKeys = Set(changes.upsert.map(\.key))
         var removeKeys = Set<BindingKey>()
-        for k in changes.remove {
-            guard !upsertKeys.contains(k) else { throw StoreError.validation(file: nil, line: nil, key: "remove", message: "\(k) is both upserted and removed") }
-            guard removeKeys.insert(k).inserted else { throw StoreError.validation(file: nil, line: nil, key: "remove", message: "\(k) listed twice") }
+        for (i, k) in changes.remove.enumerated() {
+            guard !upsertKeys.contains(k) else { throw removeError(i, "\(k) is both upserted and removed") }
+            guard removeKeys.insert(k).inserted else { throw removeError(i, "\(k) listed twice") }
         }
 
         let lookup = try db.prepare("SELECT id, chain FROM binding WHERE key = ? AND removed_in IS NULL")
@@ -156,10 +180,8 @@ extension PolicyStore {
             sum.add(b)
             opens.append((b, key))
         }
-        for k in changes.remove {
-            guard let old = try live(k.storageKey) else {
-                throw StoreError.validation(file: nil, line: nil, key: "remove", message: "no binding \(k)")
-            }
+        for (i, k) in changes.remove.enumerated() {
+            guard let old = try live(k.storageKey) else { throw removeError(i, "no binding \(k)") }
             sum.remove(Binding(k, chain: old.chain))
             count -= 1
             closes.append(old.row)
@@ -172,7 +194,7 @@ extension PolicyStore {
         let writer = try BindingWriter(db)
         for row in closes { try writer.close(rowID: row, revision: id) }
         for (b, key) in opens { try writer.insert(b, key: key, revision: id) }
-        try settlePending(revision: rev, previous: head?.id, confirmWithin: nil)
+        try settlePending(revision: rev, previous: head?.id, confirmWithin: confirmWithin)
         let detail = "revision \(id): \(count) bindings (upsert \(changes.upsert.count), remove \(changes.remove.count))"
         try insertAudit(action: "commit", revision: id, outcome: .ok, detail: message.map { "\(detail); \($0)" } ?? detail)
         return rev

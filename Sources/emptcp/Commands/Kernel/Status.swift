@@ -52,27 +52,19 @@ extension Emptcp {
 
         func run() throws {
             let session = DataPlaneSession(global: global)
-            var current: Revision?
-            var policy: Policy?
-            var modules = ModuleSlots()
-            var pending: PendingConfirmation?
-            var identity: StoreIdentity?
-            var runtime: [RuntimeBinding] = []
-            // Status never creates a database: without one, the kernel is compared with an empty policy.
-            if FileManager.default.fileExists(atPath: global.db) {
-                let store = try session.openStore()
-                current = try store.currentRevision()
-                if let current { policy = try store.policy(at: current.id) }
-                modules = try session.moduleSlots(store)
-                pending = try store.pendingConfirmation()
-                identity = try store.storeIdentity()
-                runtime = try store.runtimeBindings()
-                // The kernel also holds the runtime bindings: compare it with both.
-                if var p = policy {
-                    let committed = Set(p.bindings.map(\.key))
-                    p.bindings += runtime.compactMap(\.mapBinding).filter { !committed.contains($0.key) }
-                    policy = p
-                }
+            // A reading command: a missing database is an error naming its path, never a new one.
+            let store = try session.openStore(.existing)
+            let current = try store.currentRevision()
+            var policy = try current.map { try store.policy(at: $0.id) }
+            let modules = try session.moduleSlots(store)
+            let pending = try store.pendingConfirmation()
+            let identity = try store.storeIdentity()
+            let runtime = try store.runtimeBindings()
+            // The kernel also holds the runtime bindings: compare it with both.
+            if var p = policy {
+                let committed = Set(p.bindings.map(\.key))
+                p.bindings += runtime.compactMap(\.mapBinding).filter { !committed.contains($0.key) }
+                policy = p
             }
             let applier = session.applier()
             let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
