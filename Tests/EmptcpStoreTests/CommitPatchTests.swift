@@ -86,7 +86,7 @@ import Testing
             ("remove:\n  - \(tcp2)}\n  - \(tcp2)}\n", "bad.yaml:3: remove[1]: xdp tcp2 local=10.0.1.1 remote=10.0.1.2 listed twice"),
             ("bindings: []\n", "bad.yaml:1: bindings: unknown key (expected one of upsert, remove)"),
             ("upsert: {a: 1}\n", "bad.yaml:1: upsert: must be a list"),
-            ("upsert: [\n", "bad.yaml:2: syntax: did not find expected node content while parsing a flow node"),
+            ("upsert: [\n", "bad.yaml:2: syntax: while parsing a flow node did not find expected node content"),
         ]
         for (text, line) in cases {
             write(text, to: dir + "/bad.yaml")
