@@ -112,6 +112,17 @@ enum PolicyNesting {
         /// The rest of the line (and the lines a quoted scalar spans).
         mutating func lineRest() throws {
             while i < bytes.count {
+                // Letters, digits, `.` and `_` are plain content, and most of a policy's bytes
+                // (addresses, names): taken here without the checks below, which they all pass
+                // to the default case.
+                let c = bytes[i]
+                if (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c == 0x2e || c == 0x5f {
+                    i += 1
+                    nodeStart = false
+                    afterQuote = false
+                    prevBlank = false
+                    continue
+                }
                 let n = breakLength(i)
                 if n > 0 {
                     i += n
