@@ -71,6 +71,7 @@ public final class MetricsServer: Sendable {
         guard let error else { return "no address to bind" }
         switch error {
         case let io as IOError: return SystemError(operation: "", object: "", code: io.errnoCode).cause
+        case let unknown as SocketAddressError.UnknownHost: return "cannot resolve \(unknown.host): \(unknown.errorDescription)"
         case SocketAddressError.unknown(let host, _): return "cannot resolve \(host)"
         default: return "\(error)"
         }
