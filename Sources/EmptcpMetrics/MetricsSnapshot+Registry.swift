@@ -6,7 +6,7 @@ import Prometheus
 /// label values escaped. A fresh registry per snapshot holds the values read at that moment, so
 /// a family appears exactly when there is something to say (no stale label sets).
 extension MetricsSnapshot {
-    /// What each data-plane counter counts (the `<hook>_counters` map; abi.h).
+    /// What each data-plane counter counts (the `emptcp_<h>_counts` map; abi.h).
     static let counterHelp: [String: String] = [
         "packets": "Packets seen by the entry program.",
         "not_tcp": "Packets that are not IPv4/IPv6 TCP, passed unchanged.",

@@ -11,10 +11,10 @@ import Testing
         pinRoot: #"/sys/fs/bpf/a"b\c"#, loaded: true,
         interfaces: [InterfaceStatus(name: "eth0", ifindex: 2, hooks: [HookStatus(hook: "xdp", mode: "generic", programID: 7),
                                                                     HookStatus(hook: "tc", mode: "detached", programID: 8)])],
-        kernelRevision: 4, abiVersion: 1, maps: [MapStatus(map: "xdp_tcp2", entries: 3)],
+        kernelRevision: 4, abiVersion: 1, maps: [MapStatus(map: "emptcp_x_tcp2", entries: 3)],
         counters: [CounterStatus(hook: "xdp", counter: "packets", value: 10), CounterStatus(hook: "xdp", counter: "ringbuf_full", value: 1),
                    CounterStatus(hook: "tc", counter: "packets", value: 5), CounterStatus(hook: "tc", counter: "ringbuf_full", value: 0)],
-        drift: [DriftEntry(map: "xdp_tcp2", key: "k", problem: .missing, expected: "chain a", actual: nil)])
+        drift: [DriftEntry(map: "emptcp_x_tcp2", key: "k", problem: .missing, expected: "chain a", actual: nil)])
 
     /// Sample lines as {"name{labels}": value}, and the HELP/TYPE lines.
     static func parse(_ text: String) -> (samples: [String: Double], help: [String], type: [String: String]) {
@@ -48,7 +48,7 @@ import Testing
         #expect(samples["emptcp_connections_tracked"] == 3)
         #expect(samples[#"emptcp_hook_attached{interface="eth0",hook="xdp",mode="generic"}"#] == 1)
         #expect(samples[#"emptcp_hook_attached{interface="eth0",hook="tc",mode="detached"}"#] == 0)
-        #expect(samples[#"emptcp_map_entries{map="xdp_tcp2"}"#] == 3)
+        #expect(samples[#"emptcp_map_entries{map="emptcp_x_tcp2"}"#] == 3)
         #expect(samples[#"emptcp_build_info{version="9.9"}"#] == 1)
         // The pin root's quote and backslash are escaped in the label value.
         #expect(samples[#"emptcp_loaded{pin_root="/sys/fs/bpf/a\"b\\c"}"#] == 1)
