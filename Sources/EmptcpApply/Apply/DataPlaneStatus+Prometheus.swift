@@ -31,7 +31,7 @@ extension DataPlaneStatus {
         out.family("emptcp_in_sync", .gauge,
                    help: "1 when every interface has both hooks attached, the kernel holds the current revision and no map entry drifts.",
                    [.init([], inSync)])
-        out.family("emptcp_drift_entries", .gauge, help: "Map entries that differ from the current revision (emptcp apply repairs them).",
+        out.family("emptcp_drift_entries", .gauge, help: "Map entries that differ from the current revision (emptcp apply --verify repairs them).",
                    [.init([], Int64(drift.count))])
         out.family("emptcp_revision_current", .gauge, help: "The store's current revision (0: none committed).",
                    [.init([], currentRevision ?? 0)])
