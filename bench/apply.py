@@ -55,7 +55,7 @@ def one(sc: Scale, n: int, db: Path, pins: Path) -> dict:
     sc.emptcp(empty, pins, "attach", "c1")          # loads and pins; no revision to apply
     out["apply"], _ = sc.emptcp(db, pins, "apply")
     if sc.tcp2_entries(db, pins) != n:
-        raise RuntimeError(f"xdp_tcp2 does not hold {n} entries after apply")
+        raise RuntimeError(f"emptcp_x_tcp2 does not hold {n} entries after apply")
     out["raw"] = rawmap.batch_update_seconds(addresses(n))
     out["noop"], _ = sc.emptcp(db, pins, "apply")
     out["start"] = process_start(sc, db, pins)
@@ -63,7 +63,7 @@ def one(sc: Scale, n: int, db: Path, pins: Path) -> dict:
     reboot(sc, pins)
     out["boot"], _ = sc.emptcp(db, pins, "apply", "--boot")
     if sc.tcp2_entries(db, pins) != n:
-        raise RuntimeError(f"xdp_tcp2 does not hold {n} entries after the boot restore")
+        raise RuntimeError(f"emptcp_x_tcp2 does not hold {n} entries after the boot restore")
     out["boot_fixed"] = out["boot"] - out["apply"]
     reboot(sc, pins)
     return out

@@ -69,7 +69,7 @@ def test_noop_apply_trusts_the_markers_verify_and_status_read_the_maps(lab, clie
         assert noop["standby_writes"] == 0 and noop["program_slots"] == 0 and noop["links"] == [], noop
 
         # A binding changed behind emptcp's back, in the live generation.
-        tcp2_map = str(e.pin_root / "maps" / "xdp_tcp2")
+        tcp2_map = str(e.pin_root / "maps" / "emptcp_x_tcp2")
         live = meta.live()
         entries = json.loads(lab.client.out(["bpftool", "-j", "map", "dump", "pinned", tcp2_map]))
         entry = next(x for x in entries if int(x["key"][1], 16) == live)
@@ -81,7 +81,7 @@ def test_noop_apply_trusts_the_markers_verify_and_status_read_the_maps(lab, clie
         after = json.loads(lab.client.out(["bpftool", "-j", "map", "lookup", "pinned", tcp2_map, "key", *entry["key"]]))
         assert [int(b, 16) for b in after["value"]] == [0x39, 0x30, 0, 0], after
         drift = e.status()["kernel"]["drift"]
-        assert [d["map"] for d in drift] == ["xdp_tcp2"] and drift[0]["problem"] == "differs", drift
+        assert [d["map"] for d in drift] == ["emptcp_x_tcp2"] and drift[0]["problem"] == "differs", drift
         assert not in_sync(e)
 
         # `apply --verify` reads everything and repairs it; then the fast path again.
@@ -89,7 +89,7 @@ def test_noop_apply_trusts_the_markers_verify_and_status_read_the_maps(lab, clie
         assert verified["verified"] and not verified["fast_path"], verified
         # The live generation is never written in place: the intact standby goes live, then the
         # drifted one is repaired.
-        assert [(m["map"], m["changed"]) for m in verified["maps"] if m["added"] + m["removed"] + m["changed"]] == [("xdp_tcp2", 1)], verified
+        assert [(m["map"], m["changed"]) for m in verified["maps"] if m["added"] + m["removed"] + m["changed"]] == [("emptcp_x_tcp2", 1)], verified
         assert verified["switched"] and verified["standby_writes"] == 1, verified
         assert in_sync(e) and e.status()["kernel"]["drift"] == []
         assert apply_json(e)["fast_path"]
