@@ -69,7 +69,7 @@ def test_status_prometheus_follows_the_kernel(lab):
         drift = e.status()["kernel"]["drift"]
         assert len(drift) == 1 and value(fams, "emptcp_drift_entries") == 1
         assert value(fams, "emptcp_in_sync") == 0
-        e("apply")
+        e("apply", "--verify")
         assert value(scrape(e), "emptcp_in_sync") == 1
     finally:
         e.close()

@@ -10,7 +10,7 @@ extension Emptcp {
             commandName: "status",
             abstract: "Attached interfaces, the revision in the kernel vs the current one, map entries, counters and drift.",
             discussion: """
-                Drift lists every map entry that differs from the current revision; `emptcp apply` \
+                Drift lists every map entry that differs from the current revision; `emptcp apply --verify` \
                 repairs it. A `commit --confirm` awaiting confirmation is shown with its deadline. \
                 With --exit-code the exit status says whether the kernel differs from the store, \
                 like `git diff --exit-code`: 1 when the kernel's revision is not the current one, a \
@@ -109,7 +109,7 @@ extension Emptcp {
             if s.drift.isEmpty {
                 lines.append("drift: none")
             } else {
-                lines.append("drift: \(s.drift.count) \(s.drift.count == 1 ? "entry differs" : "entries differ") from revision \(rev(current)) (run `emptcp apply`)")
+                lines.append("drift: \(s.drift.count) \(s.drift.count == 1 ? "entry differs" : "entries differ") from revision \(rev(current)) (run `emptcp apply --verify`)")
                 lines += s.drift.map { "  \($0)" }
             }
             return lines
