@@ -13,6 +13,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import signal
 import sys
 import time
 from multiprocessing.util import Finalize
@@ -32,7 +33,13 @@ _plane = None
 def _worker_init():
     global _plane
     _plane = DataPlane()
-    Finalize(None, _plane.close, exitpriority=10)
+    Finalize(None, _plane.close, exitpriority=10)  # a normal exit
+    signal.signal(signal.SIGTERM, _terminated)     # the pool's terminate(), after a failure
+
+
+def _terminated(*_):
+    _plane.close()
+    os._exit(1)
 
 
 def _task(args):

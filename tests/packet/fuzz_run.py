@@ -108,8 +108,11 @@ def run_chunk(dp, hook, actor, seed, chunk, frames, max_failures=20):
                     pairs.append((before, after))
             res.rewritten += len(pairs)
             if pairs:
-                for k, fault in check_pairs(actor, pairs):
-                    res.failures.append((f"tshark: {fault}", pairs[k][0].hex(), pairs[k][1].hex()))
+                try:
+                    for k, fault in check_pairs(actor, pairs):
+                        res.failures.append((f"tshark: {fault}", pairs[k][0].hex(), pairs[k][1].hex()))
+                except Exception as e:  # a judge that cannot read a burst fails it, visibly
+                    res.failures.append((f"tshark judge error: {e!r}", pairs[0][0].hex(), pairs[0][1].hex()))
             done += len(burst)
             if len(res.failures) >= max_failures:
                 break

@@ -59,6 +59,12 @@ def _ints(v):
     return [int(x, 0) for x in v.split(",") if x] if v else []
 
 
+def _first(v):
+    """The first (outermost) value of a field, None when tshark did not read it."""
+    values = _ints(v)
+    return values[0] if values else None
+
+
 def _announcing(row):
     subs, echoes = _ints(row["tcp.options.mptcp.subtype"]), _ints(row["tcp.options.mptcp.echo"])
     return subs.count(3) - sum(echoes)
@@ -74,13 +80,15 @@ def pair_faults(actor, a, b):
     if b["_ws.malformed"] and not a["_ws.malformed"]:
         faults.append(f"malformed after the rewrite: {b['_ws.expert.message']}")
     flen = int(b["frame.len"])
-    if b["ip.len"]:
-        ip_len, ihl = _ints(b["ip.len"])[0], _ints(b["ip.hdr_len"])[0]
+    ip_len, ihl = _first(b["ip.len"]), _first(b["ip.hdr_len"])
+    hdr, payload = _first(b["tcp.hdr_len"]), _first(b["tcp.len"])
+    if ip_len is not None:
         if 14 + ip_len > flen:
             faults.append(f"IP length {ip_len} past the frame ({flen})")
-        if b["tcp.hdr_len"] and ihl + int(b["tcp.hdr_len"]) + int(b["tcp.len"]) != ip_len:
+        if None not in (ihl, hdr, payload) and ihl + hdr + payload != ip_len:
             faults.append("IP length is not IP header + TCP header + payload")
-    if b["ipv6.plen"] and 54 + _ints(b["ipv6.plen"])[0] > flen:
+    plen = _first(b["ipv6.plen"])
+    if plen is not None and 54 + plen > flen:
         faults.append(f"IPv6 payload length past the frame ({flen})")
     allowed = MAY_CHANGE.get(actor, set())
     for f in FIELDS:
