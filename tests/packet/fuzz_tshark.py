@@ -1,8 +1,9 @@
 """The fuzz's second, independent judge: every rewritten frame and its input, written to a pcap
 and read back by tshark (Wireshark's dissectors, its checksum validation on) in one run.
 
-For each pair tshark must see: the output's IPv4 header checksum and TCP checksum as good as the
-input's; no malformed-packet mark the input did not have; IP lengths inside the frame and TCP
+For each pair tshark must see: an input it reads as well-formed (a malformed frame, which the
+stack drops, must pass unchanged); the output's IPv4 header checksum and TCP checksum as good as
+the input's; no malformed-packet mark on the output; IP lengths inside the frame and TCP
 header plus payload equal to the IP payload; every field outside the actor's rewrite unchanged
 (addresses, ports, sequence numbers, flags, urgent pointer, payload, and for all but
 set_flow_prio the lengths); rm_add_addr leaves no more announcing ADD_ADDRs than came in, and
@@ -72,12 +73,15 @@ def _announcing(row):
 
 def pair_faults(actor, a, b):
     """What is wrong with output row `b` of input row `a` for `actor`, as a list of strings."""
+    if a["_ws.malformed"]:
+        # The stack drops what it cannot parse; emptcp must pass such a frame unchanged.
+        return [f"rewrote a frame tshark reads as malformed ({a['_ws.malformed'].split(',')[0]})"]
     faults = []
     if a["ip.checksum.status"] and b["ip.checksum.status"] != a["ip.checksum.status"]:
         faults.append(f"IP checksum status {a['ip.checksum.status']} -> {b['ip.checksum.status']}")
     if b["tcp.checksum.status"] != a["tcp.checksum.status"]:
         faults.append(f"TCP checksum status {a['tcp.checksum.status']} -> {b['tcp.checksum.status']}")
-    if b["_ws.malformed"] and not a["_ws.malformed"]:
+    if b["_ws.malformed"]:
         faults.append(f"malformed after the rewrite: {b['_ws.expert.message']}")
     flen = int(b["frame.len"])
     ip_len, ihl = _first(b["ip.len"]), _first(b["ip.hdr_len"])
@@ -97,7 +101,7 @@ def pair_faults(actor, a, b):
     if actor == "rm_add_addr" and _announcing(b) > _announcing(a):
         faults.append("more announcing ADD_ADDRs after rm_add_addr")
     if actor == "set_flow_prio" and b["tcp.hdr_len"] != a["tcp.hdr_len"]:
-        grown = int(b["tcp.hdr_len"]) - int(a["tcp.hdr_len"])
+        grown = (_first(b["tcp.hdr_len"]) or 0) - (_first(a["tcp.hdr_len"]) or 0)
         added = _ints(b["tcp.options.mptcp.subtype"]).count(5) - _ints(a["tcp.options.mptcp.subtype"]).count(5)
         if grown != 4 or added != 1:
             faults.append(f"grown by {grown} bytes with {added} MP_PRIO added")
