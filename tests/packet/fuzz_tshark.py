@@ -1,9 +1,9 @@
 """The fuzz's second, independent judge: every rewritten frame and its input, written to a pcap
 and read back by tshark (Wireshark's dissectors, its checksum validation on) in one run.
 
-For each pair tshark must see: an input it reads as well-formed (a malformed frame, which the
-stack drops, must pass unchanged); the output's IPv4 header checksum and TCP checksum as good as
-the input's; no malformed-packet mark on the output; IP lengths inside the frame and TCP
+For each pair tshark must see: an input whose IP header and IPv6 extension headers it reads as
+well-formed (the stack drops the others, so they must pass unchanged); the output's IPv4 header
+checksum and TCP checksum as good as the input's; no malformed-packet mark the input did not have; IP lengths inside the frame and TCP
 header plus payload equal to the IP payload; every field outside the actor's rewrite unchanged
 (addresses, ports, sequence numbers, flags, urgent pointer, payload, and for all but
 set_flow_prio the lengths); rm_add_addr leaves no more announcing ADD_ADDRs than came in, and
@@ -66,6 +66,14 @@ def _first(v):
     return values[0] if values else None
 
 
+def _malformed_layer(row):
+    """The protocol tshark names in its malformed-packet mark ("" when none, "?" unnamed)."""
+    mark = row["_ws.malformed"]
+    if not mark:
+        return ""
+    return mark.split("Malformed Packet: ", 1)[1].split("]")[0] if "Malformed Packet: " in mark else "?"
+
+
 def _announcing(row):
     subs, echoes = _ints(row["tcp.options.mptcp.subtype"]), _ints(row["tcp.options.mptcp.echo"])
     return subs.count(3) - sum(echoes)
@@ -73,15 +81,18 @@ def _announcing(row):
 
 def pair_faults(actor, a, b):
     """What is wrong with output row `b` of input row `a` for `actor`, as a list of strings."""
-    if a["_ws.malformed"]:
-        # The stack drops what it cannot parse; emptcp must pass such a frame unchanged.
-        return [f"rewrote a frame tshark reads as malformed ({a['_ws.malformed'].split(',')[0]})"]
+    layer = _malformed_layer(a)
+    if layer and layer.startswith("IP"):
+        # The stack drops a frame whose IP header or IPv6 extension headers it cannot parse
+        # (ip_options_compile, ip6_parse_tlv): emptcp must pass such a frame unchanged. A
+        # malformed TCP or MPTCP option is only skipped by the stack, so it is no reason.
+        return [f"rewrote a frame tshark reads as malformed in {layer}"]
     faults = []
     if a["ip.checksum.status"] and b["ip.checksum.status"] != a["ip.checksum.status"]:
         faults.append(f"IP checksum status {a['ip.checksum.status']} -> {b['ip.checksum.status']}")
     if b["tcp.checksum.status"] != a["tcp.checksum.status"]:
         faults.append(f"TCP checksum status {a['tcp.checksum.status']} -> {b['tcp.checksum.status']}")
-    if b["_ws.malformed"]:
+    if b["_ws.malformed"] and not a["_ws.malformed"]:
         faults.append(f"malformed after the rewrite: {b['_ws.expert.message']}")
     flen = int(b["frame.len"])
     ip_len, ihl = _first(b["ip.len"]), _first(b["ip.hdr_len"])
