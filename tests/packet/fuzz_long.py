@@ -32,13 +32,14 @@ _plane = None
 
 def _worker_init():
     global _plane
+    signal.signal(signal.SIGTERM, _terminated)     # the pool's terminate(), after a failure
     _plane = DataPlane()
     Finalize(None, _plane.close, exitpriority=10)  # a normal exit
-    signal.signal(signal.SIGTERM, _terminated)     # the pool's terminate(), after a failure
 
 
 def _terminated(*_):
-    _plane.close()
+    if _plane is not None:
+        _plane.close()
     os._exit(1)
 
 
