@@ -1,8 +1,8 @@
 """The fuzz's second, independent judge: every rewritten frame and its input, written to a pcap
 and read back by tshark (Wireshark's dissectors, its checksum validation on) in one run.
 
-For each pair tshark must see: an input whose IP header and IPv6 extension headers it reads as
-well-formed (the stack drops the others, so they must pass unchanged); the output's IPv4 header
+For each pair tshark must see: an input whose IPv6 extension headers it reads as well-formed
+(the stack drops the others, so they must pass unchanged); the output's IPv4 header
 checksum and TCP checksum as good as the input's; no malformed-packet mark the input did not have; IP lengths inside the frame and TCP
 header plus payload equal to the IP payload; every field outside the actor's rewrite unchanged
 (addresses, ports, sequence numbers, flags, urgent pointer, payload, and for all but
@@ -83,10 +83,11 @@ def _announcing(row):
 def pair_faults(actor, a, b):
     """What is wrong with output row `b` of input row `a` for `actor`, as a list of strings."""
     layer = _malformed_layer(a)
-    if layer and layer.startswith("IP"):
-        # The stack drops a frame whose IP header or IPv6 extension headers it cannot parse
-        # (ip_options_compile, ip6_parse_tlv): emptcp must pass such a frame unchanged. A
-        # malformed TCP or MPTCP option is only skipped by the stack, so it is no reason.
+    if layer.startswith("IPv6"):
+        # The stack drops a frame whose IPv6 extension header options run past their header
+        # (ip6_parse_tlv): emptcp must pass such a frame unchanged. Not so for IPv4 options:
+        # tshark calls an unknown option of another length malformed, the stack ignores it;
+        # and a malformed TCP or MPTCP option is only skipped by the stack.
         return [f"rewrote a frame tshark reads as malformed in {layer}"]
     faults = []
     if a["ip.checksum.status"] and b["ip.checksum.status"] != a["ip.checksum.status"]:

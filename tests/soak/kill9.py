@@ -175,8 +175,18 @@ class KillSoak:
             while cl.info().get("subflows", 0) < 1 and time.monotonic() < end:
                 time.sleep(0.1)
             if cl.info().get("subflows", 0) < 1:
-                self.extra = self.extra + ["the repair was lost: no second subflow after the daemon restarted"]
+                self.extra = self.extra + ["the repair was lost: no second subflow after the daemon restarted; "
+                                           + self.repair_state(rb_out=out, rb_err=err)]
         return delay, running
+
+    def repair_state(self, rb_out: str, rb_err: str) -> str:
+        """What the store and the daemon say about the repair, for the failure message."""
+        with sqlite3.connect(self.e.db, timeout=60) as con:
+            work = con.execute("SELECT id, revision, kind, state, detail FROM runtime_work ORDER BY id DESC LIMIT 3").fetchall()
+            removed = con.execute("SELECT count(*) FROM runtime_removed_add_addr").fetchone()[0]
+            inject = con.execute("SELECT outcome, detail FROM audit WHERE action = 'inject' ORDER BY id DESC LIMIT 2").fetchall()
+        return (f"rollback said {(rb_out + rb_err).strip()[-300:]!r}; runtime_work {work}; saved ADD_ADDRs {removed}; "
+                f"last injections {inject}; daemon log {self.daemon.log()[-600:]!r}")
 
     def judge(self, t: Trial) -> Trial:
         t.faults += self.extra
