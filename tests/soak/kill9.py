@@ -145,6 +145,9 @@ class KillSoak:
             self.server = MptcpServer(self.lab.server, PORT)
         if self.daemon is None:
             self.daemon = Daemon(self.e, self.lab.client, _Env())
+        # The revision rolled back to must not strip as well (a rollback trial may have made a
+        # stripping revision current): a fresh one that does not, then the one that does.
+        self.e.commit(self.random_policy(), f"soak {self._n}: keep ADD_ADDR")
         before_strip = faults(self.e.db)[1].count
         self.e.commit(self.random_policy(strip=True), f"soak {self._n}: strip ADD_ADDR on path 1")
         delay, running = 0.0, False

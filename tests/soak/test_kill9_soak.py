@@ -1,7 +1,7 @@
 """kill -9 during commit, rollback, apply (attached in a namespace) and the daemon's injections:
 after every trial the store is intact (integrity_check, every revision and its content, a
-linear history, the audit rows) and the next apply converges (kill9.py). Short form: 8 trials,
-two of each kind; the long form is scripts/reliability.sh (EMPTCP_SOAK_TRIALS sets the count)."""
+linear history, the audit rows) and the next apply converges (kill9.py). Short form: 4 trials,
+one of each kind; the long form is scripts/reliability.sh (EMPTCP_SOAK_TRIALS sets the count)."""
 import os
 
 import pytest
@@ -12,7 +12,7 @@ from . import kill9
 
 pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
-TRIALS = int(os.environ.get("EMPTCP_SOAK_TRIALS", "8"))
+TRIALS = int(os.environ.get("EMPTCP_SOAK_TRIALS", "4"))
 SEED = int(os.environ.get("EMPTCP_SOAK_SEED", "77"))
 
 
