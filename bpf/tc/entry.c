@@ -3,7 +3,7 @@
 #include <emptcp/tc.h>
 
 SEC("tc")
-int tc_entry(struct __sk_buff *ctx)
+int emptcp_t_entry(struct __sk_buff *ctx)
 {
 	return emptcp_entry(ctx);
 }

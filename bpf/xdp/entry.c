@@ -3,7 +3,7 @@
 #include <emptcp/xdp.h>
 
 SEC("xdp")
-int xdp_entry(struct xdp_md *ctx)
+int emptcp_x_entry(struct xdp_md *ctx)
 {
 	return emptcp_entry(ctx);
 }

@@ -35,7 +35,7 @@ enum Generation {
         return (key.byte(at: at), key.setting(byte: at, to: 0))
     }
 
-    /// Index of prefilter word `word` of `generation` in `<hook>_prefilter`.
+    /// Index of prefilter word `word` of `generation` in `emptcp_<h>_prefil`.
     static func prefilterIndex(_ word: UInt32, _ generation: UInt8) -> UInt32 {
         UInt32(generation) * prefilterWords + word
     }

@@ -200,7 +200,7 @@ enum MapEncoder {
 
     static func u32(_ value: UInt32) -> Bytes { withUnsafeBytes(of: value) { Array($0) } }
 
-    /// `<hook>_chains` key of chain `id` in generation 0 (struct emptcp_chain_key).
+    /// `emptcp_<h>_chains` key of chain `id` in generation 0 (struct emptcp_chain_key).
     static func chainKey(_ id: UInt32) -> MapKey {
         MapKey(withUnsafeBytes(of: emptcp_chain_key(id: id, gen: 0)) { Array($0) })
     }

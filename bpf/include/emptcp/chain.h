@@ -8,7 +8,7 @@
  * else the packet is not a target and passes unchanged.
  *
  * The built-in selectors (tcp, tcp2, tcp4) are plain map lookups and are evaluated inline; any
- * other slot is tail-called in <hook>_selectors, and that program reports back with
+ * other slot is tail-called in emptcp_<h>_sels, and that program reports back with
  * emptcp_sel_result(). A taken chain is copied into the scratch and its actors are tail-called
  * in order; each actor ends with emptcp_act_next() (or returns its own verdict, e.g. a drop).
  * The end of the chain returns EMPTCP_PASS; nothing ever jumps back to the entry.

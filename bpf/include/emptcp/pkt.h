@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The in-flight packet: what the entry program parsed once, kept in the hook's per-CPU scratch
- * (`<hook>_scratch`) so selectors and actors reached by tail calls need not parse again.
+ * (`emptcp_<h>_pkt`) so selectors and actors reached by tail calls need not parse again.
  *
  * Offsets are from the start of the packet (Ethernet header). After a tail call the verifier
  * knows nothing about the packet: re-derive pointers with emptcp_tcp() (bounds-checked).
@@ -30,14 +30,14 @@ struct emptcp_pkt {
 /* Per-CPU state of the packet being processed on this hook; tail calls keep it. */
 struct emptcp_scratch {
 	struct emptcp_pkt pkt;
-	struct emptcp_selector_chain sel; /* copy of <hook>_sel_chain taken by the entry */
+	struct emptcp_selector_chain sel; /* copy of emptcp_<h>_selchn taken by the entry */
 	__u8 sel_idx;                     /* selector step being evaluated */
 	__u8 act_idx;                     /* actor being run in `chain` */
 	__u8 pad[2];
 	__u32 and_chain;                  /* chain id of the last matched `and` step, 0 = none */
 	__u32 chain_id;                   /* the action chain taken */
 	__u32 pad2;
-	struct emptcp_action_chain chain; /* copy of the chain taken (<hook>_chains[chain_id]) */
+	struct emptcp_action_chain chain; /* copy of the chain taken (emptcp_<h>_chains[chain_id]) */
 	/* Work space of the running actor (not kept across actors): option walks run faster
 	 * through the verifier on map memory than on the stack. */
 	struct emptcp_opts opts;
