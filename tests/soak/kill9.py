@@ -6,8 +6,8 @@ veths with its own database and bpffs pin root, trials of four kinds:
             to be killed inside SQLite's write or the map writes), SIGKILLed after a random delay
             in [0, 1.2 x the longest such command seen so far];
 - rollback: `emptcp rollback REV` to an earlier revision of other content, killed the same way;
-- apply:    `emptcp apply` after the kernel was made to disagree (the current revision's maps
-            emptied by a killed-early commit of other content being rolled over), killed the same way;
+- apply:    a commit killed at a random moment first (so the kernel holds the old revision,
+            the new one or part of it), then `emptcp apply`, killed the same way;
 - daemon:   the daemon running, a policy that strips the server's ADD_ADDR on path 1, one MPTCP
             connection left with one subflow, then `emptcp rollback` hands the repair to the
             daemon and the daemon is SIGKILLed at a random moment of the hand-over or the
