@@ -24,7 +24,6 @@ def db(tmp_path):
     return path
 
 
-
 def test_sound_database_has_no_faults(db):
     assert faults(db, snapshot(db))[0] == []
 
