@@ -41,7 +41,7 @@ extension MetricsSnapshot {
         gauge("emptcp_loaded", "1 when the programs and maps are pinned under the pin root.", labels: [("pin_root", kernel.pinRoot)], kernel.loaded)
         gauge("emptcp_in_sync", "1 when every interface has both hooks attached, the kernel holds the current revision and no map entry drifts.",
               inSync)
-        gauge("emptcp_drift_entries", "Map entries that differ from the current revision (emptcp apply repairs them).", Double(kernel.drift.count))
+        gauge("emptcp_drift_entries", "Map entries that differ from the current revision (emptcp apply --verify repairs them).", Double(kernel.drift.count))
         gauge("emptcp_revision_current", "The store's current revision (0: none committed).", Double(currentRevision ?? 0))
         gauge("emptcp_revision_kernel", "The revision the kernel's maps hold (0: none applied).", Double(kernel.kernelRevision ?? 0))
         gauge("emptcp_confirm_pending", "1 while a commit --confirm revision awaits emptcp confirm (it rolls back at the deadline).",
