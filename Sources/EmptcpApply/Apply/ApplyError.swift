@@ -10,8 +10,6 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case abiMismatch(pinRoot: String, found: UInt64, expected: UInt64)
     case notLoaded(pinRoot: String)
     case permissionDenied(pinRoot: String)
-    case chainIdZero(hook: String, chain: String)
-    case chainIdCollision(hook: String, first: String, second: String, id: UInt32)
     case unknownChain(binding: String, chain: String)
     case unknownSelector(hook: String, name: String)
     case unknownActor(hook: String, name: String)
@@ -34,9 +32,6 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
             "maps pinned under \(root) have ABI version \(found), this emptcp uses \(expected); run `emptcp detach --all` first"
         case .notLoaded(let root): "no programs or maps are loaded under \(root) (run `emptcp attach` first)"
         case .permissionDenied(let root): "permission denied: need root or CAP_BPF to read pinned maps under \(root)"
-        case .chainIdZero(let hook, let chain): "chain \(chain) on \(hook) hashes to id 0; rename the chain"
-        case .chainIdCollision(let hook, let a, let b, let id):
-            "chains \(a) and \(b) on \(hook) share id \(id); rename one of them"
         case .unknownChain(let binding, let chain): "binding \(binding) names unknown chain \(chain)"
         case .unknownSelector(let hook, let name): "selector \(name) is not loaded on \(hook)"
         case .unknownActor(let hook, let name): "actor \(name) is not loaded on \(hook)"

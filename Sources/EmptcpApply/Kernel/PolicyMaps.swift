@@ -72,7 +72,8 @@ struct PolicyMaps {
     // MARK: reading
 
     /// What each generation holds (index = generation), keys in neutral form. Hash map entries
-    /// of other generation numbers are ignored (nothing reads them).
+    /// of other generation numbers are ignored (nothing reads them), and so are the chain
+    /// indexes that hold no chain.
     func read(prefilter: Bool) throws -> [GenerationContents] {
         var result = [GenerationContents](repeating: GenerationContents(), count: Generation.count)
         for (id, map) in maps {
@@ -87,6 +88,8 @@ struct PolicyMaps {
                 var split = [[MapKey: Bytes]](repeating: [:], count: Generation.count)
                 for g in 0..<Generation.count { split[g].reserveCapacity(all.count / Generation.count + 1) }
                 for (key, value) in all {
+                    // an array: indexes without a chain are not entries
+                    if id.kind == .chains && value.first ?? 0 == 0 { continue }
                     let (g, neutral) = Generation.split(key, id.kind)
                     if Int(g) < Generation.count { split[Int(g)][neutral] = value }
                 }
@@ -113,7 +116,12 @@ struct PolicyMaps {
         for map in plan.maps where !map.isEmpty {
             let kind = map.map.kind
             let target = maps[map.map]!
-            if !kind.isArray { try target.remove(map.remove.map { Generation.key($0, kind, g) }) }
+            if kind == .chains {
+                // an array: a chain is removed by emptying its index
+                try target.write(map.remove.map { (Generation.key($0, kind, g), MapEncoder.noChain) })
+            } else if !kind.isArray {
+                try target.remove(map.remove.map { Generation.key($0, kind, g) })
+            }
             try target.write((map.add + map.change).map { (Generation.key($0.key, kind, g), $0.value) })
         }
         for (hook, words) in plan.prefilter where !words.isEmpty {

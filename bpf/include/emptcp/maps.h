@@ -15,7 +15,6 @@
 
 /* Hash maps hold both generations (abi.h): twice the entries of one policy. */
 #define EMPTCP_TCP_KEYS_MAX (EMPTCP_GENERATIONS * 128 * 1024)
-#define EMPTCP_CHAINS_MAX (EMPTCP_GENERATIONS * 4096)
 #define EMPTCP_EVENTS_BYTES (1u << 20)
 
 /* <hook>_selectors: selector programs, tail-called by slot (enum emptcp_selector_slot; operator
@@ -47,7 +46,7 @@ struct {
 } EMPTCP_MAP(sel_chain) SEC(".maps");
 
 /* <hook>_tcp2: bindings of the tcp2 selector. Key struct emptcp_tcp2_key (with its generation),
- * value __u32 chain id. */
+ * value __u32 chain index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMPTCP_TCP_KEYS_MAX);
@@ -58,7 +57,7 @@ struct {
 } EMPTCP_MAP(tcp2) SEC(".maps");
 
 /* <hook>_tcp4: bindings of the tcp4 selector. Key struct emptcp_tcp4_key (with its generation),
- * value __u32 chain id. */
+ * value __u32 chain index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMPTCP_TCP_KEYS_MAX);
@@ -68,7 +67,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(tcp4) SEC(".maps");
 
-/* <hook>_tcp_dflt: the `tcp` selector's chain id (every TCP packet). Key gen, value __u32, 0 = none. */
+/* <hook>_tcp_dflt: the `tcp` selector's chain index (every TCP packet). Key gen, value __u32,
+ * 0 = none. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EMPTCP_GENERATIONS);
@@ -87,11 +87,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(prefilter) SEC(".maps");
 
-/* <hook>_chains: action chains. Key struct emptcp_chain_key, value struct emptcp_action_chain. */
+/* <hook>_chains: action chains of both generations, an array so that taking a chain costs an
+ * inlined index and no hashing. Key gen * EMPTCP_CHAIN_SLOTS + chain index, value struct
+ * emptcp_action_chain (len 0 = none). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, EMPTCP_CHAINS_MAX);
-	__type(key, struct emptcp_chain_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EMPTCP_GENERATIONS * EMPTCP_CHAIN_SLOTS);
+	__type(key, __u32);
 	__type(value, struct emptcp_action_chain);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(chains) SEC(".maps");
