@@ -278,7 +278,6 @@ static __always_inline int emptcp_run_selectors(emptcp_ctx *ctx, struct emptcp_s
 	for (i = 0; i < EMPTCP_MAX_SELECTORS; i++) {
 		__u32 idx = s->sel_idx, slot;
 		long id;
-		int out;
 
 		if (idx >= s->sel.len || idx >= EMPTCP_MAX_SELECTORS)
 			break;
