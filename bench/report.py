@@ -14,6 +14,7 @@ REF = {
     "floor": ("≈ 34 ns", ""),
     "nobind": ("3.0×", "≤ 2.0×"),
     "empty": ("", "≤ 2.0×"),
+    "lookup": ("", "floor of a match"),
     "two_actor": ("7.9×", "≤ 4.0× (stretch 3.0×)"),
     "add_addr": ("8.9 µs (perf buffer + trace_printk)", "≤ 0.5 µs"),
 }
@@ -39,6 +40,8 @@ def _packet_kind(row: dict) -> str:
     n = row["name"]
     if row["group"] == "floor":
         return "floor"
+    if row["group"] == "lookup":
+        return "lookup"
     if "no binding" in n:
         return "nobind"
     if "empty" in n:

@@ -116,6 +116,9 @@ private struct Scenario {
     var passProgram = false
     var selectors: [(slot: UInt8, op: UInt8)] = []
     var bound = false
+    /// Bound to a chain index that holds no chain: the packet is parsed and its binding found
+    /// (one hash lookup that hits, one array index), and no actor runs.
+    var boundToNothing = false
     var actors: [ActorCall] = []
     var packet: PacketKind = .ack
 }
@@ -190,7 +193,8 @@ private final class HookBench {
         list.append(Scenario(group: "entry", name: "entry, empty selector chain"))
         list.append(Scenario(group: "entry", name: "entry, tcp4 selector, no binding", selectors: [(tcp4, opOr)]))
         // The floor under the matching row: parse plus the one binding lookup of its selector.
-        list.append(Scenario(group: "entry", name: "parse + one lookup: tcp2 selector, no binding", selectors: [(tcp2, opOr)]))
+        list.append(Scenario(group: "lookup", name: "parse + one lookup: tcp2 binding, no actor", selectors: [(tcp2, opOr)],
+                             boundToNothing: true))
         let mixed = ["set_recv_win", "rm_add_addr"].filter(actorNames.contains)
         if mixed.count == 2 {
             // The original's reference figure: one selector, a matching packet, [set_recv_win, rm_add_addr].
@@ -305,6 +309,9 @@ private final class HookBench {
         if s.bound {
             try setChain(id: 1, s.actors)
             try bindings(1)
+        } else if s.boundToNothing {
+            try setChain(id: 1, [])
+            try bindings(1)
         } else {
             try bindings(nil)
         }
@@ -362,6 +369,7 @@ private final class HookBench {
         var notes: [String] = []
         let target = d(EMPTCP_CNT_TARGET)
         if s.bound && target == 0 { notes.append("WARNING: chain not taken") }
+        if s.boundToNothing && d(EMPTCP_CNT_NO_CHAIN) != 1 { notes.append("WARNING: binding not found") }
         if !s.bound && target != 0 { notes.append("WARNING: unexpected target") }
         if d(EMPTCP_CNT_TAIL_CALL_FAIL) != 0 { notes.append("WARNING: tail call failed") }
         if after[Int(EMPTCP_CNT_RINGBUF_FULL.rawValue)] != 0 { notes.append("WARNING: ring buffer was full") }
