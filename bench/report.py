@@ -133,12 +133,12 @@ def scale_table(part: dict) -> list[str]:
     lines += ["", "Targets: commit of 100k bindings < 1 s, a one-binding change on top < 50 ms, "
               "rollback < 1 s. Times include process start-up and opening the database.", "",
               "Memory:", "",
-              "| bindings | peak RSS `emptcp commit` | peak RSS `emptcp apply` | kernel map memory (memlock, all pinned maps) | of which xdp_tcp2 |",
+              "| bindings | peak RSS `emptcp commit` | peak RSS `emptcp apply` | kernel map memory (memlock, all pinned maps) | of which emptcp_x_tcp2 |",
               "|---|---|---|---|---|"]
     for n, r in part["results"].items():
         ml = r.get("memlock") or {}
         tot = ml.get("total", 0)
-        tcp2 = (ml.get("maps") or {}).get("xdp_tcp2", 0)
+        tcp2 = (ml.get("maps") or {}).get("emptcp_x_tcp2", 0)
         rc, ra = r.get("rss_commit_kb") or {}, r.get("rss_apply_kb") or {}
         rcs = f"{rc['median'] / 1024:.1f} MiB" if rc.get("median") else "–"
         ras = f"{ra['median'] / 1024:.1f} MiB" if ra.get("median") else "–"

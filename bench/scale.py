@@ -82,7 +82,7 @@ class Scale:
             maps = json.loads(p.stdout)["kernel"]["maps"]
         except (json.JSONDecodeError, KeyError, TypeError):
             return -1
-        return next((m["entries"] for m in maps if m["map"] == "xdp_tcp2"), -1)
+        return next((m["entries"] for m in maps if m["map"] == "emptcp_x_tcp2"), -1)
 
     def memlock(self, pins: Path) -> dict:
         total, per = 0, {}
@@ -124,7 +124,7 @@ class Scale:
             out["boot"], _ = self.emptcp(db, pins, "apply", "--boot")
             out["entries_after_boot"] = self.tcp2_entries(db, pins)
             if out["entries_after_apply"] != n or out["entries_after_boot"] != n:
-                raise RuntimeError(f"xdp_tcp2 holds {out['entries_after_apply']} entries after apply and "
+                raise RuntimeError(f"emptcp_x_tcp2 holds {out['entries_after_apply']} entries after apply and "
                                    f"{out['entries_after_boot']} after boot, expected {n}")
             out["raw"] = rawmap.batch_update_seconds(addresses(n))
             self.emptcp(db, pins, "detach", "c1")

@@ -98,3 +98,9 @@ CNT_MAX = VALUES["EMPTCP_CNT_MAX"]
 EV = family("EV")                                         # event types by name
 RECORD = family("RECORD")                                 # record actor flags: pkt, flow, rtt
 HOOK = family("HOOK")                                     # {"xdp": 0, "tc": 1}
+
+
+def kernel_name(hook: str, short: str) -> str:
+    """A hook's map or program as the kernel names it: emptcp_x_<short> on xdp, emptcp_t_<short>
+    on tc, at most 15 characters (docs/architecture.md, "Kernel object names")."""
+    return f"emptcp_{'x' if hook == 'xdp' else 't'}_{short}"

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import uuid
 
-from .abi import ACT_SLOTS, CHAIN_SLOTS, CNT, CNT_MAX, MAX_ACTORS, MAX_SELECTORS, OP, PREFILTER_BITS_LOG, SEL_SLOTS
+from .abi import ACT_SLOTS, CHAIN_SLOTS, CNT, CNT_MAX, MAX_ACTORS, MAX_SELECTORS, OP, PREFILTER_BITS_LOG, SEL_SLOTS, kernel_name
 from .bpf import RingBuf
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -131,9 +131,9 @@ class DataPlane:
                     if obj.endswith(".o"):
                         self.load(hook, os.path.join(bpf_dir, hook, obj))
                 for name, slot in SEL_SLOTS.items():
-                    self.set_prog("selectors", hook, slot, f"sel_{name}")
+                    self.set_prog("sels", hook, slot, f"sel_{name}")
                 for name in ("set_recv_win", "rm_add_addr"):
-                    self.set_prog("actions", hook, ACT_SLOTS[name], name)
+                    self.set_prog("acts", hook, ACT_SLOTS[name], name)
         except Exception:
             self.close()
             raise
@@ -159,7 +159,9 @@ class DataPlane:
             "key", *hexbytes(struct.pack("<I", slot)), check=False)
 
     def map(self, hook, name):
-        return os.path.join(self.maps, f"{hook}_{name}" if hook else name)
+        """The pinned map `name`: a hook's map by its short name (`chains` on xdp is
+        emptcp_x_chains; docs/architecture.md, "Kernel object names"), a shared one by its name."""
+        return os.path.join(self.maps, kernel_name(hook, name) if hook else name)
 
     # ---- configuration ----
     def update(self, hook, name, key, value):
@@ -170,21 +172,21 @@ class DataPlane:
         run("bpftool", "map", "delete", "pinned", self.map(hook, name), "key", *hexbytes(key))
 
     def sel_chain(self, hook, steps, flags=0):
-        self.update(hook, "sel_chain", struct.pack("<I", 0), sel_chain_value(steps, flags))
+        self.update(hook, "selchn", struct.pack("<I", 0), sel_chain_value(steps, flags))
 
     def prefilter_add(self, hook, key):
         """Sets the prefilter bit of a tcp2/tcp4 key (read-modify-write of one word)."""
         bit = prefilter_bit(key)
         word = struct.pack("<I", bit >> 6)
-        r = run("bpftool", "map", "lookup", "pinned", self.map(hook, "prefilter"),
+        r = run("bpftool", "map", "lookup", "pinned", self.map(hook, "prefil"),
                 "key", *hexbytes(word), "-j")
         val = int.from_bytes(bytes(int(x, 16) for x in json.loads(r.stdout)["value"]), "little")
-        self.update(hook, "prefilter", word, (val | (1 << (bit & 63))).to_bytes(8, "little"))
+        self.update(hook, "prefil", word, (val | (1 << (bit & 63))).to_bytes(8, "little"))
         self._prefilter_words.setdefault(hook, set()).add(word)
 
     def chain(self, hook, chain_id, actors):
         """Writes chain index `chain_id` (1..CHAIN_SLOTS-1) of generation 0, the one tests drive
-        (emptcp_live holds 0): <hook>_chains[0 * CHAIN_SLOTS + index]."""
+        (emptcp_live holds 0): emptcp_<h>_chains[0 * CHAIN_SLOTS + index]."""
         assert 0 < chain_id < CHAIN_SLOTS, chain_id
         self.update(hook, "chains", struct.pack("<I", chain_id), action_chain_value(actors))
         self._chains.setdefault(hook, set()).add(chain_id)
@@ -193,7 +195,7 @@ class DataPlane:
         """Plugs the named actors into their slots and makes `actors` the chain of every TCP
         packet on `hook` (the `tcp` selector, chain 1)."""
         for name in slot_names:
-            self.set_prog("actions", hook, ACT_SLOTS[name], name)
+            self.set_prog("acts", hook, ACT_SLOTS[name], name)
         self.sel_chain(hook, [("tcp", "or")])
         self.chain(hook, 1, actors)
         self.bind_tcp(hook, 1)
@@ -205,7 +207,7 @@ class DataPlane:
         self.update(hook, "tcp4", key, struct.pack("<I", chain_id))
 
     def bind_tcp(self, hook, chain_id):
-        self.update(hook, "tcp_dflt", struct.pack("<I", 0), struct.pack("<I", chain_id))
+        self.update(hook, "tcp", struct.pack("<I", 0), struct.pack("<I", chain_id))
 
     def dump_keys(self, hook, name):
         r = run("bpftool", "map", "dump", "pinned", self.map(hook, name), "-j")
@@ -217,7 +219,7 @@ class DataPlane:
             self.sel_chain(hook, [])
             self.bind_tcp(hook, 0)
             for word in self._prefilter_words.pop(hook, set()):
-                self.update(hook, "prefilter", word, bytes(8))
+                self.update(hook, "prefil", word, bytes(8))
             for name in ("tcp2", "tcp4"):
                 for k in self.dump_keys(hook, name):
                     self.delete(hook, name, k)
@@ -225,7 +227,7 @@ class DataPlane:
                 self.update(hook, "chains", struct.pack("<I", index), action_chain_value([]))
             zero = bytes(8)
             for i in range(CNT_MAX):
-                run("bpftool", "map", "update", "pinned", self.map(hook, "counters"),
+                run("bpftool", "map", "update", "pinned", self.map(hook, "counts"),
                     "key", *hexbytes(struct.pack("<I", i)), "value", *hexbytes(zero))
         if self._ring:
             self._ring.drain()
@@ -248,7 +250,7 @@ class DataPlane:
 
     def counters(self, hook):
         """Every counter of abi.h's enum emptcp_counter by name, summed over CPUs."""
-        r = run("bpftool", "map", "dump", "pinned", self.map(hook, "counters"), "-j")
+        r = run("bpftool", "map", "dump", "pinned", self.map(hook, "counts"), "-j")
         out = {}
         for e in json.loads(r.stdout):
             k = e["formatted"]["key"]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLibbpf
 import EmptcpApply
+import EmptcpStore
 import Foundation
 
 /// Per-packet cost of the data plane under BPF_PROG_TEST_RUN (docs/sdk.md, "Verifier cost and
@@ -155,12 +156,12 @@ private final class HookBench {
         try kernel.load(bpfDir, hook: hook, object: "entry", pinName: "\(hook)_entry")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         for (name, slot) in selectorSlots.sorted(by: { $0.value < $1.value }) where files.contains("\(name).o") {
-            try kernel.load(bpfDir, hook: hook, object: name, slot: ("\(hook)_selectors", UInt32(slot)))
+            try kernel.load(bpfDir, hook: hook, object: name, slot: (Self.map(hook, "sels"), UInt32(slot)))
         }
         for (name, slot) in actorSlots.sorted(by: { $0.value < $1.value }) where files.contains("\(name).o") {
             // An actor that does not load is reported and left out; the rest is still measured.
             do {
-                try kernel.load(bpfDir, hook: hook, object: name, slot: ("\(hook)_actions", UInt32(slot)))
+                try kernel.load(bpfDir, hook: hook, object: name, slot: (Self.map(hook, "acts"), UInt32(slot)))
                 actorNames.append(name)
             } catch {
                 FileHandle.standardError.write(Data("packet: \(hook) actor \(name) left out: \(error)\n".utf8))
@@ -245,7 +246,7 @@ private final class HookBench {
                 raw[2 * i + 1] = s.op
             }
         }
-        try kernel.update("\(hook)_sel_chain", key: UInt32(0), value: chain)
+        try kernel.update(Self.map(hook, "selchn"), key: UInt32(0), value: chain)
     }
 
     private func setChain(id: UInt32, _ actors: [ActorCall]) throws {
@@ -262,15 +263,15 @@ private final class HookBench {
                 }
             }
         }
-        // <hook>_chains[generation 0 * EMPTCP_CHAIN_SLOTS + index]
-        try kernel.update("\(hook)_chains", key: id, value: chain)
+        // emptcp_<h>_chains[generation 0 * EMPTCP_CHAIN_SLOTS + index]
+        try kernel.update(Self.map(hook, "chains"), key: id, value: chain)
     }
 
     /// Binds the bench flow (tcp2 and tcp4) to `chainID`, or leaves it unbound (nil). The
     /// prefilter words of its keys follow, as the applier keeps them: set when bound, clear when not.
     private func bindings(_ chainID: UInt32?) throws {
-        try kernel.clear("\(hook)_tcp2")
-        try kernel.clear("\(hook)_tcp4")
+        try kernel.clear(Self.map(hook, "tcp2"))
+        try kernel.clear(Self.map(hook, "tcp4"))
         let af = UInt8(family == 4 ? EMPTCP_AF_INET : EMPTCP_AF_INET6)
         var k2 = emptcp_tcp2_key()
         k2.family = af
@@ -283,8 +284,8 @@ private final class HookBench {
         withUnsafeMutableBytes(of: &k4.local) { $0.copyBytes(from: local.addr) }
         withUnsafeMutableBytes(of: &k4.remote) { $0.copyBytes(from: remote.addr) }
         if let chainID {
-            try kernel.update("\(hook)_tcp2", key: k2, value: chainID)
-            try kernel.update("\(hook)_tcp4", key: k4, value: chainID)
+            try kernel.update(Self.map(hook, "tcp2"), key: k2, value: chainID)
+            try kernel.update(Self.map(hook, "tcp4"), key: k4, value: chainID)
         }
         if kernel.hasMap(prefilterMap) {
             try setPrefilterBit(of: k2, chainID != nil)
@@ -292,7 +293,9 @@ private final class HookBench {
         }
     }
 
-    private var prefilterMap: String { "\(hook)_prefilter" }
+    private var prefilterMap: String { Self.map(hook, "prefil") }
+    /// The kernel name of this hook's map `short` (docs/architecture.md, "Kernel object names").
+    private static func map(_ hook: String, _ short: String) -> String { Hook(rawValue: hook)!.kernelName(short) }
 
     /// Sets or clears a key's bit, computed by the applier's own `Prefilter.bit`.
     private func setPrefilterBit<K>(of key: K, _ on: Bool) throws {
@@ -359,7 +362,7 @@ private final class HookBench {
     /// any tail call fail, how many reports were written.
     private func check(_ s: Scenario) throws -> String {
         if s.passProgram { return "" }
-        let name = "\(hook)_counters", n = Int(EMPTCP_CNT_MAX.rawValue)
+        let name = Self.map(hook, "counts"), n = Int(EMPTCP_CNT_MAX.rawValue)
         if kernel.hasMap(ring) { _ = try kernel.drainRing(ring) }
         let before = try kernel.counters(name, count: n)
         _ = try testRun(progPath: entryPath, packet: s.packet == .addAddr ? addAddrFrame : ackFrame, repeat: 1)

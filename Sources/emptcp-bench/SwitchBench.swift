@@ -174,7 +174,7 @@ struct SwitchBench: ParsableCommand {
     }
 
     /// One bpf_map_update_batch of `n` tcp4 entries (n = 1: one bpf_map_update_elem) into a fresh hash map laid out like
-    /// `<hook>_tcp4`; microseconds.
+    /// `emptcp_<h>_tcp4`; microseconds.
     static func rawBatch(_ n: Int) throws -> Double {
         let keySize = MemoryLayout<emptcp_tcp4_key>.size
         let map = try Sys.createHashMap(name: "bench_raw", keySize: keySize, valueSize: 4, maxEntries: max(n, 1) * 2, noPrealloc: true)

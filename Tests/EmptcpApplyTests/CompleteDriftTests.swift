@@ -23,13 +23,13 @@ import Testing
 
             // Delete the rm_add_addr slot as `bpftool map delete` would.
             let slot = EMPTCP_ACT_RM_ADD_ADDR.rawValue
-            let actions = try PinnedMap(path: applier.layout.map("xdp_actions"), name: "xdp_actions")
+            let actions = try PinnedMap(path: applier.layout.map("emptcp_x_acts"), name: "emptcp_x_acts")
             try actions.delete(MapEncoder.u32(slot))
             #expect(try actions.lookup(MapEncoder.u32(slot)) == nil)
 
             let drift = try applier.status(policy: Self.policy).drift
             #expect(drift.count == 1)
-            #expect(drift.contains { $0.map == "xdp_actions" && $0.key == "slot \(slot)" && $0.problem == .missing })
+            #expect(drift.contains { $0.map == "emptcp_x_acts" && $0.key == "slot \(slot)" && $0.problem == .missing })
 
             let repair = try applier.apply(policy: Self.policy, revision: 1)
             #expect(repair.programSlots == 1 && repair.summary.contains("program arrays"))

@@ -142,20 +142,20 @@ import Testing
         var status = DataPlaneStatus(
             pinRoot: "/sys/fs/bpf/emptcp", loaded: true,
             interfaces: [InterfaceStatus(name: "eth0", ifindex: 2, hooks: [HookStatus(hook: "xdp", mode: "generic", programID: 7)])],
-            kernelRevision: 3, abiVersion: 1, maps: [MapStatus(map: "xdp_tcp2", entries: 1)],
+            kernelRevision: 3, abiVersion: 1, maps: [MapStatus(map: "emptcp_x_tcp2", entries: 1)],
             counters: [CounterStatus(hook: "xdp", counter: "packets", value: 9)],
-            drift: [DriftEntry(map: "xdp_tcp2", key: "k", problem: .differs, expected: "a", actual: "b")])
+            drift: [DriftEntry(map: "emptcp_x_tcp2", key: "k", problem: .differs, expected: "a", actual: "b")])
         status.liveGeneration = 1
         status.standbyRevision = 2
         try check(status, "#/$defs/data_plane")
-        var report = ApplyReport(revision: 3, previousRevision: 2, maps: [MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0)],
+        var report = ApplyReport(revision: 3, previousRevision: 2, maps: [MapCounts(map: "emptcp_x_tcp2", added: 1, removed: 0, changed: 0)],
                                  encodeMicros: 1, readMicros: 2, writeMicros: 3)
         report.links = ["eth0/tc"]
         try check(report, "#/documents/apply", ignoring: ["schema"])
         let statusProperties = resolve(["$ref": "#/documents/status"])["properties"] as! [String: Any]
         try check(PendingConfirmation(revision: 4, previous: 3, deadline: Date()), node: statusProperties["pending_confirmation"] as! [String: Any])
         try check(PinOwner(store: "ab", database: "/var/lib/emptcp/emptcp.db"), node: statusProperties["owner"] as! [String: Any])
-        let plan = PlannedChanges(against: "kernel", note: "n", maps: [MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0)])
+        let plan = PlannedChanges(against: "kernel", note: "n", maps: [MapCounts(map: "emptcp_x_tcp2", added: 1, removed: 0, changed: 0)])
         let checkProperties = resolve(["$ref": "#/documents/check"])["properties"] as! [String: Any]
         try check(plan, node: checkProperties["plan"] as! [String: Any])
     }

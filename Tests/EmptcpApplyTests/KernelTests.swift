@@ -35,10 +35,10 @@ import Testing
             let report = try applier.apply(policy: Self.policy, revision: 7)
             // 3 bindings, 2 chains, 2 selector chains (tcp defaults stay 0), and the prefilter words
             // holding the bindings' bits (raised before the bindings, counted as changed).
-            let prefilterWords = report.maps.filter { $0.map.hasSuffix("_prefilter") }.reduce(0) { $0 + $1.changed }
+            let prefilterWords = report.maps.filter { $0.map.hasSuffix("_prefil") }.reduce(0) { $0 + $1.changed }
             #expect(prefilterWords >= 2) // at least one word per hook with tcp2/tcp4 bindings
             #expect(report.writes == 3 + 2 + 2 + prefilterWords)
-            #expect(report.maps.first { $0.map == "xdp_tcp2" } == MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0))
+            #expect(report.maps.first { $0.map == "emptcp_x_tcp2" } == MapCounts(map: "emptcp_x_tcp2", added: 1, removed: 0, changed: 0))
             let desired = try MapEncoder.encode(Self.policy)
             let current = try applier.liveContents().maps
             for id in MapID.all { #expect(current[id] ?? [:] == desired.maps[id] ?? [:], "map \(id.name)") }
@@ -53,14 +53,14 @@ import Testing
             #expect(status.abiVersion == UInt64(EMPTCP_ABI_VERSION))
             #expect(status.drift.isEmpty)
             #expect(status.interfaces.map(\.name) == ["a0"])
-            #expect(status.maps.first { $0.map == "xdp_tcp2" }?.entries == 1)
+            #expect(status.maps.first { $0.map == "emptcp_x_tcp2" }?.entries == 1)
 
             // Dropping a binding removes its entry and its chain on that hook.
             var smaller = Self.policy
             smaller.bindings.removeLast()
             let third = try applier.apply(policy: smaller, revision: 8)
-            #expect(third.maps.first { $0.map == "tc_tcp2" } == MapCounts(map: "tc_tcp2", added: 0, removed: 1, changed: 0))
-            #expect(third.maps.first { $0.map == "tc_chains" } == MapCounts(map: "tc_chains", added: 0, removed: 1, changed: 0))
+            #expect(third.maps.first { $0.map == "emptcp_t_tcp2" } == MapCounts(map: "emptcp_t_tcp2", added: 0, removed: 1, changed: 0))
+            #expect(third.maps.first { $0.map == "emptcp_t_chains" } == MapCounts(map: "emptcp_t_chains", added: 0, removed: 1, changed: 0))
 
             #expect(try applier.detach(interface: "a0"))
             #expect(!applier.isAttached())
@@ -82,24 +82,24 @@ import Testing
             // Change a binding of the live generation behind emptcp's back (as bpftool would)
             // and add a stray one.
             let live = try applier.policyMaps().liveGeneration()
-            let tcp2 = try PinnedMap(path: applier.layout.map("xdp_tcp2"), name: "xdp_tcp2")
+            let tcp2 = try PinnedMap(path: applier.layout.map("emptcp_x_tcp2"), name: "emptcp_x_tcp2")
             let key = Generation.key(MapKey(try MapEncoder.tcp2Key(Self.policy.bindings[0])), .tcp2, live)
             try tcp2.update(key.bytes, MapEncoder.u32(12345))
             var stray = Self.policy.bindings[0]
             stray.key.remote = IPAddress("10.9.9.9")
             try tcp2.update(Generation.key(MapKey(try MapEncoder.tcp2Key(stray)), .tcp2, live).bytes, MapEncoder.u32(1))
-            let sel = try PinnedMap(path: applier.layout.map("tc_sel_chain"), name: "tc_sel_chain")
+            let sel = try PinnedMap(path: applier.layout.map("emptcp_t_selchn"), name: "emptcp_t_selchn")
             try sel.update(MapEncoder.u32(UInt32(live)), MapEncoder.selectorChainValue([]))
 
             let drift = try applier.status(policy: Self.policy).drift
             #expect(drift.count == 3)
-            #expect(drift.contains { $0.map == "xdp_tcp2" && $0.problem == .differs && $0.actual == "chain id 12345" && $0.expected == "chain slow" })
-            #expect(drift.contains { $0.map == "xdp_tcp2" && $0.problem == .unexpected && $0.key == "local=10.0.1.1 remote=10.9.9.9" })
-            #expect(drift.contains { $0.map == "tc_sel_chain" && $0.problem == .differs })
+            #expect(drift.contains { $0.map == "emptcp_x_tcp2" && $0.problem == .differs && $0.actual == "chain index 12345" && $0.expected == "chain slow" })
+            #expect(drift.contains { $0.map == "emptcp_x_tcp2" && $0.problem == .unexpected && $0.key == "local=10.0.1.1 remote=10.9.9.9" })
+            #expect(drift.contains { $0.map == "emptcp_t_selchn" && $0.problem == .differs })
 
             let repair = try applier.apply(policy: Self.policy, revision: 1)
-            #expect(repair.maps.first { $0.map == "xdp_tcp2" } == MapCounts(map: "xdp_tcp2", added: 0, removed: 1, changed: 1))
-            #expect(repair.maps.first { $0.map == "tc_sel_chain" } == MapCounts(map: "tc_sel_chain", added: 0, removed: 0, changed: 1))
+            #expect(repair.maps.first { $0.map == "emptcp_x_tcp2" } == MapCounts(map: "emptcp_x_tcp2", added: 0, removed: 1, changed: 1))
+            #expect(repair.maps.first { $0.map == "emptcp_t_selchn" } == MapCounts(map: "emptcp_t_selchn", added: 0, removed: 0, changed: 1))
             #expect(try applier.status(policy: Self.policy).drift.isEmpty)
             try applier.detach(interface: "a0")
         }

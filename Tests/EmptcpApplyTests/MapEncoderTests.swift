@@ -143,9 +143,9 @@ import Testing
 
     @Test func reportSummary() {
         let report = ApplyReport(revision: 3, previousRevision: 2, maps: [
-            MapCounts(map: "xdp_tcp2", added: 1, removed: 0, changed: 0), MapCounts(map: "xdp_tcp4", added: 0, removed: 0, changed: 0),
+            MapCounts(map: "emptcp_x_tcp2", added: 1, removed: 0, changed: 0), MapCounts(map: "emptcp_x_tcp4", added: 0, removed: 0, changed: 0),
         ])
-        #expect(report.summary == "xdp_tcp2 +1 -0 ~0")
+        #expect(report.summary == "emptcp_x_tcp2 +1 -0 ~0")
         #expect(report.writes == 1)
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 /// A private bpffs with a tiny "base" data plane built from C in the test: the program arrays,
 /// the ring buffer, the flow-stats map and a shared counter, all pinned by name under
-/// <root>/maps like emptcp's, plus an XDP program that tail-calls xdp_actions[first packet byte]
+/// <root>/maps like emptcp's, plus an XDP program that tail-calls emptcp_x_acts[first packet byte]
 /// (XDP_DROP when the slot is empty) and one that copies the packet into emptcp_events.
 final class KernelFixture {
     let dir: String
@@ -20,19 +20,19 @@ final class KernelFixture {
         #include <bpf/bpf_helpers.h>
         #include "emptcp/abi.h"
         struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, EMPTCP_PROG_SLOTS); __type(key, __u32); __type(value, __u32);
-                 __uint(pinning, LIBBPF_PIN_BY_NAME); } xdp_actions SEC(".maps");
+                 __uint(pinning, LIBBPF_PIN_BY_NAME); } emptcp_x_acts SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_PROG_ARRAY); __uint(max_entries, EMPTCP_PROG_SLOTS); __type(key, __u32); __type(value, __u32);
-                 __uint(pinning, LIBBPF_PIN_BY_NAME); } xdp_selectors SEC(".maps");
+                 __uint(pinning, LIBBPF_PIN_BY_NAME); } emptcp_x_sels SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 16); __uint(pinning, LIBBPF_PIN_BY_NAME); } emptcp_events SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH); __uint(max_entries, 1024); __type(key, struct emptcp_flow);
-                 __type(value, struct emptcp_flow_stats); __uint(pinning, LIBBPF_PIN_BY_NAME); } xdp_flow_stats SEC(".maps");
+                 __type(value, struct emptcp_flow_stats); __uint(pinning, LIBBPF_PIN_BY_NAME); } emptcp_x_stats SEC(".maps");
         struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64);
                  __uint(pinning, LIBBPF_PIN_BY_NAME); } modtest_shared SEC(".maps");
         SEC("xdp") int base_entry(struct xdp_md *ctx)
         {
             void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
             if (data + 1 > end) return XDP_ABORTED;
-            bpf_tail_call(ctx, &xdp_actions, *(__u8 *)data & 31);
+            bpf_tail_call(ctx, &emptcp_x_acts, *(__u8 *)data & 31);
             return XDP_DROP;
         }
         SEC("xdp") int base_emit(struct xdp_md *ctx)

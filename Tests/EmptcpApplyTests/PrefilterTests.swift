@@ -112,8 +112,8 @@ import Testing
             let applier = Applier(pinRoot: fx.pinRoot, bpfDir: fx.bpfDir, logDirectory: NSTemporaryDirectory(), logger: fx.logger, prefilter: true)
 
             let first = try applier.apply(policy: Self.policy, revision: 1)
-            #expect(first.maps.suffix(2).map(\.map) == ["xdp_prefilter", "tc_prefilter"])
-            #expect(first.maps.first { $0.map == "tc_prefilter" }?.changed == 1)
+            #expect(first.maps.suffix(2).map(\.map) == ["emptcp_x_prefil", "emptcp_t_prefil"])
+            #expect(first.maps.first { $0.map == "emptcp_t_prefil" }?.changed == 1)
 
             // Every binding's bit is set, no other bit is, and both selector chains carry the flag.
             var words = try Self.words(applier)
@@ -151,15 +151,15 @@ import Testing
             let hidden = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
             #expect(Self.window(hidden.output) == 5000, "the data path does not consult the prefilter")
             let drift = try applier.status(policy: Self.policy).drift
-            #expect(drift.count == 1 && drift.first?.map == "xdp_prefilter")
+            #expect(drift.count == 1 && drift.first?.map == "emptcp_x_prefil")
             let repair = try applier.apply(policy: Self.policy, revision: 1)
-            #expect(repair.writes == 1 && repair.maps.first { $0.map == "xdp_prefilter" }?.changed == 1)
+            #expect(repair.writes == 1 && repair.maps.first { $0.map == "emptcp_x_prefil" }?.changed == 1)
 
             // Dropping the binding trims its bit after the entry is gone; the flow is no longer matched.
             var smaller = Self.policy
             smaller.bindings.removeFirst()
             let third = try applier.apply(policy: smaller, revision: 2)
-            #expect(third.maps.first { $0.map == "xdp_tcp4" } == MapCounts(map: "xdp_tcp4", added: 0, removed: 1, changed: 0))
+            #expect(third.maps.first { $0.map == "emptcp_x_tcp4" } == MapCounts(map: "emptcp_x_tcp4", added: 0, removed: 1, changed: 0))
             words = try Self.words(applier)
             let desired = try MapEncoder.encode(smaller, prefilter: true)
             gen = try Self.live(applier)
@@ -172,7 +172,7 @@ import Testing
             // is matched without the prefilter.
             let unfiltered = Applier(pinRoot: fx.pinRoot, bpfDir: fx.bpfDir, logDirectory: NSTemporaryDirectory(), logger: fx.logger, prefilter: false)
             let off = try unfiltered.apply(policy: Self.policy, revision: 3)
-            #expect(off.maps.first { $0.map == "xdp_sel_chain" }?.changed == 1)
+            #expect(off.maps.first { $0.map == "emptcp_x_selchn" }?.changed == 1)
             let plain = try applier.liveContents().maps
             #expect(plain[MapID(hook: .xdp, kind: .selectorChain)]?[MapEncoder.zeroKey]?[1] == 0)
             let unflagged = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)

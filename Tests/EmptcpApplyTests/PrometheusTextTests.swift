@@ -43,10 +43,10 @@ import Testing
             pinRoot: "/sys/fs/bpf/emptcp", loaded: true,
             interfaces: [InterfaceStatus(name: "eth0", ifindex: 2, hooks: [HookStatus(hook: "xdp", mode: "generic", programID: 7),
                                                                         HookStatus(hook: "tc", mode: "detached", programID: 8)])],
-            kernelRevision: 4, abiVersion: 1, maps: [MapStatus(map: "xdp_tcp2", entries: 3)],
+            kernelRevision: 4, abiVersion: 1, maps: [MapStatus(map: "emptcp_x_tcp2", entries: 3)],
             counters: [CounterStatus(hook: "xdp", counter: "packets", value: 10), CounterStatus(hook: "xdp", counter: "ringbuf_full", value: 1),
                        CounterStatus(hook: "tc", counter: "packets", value: 5), CounterStatus(hook: "tc", counter: "ringbuf_full", value: 0)],
-            drift: [DriftEntry(map: "xdp_tcp2", key: "k", problem: .missing, expected: "chain a", actual: nil)])
+            drift: [DriftEntry(map: "emptcp_x_tcp2", key: "k", problem: .missing, expected: "chain a", actual: nil)])
         let text = status.prometheus(currentRevision: 5, inSync: false, version: "9.9")
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines.contains("emptcp_revision_current 5"))
@@ -55,7 +55,7 @@ import Testing
         #expect(lines.contains("emptcp_drift_entries 1"))
         #expect(lines.contains(#"emptcp_hook_attached{interface="eth0",hook="xdp",mode="generic"} 1"#))
         #expect(lines.contains(#"emptcp_hook_attached{interface="eth0",hook="tc",mode="detached"} 0"#))
-        #expect(lines.contains(#"emptcp_map_entries{map="xdp_tcp2"} 3"#))
+        #expect(lines.contains(#"emptcp_map_entries{map="emptcp_x_tcp2"} 3"#))
         #expect(lines.contains(#"emptcp_build_info{version="9.9"} 1"#))
         // One family per counter, both hooks inside it, HELP and TYPE exactly once each.
         let packets = lines.firstIndex(of: "# TYPE emptcp_packets_total counter")!

@@ -37,7 +37,7 @@ import Testing
             \(changed): valid, 3 bindings; nothing written
             diff against revision 1:
               ~ chain slow: [set_recv_win: {window: 1600}, rm_add_addr: {}] => [set_recv_win: {window: 800}, rm_add_addr: {}]
-            map writes against revision 1's maps: xdp_chains +0 -0 ~1
+            map writes against revision 1's maps: emptcp_x_chains +0 -0 ~1
 
             """)
         // One implementation: commit --check prints the same.
@@ -49,7 +49,7 @@ import Testing
         let plan = doc["plan"] as! [String: Any]
         let counts = (plan["maps"] as! [[String: Any]]).filter { ($0["changed"] as! Int) + ($0["added"] as! Int) + ($0["removed"] as! Int) > 0 }
         #expect(rc3 == 0 && doc["schema"] as? Int == 1 && doc["base"] as? Int == 1 && plan["against"] as? String == "revision")
-        #expect(counts.map { $0["map"] as! String } == ["xdp_chains"])
+        #expect(counts.map { $0["map"] as! String } == ["emptcp_x_chains"])
         // A file that fails validation: exit 2, one line, still nothing written (no audit row either).
         let typo = dir + "/typo.yaml"
         write(samplePolicyYAML.replacingOccurrences(of: "rm_add_addr: {}", with: "geo_tag: {param: 3}"), to: typo)
@@ -68,7 +68,7 @@ import Testing
         write(samplePolicyYAML, to: dir + "/p.yaml")
         let (rc, out, _) = try emptcp("check", dir + "/p.yaml")
         #expect(rc == 0 && out.contains("diff against no revision (empty policy):") && out.contains("+ binding xdp tcp2 local=10.0.1.1 remote=10.0.1.2 -> slow"))
-        #expect(out.contains("map writes against empty maps: xdp_sel_chain +0 -0 ~1, xdp_tcp2 +1 -0 ~0, xdp_tcp4 +1 -0 ~0, xdp_chains +1 -0 ~0"), "\(out)")
+        #expect(out.contains("map writes against empty maps: emptcp_x_selchn +0 -0 ~1, emptcp_x_tcp2 +1 -0 ~0, emptcp_x_tcp4 +1 -0 ~0, emptcp_x_chains +1 -0 ~0"), "\(out)")
         #expect(try databaseBytes().isEmpty)
     }
 
@@ -85,7 +85,7 @@ import Testing
         #expect {
             try PolicyValidator.validate(bigPolicy(limit + 1), modules: [], file: "over.yaml")
         } throws: { error in
-            "\(error)" == "over.yaml: bindings: 131073 tcp2 bindings on xdp, the kernel map xdp_tcp2 holds at most 131072"
+            "\(error)" == "over.yaml: bindings: 131073 tcp2 bindings on xdp, the kernel map emptcp_x_tcp2 holds at most 131072"
         }
     }
 

@@ -60,7 +60,7 @@ struct bpf_iter__tcp {
 #define TCP_CLOSE_WAIT 8
 
 SEC("iter/tcp")
-int tcp_state(struct bpf_iter__tcp *ctx)
+int emptcp_tcpstate(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct emptcp_tcp_iter_record rec = {};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Actor record [pkt, flow, rtt] (xdp): per-flow metrics in `xdp_flow_stats` (PERCPU_HASH, key
+ * Actor record [pkt, flow, rtt] (xdp): per-flow metrics in `emptcp_x_stats` (PERCPU_HASH, key
  * struct emptcp_flow as on the wire, i.e. source = the remote peer; value struct
  * emptcp_flow_stats per CPU; user space sums the CPUs). Parameter flags (abi.h
  * EMPTCP_RECORD_*; the policy's pkt/flow/rtt, all true by default):
@@ -34,14 +34,15 @@
 #define EMPTCP_FLOW_STATS_MAX 16384
 #define EMPTCP_RTT_MAX_US (60ull * 1000 * 1000)
 
-/* xdp_flow_stats: the metrics user space reads (`emptcp stats`). */
+/* emptcp_x_stats: the metrics user space reads (`emptcp stats`). */
+#define record_stats EMPTCP_MAP(stats)
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, EMPTCP_FLOW_STATS_MAX);
 	__type(key, struct emptcp_flow);
 	__type(value, struct emptcp_flow_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xdp_flow_stats SEC(".maps");
+} record_stats SEC(".maps");
 
 /* Per-flow state of this actor only (not part of the ABI). */
 struct emptcp_record_state {
@@ -50,6 +51,7 @@ struct emptcp_record_state {
 	__u8 pad[3];
 };
 
+#define record_state EMPTCP_MAP(recst)
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, EMPTCP_FLOW_STATS_MAX);
@@ -174,13 +176,13 @@ static __always_inline int emptcp_record_body(emptcp_ctx *ctx, struct emptcp_scr
 	tcpf = s->pkt.tcp_flags;
 	emptcp_flow_of(&s->pkt, &f);
 	if (tcpf & (EMPTCP_TCP_FIN | EMPTCP_TCP_RST)) {
-		bpf_map_delete_elem(&xdp_flow_stats, &f);
+		bpf_map_delete_elem(&record_stats, &f);
 		st0.closed = 1;
 		bpf_map_update_elem(&record_state, &f, &st0, BPF_ANY);
 		return EMPTCP_ACT_NEXT;
 	}
 	st = NULL;
-	v = bpf_map_lookup_elem(&xdp_flow_stats, &f);
+	v = bpf_map_lookup_elem(&record_stats, &f);
 	if (!v) {
 		long err;
 
@@ -191,12 +193,12 @@ static __always_inline int emptcp_record_body(emptcp_ctx *ctx, struct emptcp_scr
 			st->closed = 0;
 			st->last_ecr = 0;
 		}
-		err = bpf_map_update_elem(&xdp_flow_stats, &f, &zero, BPF_NOEXIST);
+		err = bpf_map_update_elem(&record_stats, &f, &zero, BPF_NOEXIST);
 		if (err && err != -17 /* EEXIST: another CPU created it */) {
 			emptcp_count(EMPTCP_CNT_RECORD_FULL);
 			return EMPTCP_ACT_NEXT;
 		}
-		v = bpf_map_lookup_elem(&xdp_flow_stats, &f);
+		v = bpf_map_lookup_elem(&record_stats, &f);
 		if (!v)
 			return EMPTCP_ACT_NEXT;
 	}

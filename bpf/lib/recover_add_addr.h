@@ -39,15 +39,16 @@ struct emptcp_recover_flow {
 	__u8 pad[3];
 };
 
-/* xdp_recover_st: per-flow state. Pinned only because the kernel arms bpf_timers only in maps
+/* emptcp_x_recov: per-flow state. Pinned only because the kernel arms bpf_timers only in maps
  * that user space holds or that are pinned; kernel-internal, user space never reads it. */
+#define recover_state EMPTCP_MAP(recov)
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, EMPTCP_RECOVER_FLOWS_MAX);
 	__type(key, struct emptcp_flow);
 	__type(value, struct emptcp_recover_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} xdp_recover_st SEC(".maps");
+} recover_state SEC(".maps");
 
 /* Work space (per CPU, private): the record being built, and an all-zero flow state to insert. */
 struct emptcp_recover_work {
@@ -55,6 +56,7 @@ struct emptcp_recover_work {
 	struct emptcp_recover_flow fresh; /* never written */
 };
 
+#define recover_work EMPTCP_MAP(recovw)
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -143,14 +145,14 @@ static __always_inline void emptcp_recover_new(const struct emptcp_flow *f,
 
 	if (emptcp_ack_emit(cur) < 0)
 		return; /* not stored as reported: retried with the next segment */
-	if (bpf_map_update_elem(&xdp_recover_st, f, &w->fresh, BPF_NOEXIST))
+	if (bpf_map_update_elem(&recover_state, f, &w->fresh, BPF_NOEXIST))
 		return;
-	v = bpf_map_lookup_elem(&xdp_recover_st, f);
+	v = bpf_map_lookup_elem(&recover_state, f);
 	if (!v)
 		return;
 	__builtin_memcpy(&v->last, cur, sizeof(v->last));
 	v->reported_ns = cur->hdr.ts_ns;
-	if (bpf_timer_init(&v->timer, &xdp_recover_st, 1 /* CLOCK_MONOTONIC */) == 0)
+	if (bpf_timer_init(&v->timer, &recover_state, 1 /* CLOCK_MONOTONIC */) == 0)
 		bpf_timer_set_callback(&v->timer, emptcp_recover_timer_cb);
 }
 
@@ -175,7 +177,7 @@ static __always_inline int emptcp_recover_add_addr_body(emptcp_ctx *ctx, struct 
 	__builtin_memcpy(f.saddr, s->pkt.key.remote, 16);
 	__builtin_memcpy(f.daddr, s->pkt.key.local, 16);
 	if (s->pkt.tcp_flags & (EMPTCP_TCP_FIN | EMPTCP_TCP_RST)) {
-		bpf_map_delete_elem(&xdp_recover_st, &f); /* cancels its timer too */
+		bpf_map_delete_elem(&recover_state, &f); /* cancels its timer too */
 		return EMPTCP_ACT_NEXT;
 	}
 	if (!(s->pkt.tcp_flags & EMPTCP_TCP_ACK) || (s->pkt.tcp_flags & EMPTCP_TCP_SYN))
@@ -186,7 +188,7 @@ static __always_inline int emptcp_recover_add_addr_body(emptcp_ctx *ctx, struct 
 		emptcp_count(err == -EMPTCP_E_BAD_OPT ? EMPTCP_CNT_BAD_OPTIONS : EMPTCP_CNT_MALFORMED);
 		return EMPTCP_ACT_NEXT;
 	}
-	v = bpf_map_lookup_elem(&xdp_recover_st, &f);
+	v = bpf_map_lookup_elem(&recover_state, &f);
 	if (!v) {
 		emptcp_recover_new(&f, w);
 		return EMPTCP_ACT_NEXT;

@@ -121,6 +121,7 @@ struct emptcp_prio_buf {
 };
 
 /* Per-CPU copy of the headers being moved (private to this program, not pinned). */
+#define emptcp_prio_hdr EMPTCP_MAP(priohd)
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

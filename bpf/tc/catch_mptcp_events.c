@@ -4,7 +4,7 @@
 #include "../lib/catch_mptcp_events.h"
 
 SEC("tc")
-int catch_mptcp_events(struct __sk_buff *ctx)
+int emptcp_t_catch(struct __sk_buff *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_catch_mptcp_events_body);
 }

@@ -6,7 +6,7 @@
 #include "../lib/inline_actors.h"
 
 SEC("tc")
-int tc_entry(struct __sk_buff *ctx)
+int emptcp_t_entry(struct __sk_buff *ctx)
 {
 	return emptcp_entry(ctx);
 }

@@ -5,7 +5,7 @@
 #include <bpf/bpf_helpers.h>
 
 SEC("tc")
-int tc_pass(struct __sk_buff *ctx)
+int emptcp_t_pass(struct __sk_buff *ctx)
 {
 	return TC_ACT_UNSPEC;
 }

@@ -4,7 +4,7 @@
 #include "../lib/rm_add_addr.h"
 
 SEC("tc")
-int rm_add_addr(struct __sk_buff *ctx)
+int emptcp_t_rmaddr(struct __sk_buff *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_rm_add_addr_body);
 }

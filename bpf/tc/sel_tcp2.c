@@ -3,7 +3,7 @@
 #include <emptcp/tc.h>
 
 SEC("tc")
-int sel_tcp2(struct __sk_buff *ctx)
+int emptcp_t_s_tcp2(struct __sk_buff *ctx)
 {
 	return emptcp_builtin_selector(ctx, EMPTCP_SEL_TCP2);
 }

@@ -4,7 +4,7 @@
 #include "../lib/set_flow_prio.h"
 
 SEC("tc")
-int set_flow_prio(struct __sk_buff *ctx)
+int emptcp_t_prio(struct __sk_buff *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_set_flow_prio_body);
 }

@@ -4,7 +4,7 @@
 #include "../lib/set_recv_win.h"
 
 SEC("tc")
-int set_recv_win(struct __sk_buff *ctx)
+int emptcp_t_rwin(struct __sk_buff *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_set_recv_win_body);
 }

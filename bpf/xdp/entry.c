@@ -6,7 +6,7 @@
 #include "../lib/inline_actors.h"
 
 SEC("xdp")
-int xdp_entry(struct xdp_md *ctx)
+int emptcp_x_entry(struct xdp_md *ctx)
 {
 	return emptcp_entry(ctx);
 }

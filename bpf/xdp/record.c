@@ -4,7 +4,7 @@
 #include "../lib/record.h"
 
 SEC("xdp")
-int record(struct xdp_md *ctx)
+int emptcp_x_record(struct xdp_md *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_record_body);
 }

@@ -4,7 +4,7 @@
 #include "../lib/recover_add_addr.h"
 
 SEC("xdp")
-int recover_add_addr(struct xdp_md *ctx)
+int emptcp_x_rcaddr(struct xdp_md *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_recover_add_addr_body);
 }

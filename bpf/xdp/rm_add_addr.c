@@ -4,7 +4,7 @@
 #include "../lib/rm_add_addr.h"
 
 SEC("xdp")
-int rm_add_addr(struct xdp_md *ctx)
+int emptcp_x_rmaddr(struct xdp_md *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_rm_add_addr_body);
 }

@@ -3,7 +3,7 @@
 #include <emptcp/xdp.h>
 
 SEC("xdp")
-int sel_tcp2(struct xdp_md *ctx)
+int emptcp_x_s_tcp2(struct xdp_md *ctx)
 {
 	return emptcp_builtin_selector(ctx, EMPTCP_SEL_TCP2);
 }

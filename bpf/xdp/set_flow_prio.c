@@ -4,7 +4,7 @@
 #include "../lib/set_flow_prio.h"
 
 SEC("xdp")
-int set_flow_prio(struct xdp_md *ctx)
+int emptcp_x_prio(struct xdp_md *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_set_flow_prio_body);
 }

@@ -4,7 +4,7 @@
 #include "../lib/set_recv_win.h"
 
 SEC("xdp")
-int set_recv_win(struct xdp_md *ctx)
+int emptcp_x_rwin(struct xdp_md *ctx)
 {
 	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_set_recv_win_body);
 }

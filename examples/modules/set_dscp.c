@@ -12,7 +12,7 @@
 #include <emptcp/tc.h>
 
 SEC("tc")
-int set_dscp(struct __sk_buff *ctx)
+int emptcp_t_dscp(struct __sk_buff *ctx)
 {
 	struct emptcp_scratch *s = emptcp_scratch();
 	__u8 dscp, b[2], n[2];

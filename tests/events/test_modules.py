@@ -1,5 +1,5 @@
 """Operator modules on the real data plane: `emptcp module add` plugs the example
-module (examples/modules/set_dscp.c, tc) into a free slot of tc_actions; a policy naming it
+module (examples/modules/set_dscp.c, tc) into a free slot of emptcp_t_acts; a policy naming it
 takes effect on the wire (DSCP 46 seen at the server); `module remove` is refused while the
 current revision uses it and succeeds after; and adding/removing a module 20 times while a bulk
 MPTCP transfer runs through both chains never stops the traffic (no 100 ms interval without data

@@ -185,7 +185,7 @@ def test_failed_apply_is_reported_and_host_keeps_previous_revision(fleet, hosts)
     head_before = local_head(h)
     # One managed map's pin goes: the applier cannot open its maps, so the apply fails before
     # writing anything.
-    (h.emptcp.pin_root / "maps" / "tc_tcp4").unlink()
+    (h.emptcp.pin_root / "maps" / "emptcp_t_tcp4").unlink()
     r = fleet.commit(window_policy(4100), "fails on one host")
     p = fleet.cli("fleet", "wait", str(r), "--hosts", str(len(hosts)), "--timeout", "60", check=False)
     assert p.returncode == 1 and h.name in p.stderr and "failed" in p.stderr, p.stderr

@@ -68,9 +68,9 @@ def test_status_prometheus_follows_the_kernel(lab):
         assert value(fams, "emptcp_tail_call_fail", hook="xdp") == 0
 
         # Drift: an entry removed behind emptcp's back is counted and clears in-sync.
-        tcp2_map = next(m for m in kernel["maps"] if m["map"] == "xdp_tcp2")
+        tcp2_map = next(m for m in kernel["maps"] if m["map"] == "emptcp_x_tcp2")
         assert tcp2_map["entries"] == 1
-        path = str(e.pin_root / "maps" / "xdp_tcp2")
+        path = str(e.pin_root / "maps" / "emptcp_x_tcp2")
         entries = json.loads(lab.client.out(["bpftool", "-j", "map", "dump", "pinned", path]))
         key = entries[0]["key"]
         lab.client.run(["bpftool", "map", "delete", "pinned", path, "key", "hex", *[k[2:] for k in key]])

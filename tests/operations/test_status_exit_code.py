@@ -40,7 +40,7 @@ def test_status_exit_code_reports_kernel_differences(lab, client_emptcp):
     assert e("status", "--exit-code", check=False).returncode == 0
 
     # Drift with the right revision: one binding removed behind emptcp's back.
-    tcp2 = str(e.pin_root / "maps" / "xdp_tcp2")
+    tcp2 = str(e.pin_root / "maps" / "emptcp_x_tcp2")
     entry = bpftool_json("map", "dump", "pinned", tcp2)[0]
     run(["bpftool", "map", "delete", "pinned", tcp2, "key", *entry["key"]])
     drifted = e("status", "--exit-code", "--json", check=False)

@@ -106,7 +106,7 @@ def test_builtin_selector_programs_by_tail_call(dp, hook):
     """The sel_tcp* objects work when reached by tail call (placed at module slots)."""
     setup_chains(dp, hook)
     for i, name in enumerate(("sel_tcp2", "sel_tcp4", "sel_tcp")):
-        dp.set_prog("selectors", hook, FIRST_MODULE_SLOT + i, name)
+        dp.set_prog("sels", hook, FIRST_MODULE_SLOT + i, name)
     try:
         dp.sel_chain(hook, [(FIRST_MODULE_SLOT + 1, "or"), (FIRST_MODULE_SLOT, "and"),
                             (FIRST_MODULE_SLOT + 2, "and")])
@@ -116,7 +116,7 @@ def test_builtin_selector_programs_by_tail_call(dp, hook):
         assert window_after(dp, hook) == 100
     finally:
         for i in range(3):
-            dp.clear_prog("selectors", hook, FIRST_MODULE_SLOT + i)
+            dp.clear_prog("sels", hook, FIRST_MODULE_SLOT + i)
 
 
 def test_operator_selector_and_actor_modules(dp):
@@ -124,8 +124,8 @@ def test_operator_selector_and_actor_modules(dp):
     hook = "xdp"
     sel = dp.load(hook, build_module(os.path.join(MODULES, "sel_port.c"), hook), "sel_port")
     act = dp.load(hook, build_module(os.path.join(MODULES, "act_ttl.c"), hook), "act_ttl")
-    dp.set_prog("selectors", hook, FIRST_MODULE_SLOT, sel)
-    dp.set_prog("actions", hook, FIRST_MODULE_SLOT, act)
+    dp.set_prog("sels", hook, FIRST_MODULE_SLOT, sel)
+    dp.set_prog("acts", hook, FIRST_MODULE_SLOT, act)
     dp.chain(hook, 5, [("set_recv_win", recv_win_param(555)), (FIRST_MODULE_SLOT, bytes([64]))])
     dp.sel_chain(hook, [(FIRST_MODULE_SLOT, "or")])
     assert window_after(dp, hook) is None  # port not in the module's map: no match
@@ -137,7 +137,7 @@ def test_operator_selector_and_actor_modules(dp):
 def test_operator_actor_verdict(dp):
     hook = "xdp"
     act = dp.load(hook, build_module(os.path.join(MODULES, "act_ttl.c"), hook), "act_ttl")
-    dp.set_prog("actions", hook, FIRST_MODULE_SLOT, act)
+    dp.set_prog("acts", hook, FIRST_MODULE_SLOT, act)
     dp.sel_chain(hook, [("tcp", "or")])
     dp.bind_tcp(hook, 1)
     pkt = tcp_pkt("v4", opts=TS)  # scapy default TTL 64

@@ -13,8 +13,7 @@ from lab import abi
 from lab.dataplane import BPF_DIR, ROOT, action_chain_value, sel_chain_value, tcp2_key, tcp4_key
 
 MINE = ["entry", "pass", "sel_tcp", "sel_tcp2", "sel_tcp4", "set_recv_win", "rm_add_addr"]
-MAPS = ["selectors", "actions", "sel_chain", "tcp2", "tcp4", "tcp_dflt", "chains", "counters",
-        "scratch"]
+MAPS = ["sels", "acts", "selchn", "tcp2", "tcp4", "tcp", "chains", "counts", "pkt"]
 
 
 @pytest.mark.parametrize("hook", ["xdp", "tc"])
@@ -36,7 +35,7 @@ def test_shared_maps_pinned_by_name(plane):
     pinned = set(os.listdir(plane.maps))
     for hook in ("xdp", "tc"):
         for m in MAPS:
-            assert f"{hook}_{m}" in pinned
+            assert abi.kernel_name(hook, m) in pinned
     assert {"emptcp_events", "emptcp_meta"} <= pinned
     assert all(len(n) <= 15 for n in pinned)
 

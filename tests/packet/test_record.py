@@ -1,4 +1,4 @@
-"""record on XDP: per-flow packets and bytes in `xdp_flow_stats` equal what was sent (bytes
+"""record on XDP: per-flow packets and bytes in `emptcp_x_stats` equal what was sent (bytes
 also checked against tshark's ip.len / ipv6.plen on a pcap of the same packets), entries
 deleted on FIN/RST and not recreated by the segments trailing a FIN, the table bounded and
 a full table counted, and RTT samples from TCP timestamps against a real local socket."""
@@ -42,8 +42,8 @@ def possible_cpus():
 
 
 def flow_stats(dp):
-    """xdp_flow_stats summed over CPUs: {key bytes: dict}."""
-    r = run("bpftool", "map", "dump", "pinned", dp.map(None, "xdp_flow_stats"), "-j")
+    """emptcp_x_stats summed over CPUs: {key bytes: dict}."""
+    r = run("bpftool", "map", "dump", "pinned", dp.map("xdp", "stats"), "-j")
     out = {}
     for e in json.loads(r.stdout or "[]"):
         key = bytes(int(x, 16) for x in e["key"])
@@ -145,11 +145,11 @@ def test_fin_rst_delete_and_tombstone(dp, flags):
 
 
 def test_full_table_counted(dp):
-    """Fill xdp_flow_stats to its bound (16384) by syscall, leaving one entry free: a first new
+    """Fill emptcp_x_stats to its bound (16384) by syscall, leaving one entry free: a first new
     flow takes it, the next new flow is counted and not recorded while the known flow still is;
     deleting one entry makes room again."""
     setup(dp)
-    fd = bpf.obj_get(dp.map(None, "xdp_flow_stats"))
+    fd = bpf.obj_get(dp.map("xdp", "stats"))
     value = bytes(48) * possible_cpus()
     fillers = []
     try:

@@ -1,5 +1,5 @@
 """The example operator module examples/modules/set_dscp.c: built by bpf/build.sh from the SDK
-headers alone, plugged into a free module slot of tc_actions, it rewrites the DSCP bits (ECN
+headers alone, plugged into a free module slot of emptcp_t_acts, it rewrites the DSCP bits (ECN
 kept) with a valid IPv4 header checksum, changes nothing else, and hands over to the next actor."""
 import os
 
@@ -17,12 +17,12 @@ OBJ = os.path.join(BPF_DIR, "examples", "set_dscp.o")
 @pytest.fixture
 def dscp(dp):
     dp.load("tc", OBJ, name="set_dscp")
-    dp.set_prog("actions", "tc", FIRST_MODULE_SLOT, "set_dscp")
-    dp.set_prog("actions", "tc", 1, "set_recv_win")
+    dp.set_prog("acts", "tc", FIRST_MODULE_SLOT, "set_dscp")
+    dp.set_prog("acts", "tc", 1, "set_recv_win")
     dp.sel_chain("tc", [("tcp", "or")])
     dp.bind_tcp("tc", 1)
     yield dp
-    dp.clear_prog("actions", "tc", FIRST_MODULE_SLOT)
+    dp.clear_prog("acts", "tc", FIRST_MODULE_SLOT)
 
 
 def test_built_by_build_step_from_sdk_only():

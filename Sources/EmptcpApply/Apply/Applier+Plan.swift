@@ -14,7 +14,7 @@ public struct PlannedChanges: Codable, Sendable, Equatable {
 
     public var writes: Int { maps.reduce(0) { $0 + $1.total } }
 
-    /// "xdp_tcp2 +1 -0 ~0, xdp_chains +1 -0 ~0", or "no changes".
+    /// "emptcp_x_tcp2 +1 -0 ~0, emptcp_x_chains +1 -0 ~0", or "no changes".
     public var summary: String {
         let changed = maps.filter { $0.total > 0 }
         return changed.isEmpty ? "no changes" : changed.map { "\($0.map) +\($0.added) -\($0.removed) ~\($0.changed)" }.joined(separator: ", ")

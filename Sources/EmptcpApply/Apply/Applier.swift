@@ -20,7 +20,7 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var previousRevision: Int64?
     /// Every managed map, in a fixed order, with its counts (zero counts included): how the
     /// generation now in force differs from the one that was (all zero when no switch was
-    /// needed). With the prefilter on, `<hook>_prefilter` last, its differing words counted as
+    /// needed). With the prefilter on, `emptcp_<h>_prefil` last, its differing words counted as
     /// changed.
     public var maps: [MapCounts]
     /// Whether the live generation was switched (docs/architecture.md "Atomic switch").
@@ -56,7 +56,7 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     /// `maps`, program slots, links; emptcp_meta and the standby catch-up not counted).
     public var writes: Int { maps.reduce(0) { $0 + $1.total } + programSlots + links.count }
 
-    /// One line for the audit and the CLI: "xdp_tcp2 +1 -0 ~0, tc_chains +1 -0 ~0", or "no changes".
+    /// One line for the audit and the CLI: "emptcp_x_tcp2 +1 -0 ~0, emptcp_t_chains +1 -0 ~0", or "no changes".
     public var summary: String {
         var parts = maps.filter { $0.total > 0 }.map { "\($0.map) +\($0.added) -\($0.removed) ~\($0.changed)" }
         if programSlots > 0 { parts.append("program arrays: \(programSlots) slot\(programSlots == 1 ? "" : "s") restored") }
@@ -75,7 +75,7 @@ public struct Applier: Sendable {
     public let bpfDir: String?
     public let logDirectory: String
     public let logger: Logger
-    /// Maintain the binding prefilter (`<hook>_prefilter`) and set EMPTCP_SEL_F_PREFILTER in the
+    /// Maintain the binding prefilter (`emptcp_<h>_prefil`) and set EMPTCP_SEL_F_PREFILTER in the
     /// selector chains. On by default, as the CLI runs it; `prefilter: false` leaves it off.
     public let prefilter: Bool
     let layout: PinLayout

@@ -8,6 +8,7 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case verifierRejected(object: String, cause: String, logPath: String)
     case foreignXDP(interface: String, programID: UInt32)
     case abiMismatch(pinRoot: String, found: UInt64, expected: UInt64)
+    case oldPinNames(pinRoot: String, found: [String])
     case notLoaded(pinRoot: String)
     case permissionDenied(pinRoot: String)
     case unknownChain(binding: String, chain: String)
@@ -30,6 +31,8 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
             "\(iface) already has a foreign XDP program (id \(id)); emptcp does not replace it"
         case .abiMismatch(let root, let found, let expected):
             "maps pinned under \(root) have ABI version \(found), this emptcp uses \(expected); run `emptcp detach --all` first"
+        case .oldPinNames(let root, let found):
+            "\(root) holds objects of an earlier emptcp under their old names (\(found.joined(separator: ", "))); run `emptcp detach --all` and attach again"
         case .notLoaded(let root): "no programs or maps are loaded under \(root) (run `emptcp attach` first)"
         case .permissionDenied(let root): "permission denied: need root or CAP_BPF to read pinned maps under \(root)"
         case .unknownChain(let binding, let chain): "binding \(binding) names unknown chain \(chain)"

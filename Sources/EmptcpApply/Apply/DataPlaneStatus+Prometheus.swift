@@ -1,5 +1,5 @@
 extension DataPlaneStatus {
-    /// What each data-plane counter counts (the `<hook>_counters` map; abi.h), as HELP text.
+    /// What each data-plane counter counts (the `emptcp_<h>_counts` map; abi.h), as HELP text.
     static let counterHelp: [String: String] = [
         "packets": "Packets seen by the entry program.",
         "not_tcp": "Packets that are not IPv4/IPv6 TCP, passed unchanged.",

@@ -71,7 +71,7 @@ public struct DataPlaneStatus: Codable, Sendable, Equatable {
     public var counters: [CounterStatus]
     /// What differs from the policy passed to `status` (empty when none was passed): entries of
     /// the live generation's policy maps, the standby generation (one entry per map that lags),
-    /// program-array slots (`<hook>_selectors` / `<hook>_actions`, key "slot N") and links
+    /// program-array slots (`emptcp_<h>_sels` / `emptcp_<h>_acts`, key "slot N") and links
     /// (map "links", key "iface/hook").
     public var drift: [DriftEntry]
 

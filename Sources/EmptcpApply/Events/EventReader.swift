@@ -10,7 +10,7 @@ public final class EventReader {
     public private(set) var counts: [String: Int] = [:]
 
     public init(pinRoot: String) throws {
-        let path = PinLayout(root: pinRoot).map("emptcp_events")
+        let path = PinLayout(root: pinRoot).map(MapNames.events)
         self.path = path
         ring = try PinRoot.reading(pinRoot) {
             try PinRoot.requirePinned(path, root: pinRoot)

@@ -20,10 +20,10 @@ public struct FlowStats: Sendable, Hashable, Codable {
     }
 }
 
-/// Reads `<pin root>/maps/xdp_flow_stats` (PERCPU_HASH or LRU_PERCPU_HASH; key struct
+/// Reads `<pin root>/maps/emptcp_x_stats` (PERCPU_HASH or LRU_PERCPU_HASH; key struct
 /// emptcp_flow, value struct emptcp_flow_stats per CPU).
 public enum StatsReader {
-    public static let mapName = "xdp_flow_stats"
+    public static let mapName = MapNames.flowStats
 
     public static func read(pinRoot: String) throws -> [FlowStats] {
         try PinRoot.reading(pinRoot) { try readPinned(pinRoot: pinRoot) }

@@ -28,7 +28,7 @@ public final class TcpStateReader {
     private let link: Descriptor
     private let path: String
     public static let objectName = "iter/tcp_state.o"
-    static let programName = "tcp_state"
+    static let programName = "emptcp_tcpstate"
 
     /// - Parameter mapPins: the pin root's map directory (the object declares no maps; every
     ///   object is opened the same way).

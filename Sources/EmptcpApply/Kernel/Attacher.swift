@@ -186,12 +186,14 @@ struct Attacher {
 
     // MARK: - Orphaned links
 
-    /// True when program `id` is emptcp's entry program of `hook`: its name (`xdp_entry`,
-    /// `tc_entry`) and its use of the hook's selector program array, a map only emptcp's
-    /// objects declare. The program may come from an earlier load of another pin root or build.
+    /// True when program `id` is emptcp's entry program of `hook`: its name (`emptcp_x_entry`,
+    /// `emptcp_t_entry`) and its use of the hook's selector program array, a map only emptcp's
+    /// objects declare. The program may come from an earlier load of another pin root or build,
+    /// including one from before the `emptcp_` prefix (LegacyNames).
     static func isEntry(programID id: UInt32, hook: Hook) -> Bool {
         guard let program = Sys.programNameAndMaps(id: id) else { return false }
-        return program.name == "\(hook.rawValue)_\(Loader.entry)" && program.maps.contains(MapNames.selectors(hook))
+        return (program.name == hook.kernelName(Loader.entry) && program.maps.contains(MapNames.selectors(hook)))
+            || (program.name == LegacyNames.entry(hook) && program.maps.contains(LegacyNames.selectors(hook)))
     }
 
     /// Detaches every BPF link of `hook` on `ifindex` that runs emptcp's entry program and is not

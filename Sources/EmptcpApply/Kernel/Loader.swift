@@ -11,11 +11,11 @@ package struct Loader {
     let logDirectory: String
     let logger: Logger
 
-    /// Built-in selector objects and their slot in `<hook>_selectors` (abi.h).
+    /// Built-in selector objects and their slot in `emptcp_<h>_sels` (abi.h).
     package static let selectorSlots: [String: UInt32] = [
         "sel_tcp": EMPTCP_SEL_TCP.rawValue, "sel_tcp2": EMPTCP_SEL_TCP2.rawValue, "sel_tcp4": EMPTCP_SEL_TCP4.rawValue,
     ]
-    /// Built-in actor objects and their slot in `<hook>_actions` (abi.h).
+    /// Built-in actor objects and their slot in `emptcp_<h>_acts` (abi.h).
     package static let actorSlots: [String: UInt32] = [
         "set_recv_win": EMPTCP_ACT_SET_RECV_WIN.rawValue, "set_flow_prio": EMPTCP_ACT_SET_FLOW_PRIO.rawValue,
         "rm_add_addr": EMPTCP_ACT_RM_ADD_ADDR.rawValue, "recover_add_addr": EMPTCP_ACT_RECOVER_ADD_ADDR.rawValue,
@@ -44,6 +44,7 @@ package struct Loader {
     }
 
     func ensureLoaded() throws {
+        try LegacyNames.refuseOldPins(layout)
         let fresh = !Sys.exists(layout.progs)
         do {
             try Sys.makeDirectory(layout.maps)

@@ -12,6 +12,7 @@ struct PolicyMaps {
     /// - Parameter prefilter: also open the prefilter maps.
     init(layout: PinLayout, prefilter: Bool) throws {
         guard Sys.exists(layout.map(MapNames.meta)) else { throw ApplyError.notLoaded(pinRoot: layout.root) }
+        try LegacyNames.refuseOldPins(layout)
         meta = try PinnedMap(path: layout.map(MapNames.meta), name: MapNames.meta)
         // Maps pinned by another layout (an emptcp of another ABI version) are never written.
         let abi = try meta.readInteger(at: MapNames.metaABIVersion)

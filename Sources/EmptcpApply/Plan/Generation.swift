@@ -21,7 +21,7 @@ enum Generation {
         }
     }
 
-    /// EMPTCP_CHAIN_SLOTS: entries of one generation in `<hook>_chains`.
+    /// EMPTCP_CHAIN_SLOTS: entries of one generation in `emptcp_<h>_chains`.
     static let chainSlots = UInt32(EMPTCP_CHAIN_SLOTS)
 
     /// The key of `neutral` in `generation`.
@@ -31,7 +31,7 @@ enum Generation {
         return neutral.setting(byte: at, to: generation)
     }
 
-    /// A key's generation and its neutral form (`<hook>_chains`: the index within the
+    /// A key's generation and its neutral form (`emptcp_<h>_chains`: the index within the
     /// generation). Hash map generations other than 0 and 1 are returned as they are (nothing
     /// reads them; the planner removes them).
     static func split(_ key: MapKey, _ kind: MapID.Kind) -> (generation: UInt8, neutral: MapKey) {
@@ -43,7 +43,7 @@ enum Generation {
         return (key.byte(at: at), key.setting(byte: at, to: 0))
     }
 
-    /// Index of prefilter word `word` of `generation` in `<hook>_prefilter`.
+    /// Index of prefilter word `word` of `generation` in `emptcp_<h>_prefil`.
     static func prefilterIndex(_ word: UInt32, _ generation: UInt8) -> UInt32 {
         UInt32(generation) * prefilterWords + word
     }

@@ -94,10 +94,10 @@ enum MapEncoder {
         return hash
     }
 
-    /// Indexes usable by chains in one generation of `<hook>_chains`: 1...EMPTCP_CHAIN_SLOTS - 1.
+    /// Indexes usable by chains in one generation of `emptcp_<h>_chains`: 1...EMPTCP_CHAIN_SLOTS - 1.
     static let chainSlots = UInt32(EMPTCP_CHAIN_SLOTS) - 1
 
-    /// The chain index (the `<hook>_chains` slot within a generation, the bindings' value) of
+    /// The chain index (the `emptcp_<h>_chains` slot within a generation, the bindings' value) of
     /// every chain of `policy` on `hook`. Each name starts at its home slot, `chainID % 4095 + 1`,
     /// and takes the next free one when an earlier name (in name order) holds it: a function of
     /// the policy's chain names alone, so both generations, the runtime bindings and every apply
@@ -218,11 +218,11 @@ enum MapEncoder {
 
     static func u32(_ value: UInt32) -> Bytes { withUnsafeBytes(of: value) { Array($0) } }
 
-    /// `<hook>_chains` key of chain `index` in generation 0 (`Generation.key` moves it to
+    /// `emptcp_<h>_chains` key of chain `index` in generation 0 (`Generation.key` moves it to
     /// generation g: g * EMPTCP_CHAIN_SLOTS + index).
     static func chainKey(_ index: UInt32) -> MapKey { MapKey(u32(index)) }
 
-    /// A `<hook>_chains` value that holds no chain (len 0): what an unused index holds.
+    /// A `emptcp_<h>_chains` value that holds no chain (len 0): what an unused index holds.
     static let noChain = Bytes(repeating: 0, count: MemoryLayout<emptcp_action_chain>.size)
 
     static func selectorChainValue(_ steps: [(slot: UInt8, op: UInt8)], flags: UInt8 = 0) -> Bytes {

@@ -1,8 +1,8 @@
 import CLibbpf
 import EmptcpStore
 
-/// The maps the applier writes, per hook. Names come from bpf/ (docs/sdk.md); they are spelled
-/// here once.
+/// The maps the applier writes, per hook. Names come from bpf/ (docs/architecture.md, "Kernel
+/// object names"); they are spelled here once.
 struct MapID: Hashable, Comparable, Sendable, CustomStringConvertible {
     enum Kind: Int, CaseIterable, Sendable {
         /// ARRAY[1] of struct emptcp_selector_chain.
@@ -19,8 +19,8 @@ struct MapID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
         var suffix: String {
             switch self {
-            case .selectorChain: "sel_chain"
-            case .tcpDefault: "tcp_dflt"
+            case .selectorChain: "selchn"
+            case .tcpDefault: "tcp"
             case .tcp2: "tcp2"
             case .tcp4: "tcp4"
             case .chains: "chains"
@@ -34,7 +34,7 @@ struct MapID: Hashable, Comparable, Sendable, CustomStringConvertible {
     let hook: Hook
     let kind: Kind
 
-    var name: String { "\(hook.rawValue)_\(kind.suffix)" }
+    var name: String { hook.kernelName(kind.suffix) }
     var description: String { name }
 
     static func < (a: MapID, b: MapID) -> Bool {
@@ -51,9 +51,12 @@ enum MapNames {
     /// The live generation (abi.h), read by both entry programs.
     static let live = "emptcp_live"
     static let events = "emptcp_events"
-    static func selectors(_ hook: Hook) -> String { "\(hook.rawValue)_selectors" }
-    static func actions(_ hook: Hook) -> String { "\(hook.rawValue)_actions" }
-    static func counters(_ hook: Hook) -> String { "\(hook.rawValue)_counters" }
+    static func selectors(_ hook: Hook) -> String { hook.kernelName("sels") }
+    static func actions(_ hook: Hook) -> String { hook.kernelName("acts") }
+    static func counters(_ hook: Hook) -> String { hook.kernelName("counts") }
+    static func prefilter(_ hook: Hook) -> String { hook.kernelName("prefil") }
+    /// The `record` actor's per-flow metrics (XDP only).
+    static let flowStats = Hook.xdp.kernelName("stats")
 
     /// emptcp_meta indexes.
     static let metaRevision: UInt32 = 0

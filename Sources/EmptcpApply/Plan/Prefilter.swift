@@ -1,7 +1,7 @@
 import CLibbpf
 import EmptcpStore
 
-/// Contents of one `<hook>_prefilter` map: word index → its 64 bits; zero words are left out.
+/// Contents of one `emptcp_<h>_prefil` map: word index → its 64 bits; zero words are left out.
 typealias PrefilterWords = [UInt32: UInt64]
 
 /// The binding prefilter (abi.h, docs/sdk.md "The binding prefilter"): a 2^20-bit set per hook
@@ -9,7 +9,7 @@ typealias PrefilterWords = [UInt32: UInt64]
 /// generation byte is hashed too; the encoder computes each generation's words). Pure: no
 /// kernel access.
 package enum Prefilter {
-    static func mapName(_ hook: Hook) -> String { "\(hook.rawValue)_prefilter" }
+    static func mapName(_ hook: Hook) -> String { MapNames.prefilter(hook) }
 
     /// The bit of an encoded tcp2/tcp4 key, as the data path computes it (`Sys.prefilterBit`).
     package static func bit(_ key: MapKey) -> UInt32 {

@@ -114,7 +114,7 @@ public enum PolicyValidator {
             for selector in [SelectorKind.tcp2, .tcp4] {
                 let n = counts[hook]?[selector] ?? 0
                 if n > Policy.maxBindingsPerMap {
-                    throw map.error("bindings", "\(n) \(selector.rawValue) bindings on \(hook.rawValue), the kernel map \(hook.rawValue)_\(selector.rawValue) holds at most \(Policy.maxBindingsPerMap)")
+                    throw map.error("bindings", "\(n) \(selector.rawValue) bindings on \(hook.rawValue), the kernel map \(hook.kernelName(selector.rawValue)) holds at most \(Policy.maxBindingsPerMap)")
                 }
             }
         }

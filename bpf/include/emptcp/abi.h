@@ -24,14 +24,14 @@
 #define EMPTCP_PROG_SLOTS 32
 #define EMPTCP_FIRST_MODULE_SLOT 16
 
-/* Built-in selector slots in the `<hook>_selectors` program array. */
+/* Built-in selector slots in the `emptcp_<h>_sels` program array. */
 enum emptcp_selector_slot {
 	EMPTCP_SEL_TCP = 1,  /* every TCP packet: one default chain      */
 	EMPTCP_SEL_TCP2 = 2, /* (local addr, remote addr)                */
 	EMPTCP_SEL_TCP4 = 3, /* (local addr, local port, remote, r port) */
 };
 
-/* Built-in actor slots in the `<hook>_actions` program array. */
+/* Built-in actor slots in the `emptcp_<h>_acts` program array. */
 enum emptcp_actor_slot {
 	EMPTCP_ACT_SET_RECV_WIN = 1,
 	EMPTCP_ACT_SET_FLOW_PRIO = 2,
@@ -47,8 +47,8 @@ enum emptcp_selector_op {
 	EMPTCP_OP_AND = 1,
 };
 
-/* Generations: the policy maps (`<hook>_sel_chain`, `_tcp_dflt`, `_tcp2`, `_tcp4`, `_chains`,
- * `_prefilter`) hold two complete policies side by side, generation 0 and 1: the array maps by
+/* Generations: the policy maps (`emptcp_<h>_selchn`, `_tcp`, `_tcp2`, `_tcp4`, `_chains`,
+ * `_prefil`) hold two complete policies side by side, generation 0 and 1: the array maps by
  * index (generation, generation * EMPTCP_CHAIN_SLOTS + chain index, or generation *
  * EMPTCP_PREFILTER_WORDS + word), the hash maps by a generation carried in the key.
  * `emptcp_live[0]` names the live generation; both entry programs read it once per packet and
@@ -58,10 +58,10 @@ enum emptcp_selector_op {
  * up to date (docs/architecture.md "Atomic switch"). */
 #define EMPTCP_GENERATIONS 2
 
-/* `<hook>_sel_chain` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): the hook's
+/* `emptcp_<h>_selchn` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): the hook's
  * selector chain, written as one value so the kernel never sees a half-updated chain. */
 struct emptcp_selector_step {
-	__u8 slot; /* index into <hook>_selectors */
+	__u8 slot; /* index into emptcp_<h>_sels */
 	__u8 op;   /* enum emptcp_selector_op */
 };
 
@@ -74,7 +74,7 @@ struct emptcp_selector_chain {
 	struct emptcp_selector_step steps[EMPTCP_MAX_SELECTORS];
 };
 
-/* Optional negative prefilter for the tcp2/tcp4 selectors (`<hook>_prefilter`, ARRAY of
+/* Optional negative prefilter for the tcp2/tcp4 selectors (`emptcp_<h>_prefil`, ARRAY of
  * EMPTCP_GENERATIONS * EMPTCP_PREFILTER_WORDS __u64: one 2^20-bit set per generation, words
  * gen * EMPTCP_PREFILTER_WORDS + word). With EMPTCP_SEL_F_PREFILTER set in the generation's
  * selector chain, a tcp2/tcp4 step whose key's bit (emptcp_prefilter_bit, over the key with its
@@ -119,8 +119,8 @@ enum emptcp_meta_key {
 
 /* `hook` byte of event records and the hook order used in map names. */
 enum emptcp_hook {
-	EMPTCP_HOOK_XDP = 0, /* ingress, map names xdp_* */
-	EMPTCP_HOOK_TC = 1,  /* egress,  map names tc_*  */
+	EMPTCP_HOOK_XDP = 0, /* ingress, map names emptcp_x_* */
+	EMPTCP_HOOK_TC = 1,  /* egress,  map names emptcp_t_* */
 };
 
 /* Address families as stored in keys. */
@@ -128,10 +128,10 @@ enum emptcp_hook {
 #define EMPTCP_AF_INET6 6
 
 /* Action chains per generation: a binding's value is a chain index 1..EMPTCP_CHAIN_SLOTS - 1
- * (0 = none), the chain's place in `<hook>_chains` within its generation. */
+ * (0 = none), the chain's place in `emptcp_<h>_chains` within its generation. */
 #define EMPTCP_CHAIN_SLOTS 4096
 
-/* `<hook>_tcp2` (HASH) key. Addresses are network byte order; IPv4 uses the first 4 bytes and
+/* `emptcp_<h>_tcp2` (HASH) key. Addresses are network byte order; IPv4 uses the first 4 bytes and
  * zeroes the rest. XDP keys are seen from the receiver (local = destination), TC keys from the
  * sender (local = source). Value: __u32 chain index. */
 struct emptcp_tcp2_key {
@@ -142,7 +142,7 @@ struct emptcp_tcp2_key {
 	__u8 remote[16];
 };
 
-/* `<hook>_tcp4` (HASH) key; ports in network byte order. Value: __u32 chain index. */
+/* `emptcp_<h>_tcp4` (HASH) key; ports in network byte order. Value: __u32 chain index. */
 struct emptcp_tcp4_key {
 	__u8 family;
 	__u8 gen; /* generation of the binding (0 or 1); same byte as in emptcp_tcp2_key */
@@ -153,13 +153,13 @@ struct emptcp_tcp4_key {
 	__u8 pad2[2];
 };
 
-/* `<hook>_tcp_dflt` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): __u32 chain index
+/* `emptcp_<h>_tcp` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): __u32 chain index
  * of the `tcp` selector, 0 = none. */
 
 /* One actor call inside an action chain. `param` is the actor's parameter block, 8 bytes, whose
  * meaning belongs to the actor (see the emptcp_param_* structs). */
 struct emptcp_actor_call {
-	__u8 slot; /* index into <hook>_actions */
+	__u8 slot; /* index into emptcp_<h>_acts */
 	__u8 pad[7];
 	union {
 		__u64 raw;
@@ -167,7 +167,7 @@ struct emptcp_actor_call {
 	} param;
 };
 
-/* `<hook>_chains` (ARRAY, EMPTCP_GENERATIONS * EMPTCP_CHAIN_SLOTS entries, index = generation *
+/* `emptcp_<h>_chains` (ARRAY, EMPTCP_GENERATIONS * EMPTCP_CHAIN_SLOTS entries, index = generation *
  * EMPTCP_CHAIN_SLOTS + chain index): one action chain. `len` 0 = no chain at that index (a
  * binding naming it is counted as EMPTCP_CNT_NO_CHAIN). The entry program runs the built-in
  * actors it carries in line and tail-calls the others (docs/sdk.md "Chains"). */
@@ -195,7 +195,7 @@ struct emptcp_param_record {
 	__u8 flags; /* EMPTCP_RECORD_* */
 };
 
-/* `<hook>_counters` (PERCPU_ARRAY, EMPTCP_CNT_MAX entries of __u64): named error and event
+/* `emptcp_<h>_counts` (PERCPU_ARRAY, EMPTCP_CNT_MAX entries of __u64): named error and event
  * counters; a failure is never a silent PASS. */
 enum emptcp_counter {
 	EMPTCP_CNT_PACKETS = 0,         /* packets seen by the entry program */
@@ -292,7 +292,7 @@ struct emptcp_ev_mptcp {
 	__u64 remote_key; /* MP_CAPABLE: receiver's key when present */
 };
 
-/* `xdp_flow_stats` (PERCPU_HASH, LRU-bounded) for the `record` actor: key struct emptcp_flow. */
+/* `emptcp_x_stats` (PERCPU_HASH, LRU-bounded) for the `record` actor: key struct emptcp_flow. */
 struct emptcp_flow_stats {
 	__u64 packets;
 	__u64 bytes;

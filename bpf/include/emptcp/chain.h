@@ -8,9 +8,9 @@
  * else the packet is not a target and passes unchanged.
  *
  * The built-in selectors (tcp, tcp2, tcp4) are plain map lookups and are evaluated inline; any
- * other slot is tail-called in <hook>_selectors, and that program reports back with
+ * other slot is tail-called in emptcp_<h>_sels, and that program reports back with
  * emptcp_sel_result(). A match yields a chain index; the chain is one inlined array lookup
- * (<hook>_chains[generation * EMPTCP_CHAIN_SLOTS + index]). In the entry program the built-in
+ * (emptcp_<h>_chains[generation * EMPTCP_CHAIN_SLOTS + index]). In the entry program the built-in
  * actors set_recv_win, set_flow_prio and rm_add_addr run in line, as BPF-to-BPF calls of
  * functions the verifier checks once each, straight from the map value (bpf/lib/
  * inline_actors.h says why the others do not). At the first actor that must be tail-called (an

@@ -2,9 +2,11 @@
 /*
  * Every map the data plane shares, declared once. All are pinned by name, so each object opened
  * with the same libbpf `pin_root_path` (the loader uses <pin root>/maps) shares them; an operator
- * module including this header joins the same maps. Names carry the hook prefix (xdp_ / tc_)
- * chosen by the hook prelude; `emptcp_events` and `emptcp_meta` are shared by both hooks.
- * Names stay <= 15 characters (kernel object-name limit). Layouts: abi.h.
+ * module including this header joins the same maps. Kernel names are `emptcp_<h>_<short>`, the
+ * hook letter <h> (x / t) chosen by the hook prelude; `emptcp_events`, `emptcp_live` and
+ * `emptcp_meta` are shared by both hooks. Every name stays <= 15 characters, the kernel's
+ * object-name limit, so the pin name equals the kernel name (docs/architecture.md, "Kernel object
+ * names"). C code uses the hook-neutral names at the end of this file. Layouts: abi.h.
  */
 #ifndef EMPTCP_MAPS_H
 #define EMPTCP_MAPS_H
@@ -17,7 +19,7 @@
 #define EMPTCP_TCP_KEYS_MAX (EMPTCP_GENERATIONS * 128 * 1024)
 #define EMPTCP_EVENTS_BYTES (1u << 20)
 
-/* <hook>_selectors: selector programs, tail-called by slot (enum emptcp_selector_slot; operator
+/* emptcp_<h>_sels: selector programs, tail-called by slot (enum emptcp_selector_slot; operator
  * modules from EMPTCP_FIRST_MODULE_SLOT). Key __u32 slot, value program fd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -25,27 +27,27 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} EMPTCP_MAP(selectors) SEC(".maps");
+} EMPTCP_MAP(sels) SEC(".maps");
 
-/* <hook>_actions: actor programs by slot (enum emptcp_actor_slot). Key __u32, value prog fd. */
+/* emptcp_<h>_acts: actor programs by slot (enum emptcp_actor_slot). Key __u32, value prog fd. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, EMPTCP_PROG_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} EMPTCP_MAP(actions) SEC(".maps");
+} EMPTCP_MAP(acts) SEC(".maps");
 
-/* <hook>_sel_chain: the hook's selector chain per generation, one value written whole. Key gen. */
+/* emptcp_<h>_selchn: the hook's selector chain per generation, one value written whole. Key gen. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EMPTCP_GENERATIONS);
 	__type(key, __u32);
 	__type(value, struct emptcp_selector_chain);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} EMPTCP_MAP(sel_chain) SEC(".maps");
+} EMPTCP_MAP(selchn) SEC(".maps");
 
-/* <hook>_tcp2: bindings of the tcp2 selector. Key struct emptcp_tcp2_key (with its generation),
+/* emptcp_<h>_tcp2: bindings of the tcp2 selector. Key struct emptcp_tcp2_key (with its generation),
  * value __u32 chain index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -56,7 +58,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(tcp2) SEC(".maps");
 
-/* <hook>_tcp4: bindings of the tcp4 selector. Key struct emptcp_tcp4_key (with its generation),
+/* emptcp_<h>_tcp4: bindings of the tcp4 selector. Key struct emptcp_tcp4_key (with its generation),
  * value __u32 chain index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -67,7 +69,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(tcp4) SEC(".maps");
 
-/* <hook>_tcp_dflt: the `tcp` selector's chain index (every TCP packet). Key gen, value __u32,
+/* emptcp_<h>_tcp: the `tcp` selector's chain index (every TCP packet). Key gen, value __u32,
  * 0 = none. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -75,9 +77,9 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} EMPTCP_MAP(tcp_dflt) SEC(".maps");
+} EMPTCP_MAP(tcp) SEC(".maps");
 
-/* <hook>_prefilter: optional negative prefilter of the tcp2/tcp4 bindings (abi.h,
+/* emptcp_<h>_prefil: optional negative prefilter of the tcp2/tcp4 bindings (abi.h,
  * EMPTCP_SEL_F_PREFILTER). Key gen * EMPTCP_PREFILTER_WORDS + word, value __u64 (64 bits). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -85,9 +87,9 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} EMPTCP_MAP(prefilter) SEC(".maps");
+} EMPTCP_MAP(prefil) SEC(".maps");
 
-/* <hook>_chains: action chains of both generations, an array so that taking a chain costs an
+/* emptcp_<h>_chains: action chains of both generations, an array so that taking a chain costs an
  * inlined index and no hashing. Key gen * EMPTCP_CHAIN_SLOTS + chain index, value struct
  * emptcp_action_chain (len 0 = none). */
 struct {
@@ -98,16 +100,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(chains) SEC(".maps");
 
-/* <hook>_counters: per-CPU counters. Key enum emptcp_counter, value __u64 (sum over CPUs). */
+/* emptcp_<h>_counts: per-CPU counters. Key enum emptcp_counter, value __u64 (sum over CPUs). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, EMPTCP_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} EMPTCP_MAP(counters) SEC(".maps");
+} EMPTCP_MAP(counts) SEC(".maps");
 
-/* <hook>_scratch: the in-flight packet's parse and chain state (pkt.h). Key 0. Kernel-internal:
+/* emptcp_<h>_pkt: the in-flight packet's parse and chain state (pkt.h). Key 0. Kernel-internal:
  * user space never needs to read or write it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -115,7 +117,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct emptcp_scratch);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} EMPTCP_MAP(scratch) SEC(".maps");
+} EMPTCP_MAP(pkt) SEC(".maps");
 
 /* emptcp_events: event records of both hooks (abi.h, struct emptcp_event_hdr first). */
 struct {
@@ -143,16 +145,16 @@ struct {
 } emptcp_meta SEC(".maps");
 
 /* Hook-neutral names for the maps above. */
-#define emptcp_selectors EMPTCP_MAP(selectors)
-#define emptcp_actions EMPTCP_MAP(actions)
-#define emptcp_sel_chain EMPTCP_MAP(sel_chain)
+#define emptcp_selectors EMPTCP_MAP(sels)
+#define emptcp_actions EMPTCP_MAP(acts)
+#define emptcp_sel_chain EMPTCP_MAP(selchn)
 #define emptcp_tcp2 EMPTCP_MAP(tcp2)
 #define emptcp_tcp4 EMPTCP_MAP(tcp4)
-#define emptcp_tcp_dflt EMPTCP_MAP(tcp_dflt)
+#define emptcp_tcp_dflt EMPTCP_MAP(tcp)
 #define emptcp_chains EMPTCP_MAP(chains)
-#define emptcp_prefilter EMPTCP_MAP(prefilter)
-#define emptcp_counters EMPTCP_MAP(counters)
-#define emptcp_scratch_map EMPTCP_MAP(scratch)
+#define emptcp_prefilter EMPTCP_MAP(prefil)
+#define emptcp_counters EMPTCP_MAP(counts)
+#define emptcp_scratch_map EMPTCP_MAP(pkt)
 
 /* Adds one to counter `idx` of this hook. */
 static __always_inline void emptcp_count(__u32 idx)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The in-flight packet: what the entry program parsed once, kept in the hook's per-CPU scratch
- * (`<hook>_scratch`) so selectors and actors reached by tail calls need not parse again.
+ * (`emptcp_<h>_pkt`) so selectors and actors reached by tail calls need not parse again.
  *
  * Offsets are from the start of the packet (Ethernet header). After a tail call the verifier
  * knows nothing about the packet: re-derive pointers with emptcp_tcp() (bounds-checked).
@@ -30,7 +30,7 @@ struct emptcp_pkt {
 /* Per-CPU state of the packet being processed on this hook; tail calls keep it. */
 struct emptcp_scratch {
 	struct emptcp_pkt pkt;
-	struct emptcp_selector_chain sel; /* copy of <hook>_sel_chain taken by the entry */
+	struct emptcp_selector_chain sel; /* copy of emptcp_<h>_selchn taken by the entry */
 	__u8 sel_idx;                     /* selector step being evaluated */
 	__u8 act_idx;                     /* actor being run in `chain` */
 	__u8 pad[2];

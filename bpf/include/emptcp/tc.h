@@ -25,7 +25,8 @@
 #define EMPTCP_THIS_HOOK EMPTCP_HOOK_TC
 #define EMPTCP_PASS TC_ACT_UNSPEC
 #define EMPTCP_DROP TC_ACT_SHOT
-#define EMPTCP_MAP(name) tc_##name
+/* Map names get the TC prefix `emptcp_t_` (docs/architecture.md, "Kernel object names"). */
+#define EMPTCP_MAP(name) emptcp_t_##name
 
 /* Bytes the entry wants in the linear area: Ethernet, IPv6 + extension headers, full TCP header. */
 #define EMPTCP_TC_LINEAR 192

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Hook prelude for XDP (ingress) programs: include this first (or tc.h, never both). It fixes the
- * context type, the pass/drop verdicts and the map prefix `xdp_`, gives the packet primitives the
- * rest of the SDK is written against, then pulls in the core SDK (maps, packet, parse, chain).
+ * context type, the pass/drop verdicts and the map name prefix `emptcp_x_` (docs/architecture.md,
+ * "Kernel object names"), gives the packet primitives the rest of the SDK is written against, then
+ * pulls in the core SDK (maps, packet, parse, chain).
  */
 #ifndef EMPTCP_XDP_H
 #define EMPTCP_XDP_H
@@ -23,7 +24,7 @@
 #define EMPTCP_THIS_HOOK EMPTCP_HOOK_XDP
 #define EMPTCP_PASS XDP_PASS
 #define EMPTCP_DROP XDP_DROP
-#define EMPTCP_MAP(name) xdp_##name
+#define EMPTCP_MAP(name) emptcp_x_##name
 
 typedef struct xdp_md emptcp_ctx;
 
