@@ -19,6 +19,10 @@ let package = Package(
         // The fleet's revision source is PostgreSQL; PostgresNIO speaks its wire protocol
         // (LISTEN/NOTIFY, TLS) without libpq.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // `status --format prometheus` and `daemon run --metrics`: swift-prometheus writes the
+        // exposition, SwiftNIO's HTTP/1 server (already under postgres-nio) serves /metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System SQLite (libsqlite3-dev): headers only.
@@ -41,10 +45,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "EmptcpMetrics",
+            dependencies: [
+                "EmptcpApply", "EmptcpStore",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "emptcp",
             dependencies: [
-                "EmptcpStore", "EmptcpApply", "EmptcpFleet",
+                "EmptcpStore", "EmptcpApply", "EmptcpFleet", "EmptcpMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,5 +81,6 @@ let package = Package(
         .testTarget(name: "EmptcpStoreTests", dependencies: ["EmptcpStore"]),
         .testTarget(name: "EmptcpApplyTests", dependencies: ["EmptcpApply", "EmptcpStore"]),
         .testTarget(name: "EmptcpFleetTests", dependencies: ["EmptcpFleet", "EmptcpStore"]),
+        .testTarget(name: "EmptcpMetricsTests", dependencies: ["EmptcpMetrics", "EmptcpApply"]),
     ]
 )

@@ -19,32 +19,16 @@ connection, and the daemon's memory over many injections.
 
 from __future__ import annotations
 
-import json
-import socket
 import sqlite3
 import time
 from pathlib import Path
 
 from bench.common import log, stats
 from lab import ADD_ADDR_SETTLE_S, Emptcp, Lab, MptcpClient, MptcpServer, policy, tcp2
+from lab.daemon_request import daemon_request
 
 PORT = 5241
 NEUTRAL = {"selectors": {"xdp": [{"tcp2": "or"}]}, "chains": {"count": [{"record": {"pkt": True}}]}, "bindings": []}
-
-
-def _request(sock_path: str, request: dict) -> dict:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(sock_path)
-    s.sendall((json.dumps(request) + "\n").encode())
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return json.loads(data)
 
 
 def _rss_kb(pid: int) -> int:
@@ -110,13 +94,13 @@ def run(emptcp_bin: str, bpf_dir: Path, runs: int, injections: int) -> dict:
                 flow = f"{p1.client(4)}:{cl.local_port}-{p1.server(4)}:{PORT}"
                 warm = min(1000, injections // 10)
                 for _ in range(warm):
-                    _request(sock, {"op": "restore-prio", "flow": flow})
+                    daemon_request(sock, {"op": "restore-prio", "flow": flow})
                 before = _rss_kb(daemon.pid)
                 seen, samples = 0, []
                 step = max(1, injections // 10)
                 t0 = time.perf_counter()
                 for i in range(injections):
-                    seen += _request(sock, {"op": "restore-prio", "flow": flow}).get("ok", False)
+                    seen += daemon_request(sock, {"op": "restore-prio", "flow": flow}).get("ok", False)
                     if (i + 1) % step == 0:
                         samples.append(_rss_kb(daemon.pid))
                 elapsed = time.perf_counter() - t0

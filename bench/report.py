@@ -148,6 +148,27 @@ def scale_table(part: dict) -> list[str]:
     return lines
 
 
+def apply_table(part: dict) -> list[str]:
+    lines = [f"### Applier against its floors: {part['reps']} repetitions per size, whole `emptcp` processes",
+             "",
+             "Each ratio divides by its floor measured in the same repetition: one raw BPF_MAP_UPDATE_BATCH of the N "
+             "bindings for apply, `apply --verify` and boot restore; process start (`emptcp --version`) for the no-op "
+             "apply. Median (min–max).",
+             "",
+             "| bindings | apply | × raw | no-op apply | × process start | apply --verify | × raw | boot restore | × raw "
+             "| boot − apply (fixed cost) | raw batch update | process start |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n, r in part["results"].items():
+        lines.append(f"| {int(n):,} | {_fmt_s(r['apply'])} | {_fmt_x(r['apply_vs_raw'], 1)} | {_fmt_s(r['noop'])} | "
+                     f"{_fmt_x(r['noop_vs_start'], 1)} | {_fmt_s(r['verify'])} | {_fmt_x(r['verify_vs_raw'], 1)} | "
+                     f"{_fmt_s(r['boot'])} | {_fmt_x(r['boot_vs_raw'], 1)} | {_fmt_s(r['boot_fixed'])} | "
+                     f"{_fmt_s(r['raw'], 'ms', 1000.0, 2)} | {_fmt_s(r['start'])} |")
+    lines += ["", "Targets at 100k: apply ≤ 2× raw, no-op apply ≤ 50 ms, boot restore < 1 s with a fixed cost < 300 ms."]
+    if part.get("errors"):
+        lines += ["", "Errors: " + "; ".join(part["errors"])]
+    return lines
+
+
 def table(doc: dict) -> str:
     out: list[str] = []
     p = doc["parts"]
@@ -157,6 +178,8 @@ def table(doc: dict) -> str:
         out += throughput_table(p["throughput"]) + [""]
     if "scale" in p:
         out += scale_table(p["scale"]) + [""]
+    if "apply" in p:
+        out += apply_table(p["apply"]) + [""]
     if "store" in p:
         s = p["store"]
         out += [f"### `emptcp-bench store` (the store's own benchmark; exit {s['rc']})", "", "```",

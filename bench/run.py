@@ -1,10 +1,10 @@
 """Runs every benchmark part and writes the results page. Called by scripts/bench.sh, from the
 repository root as a module (so `bench` and the shared `lab` package import without path edits):
 
-    python3 -m bench.run --bin-dir .build/release [--smoke] [--parts packet,throughput,scale,store,switch,live]
+    python3 -m bench.run --bin-dir .build/release [--smoke] [--parts packet,throughput,scale,apply,store,switch,live]
 
 Full run: BPF_PROG_TEST_RUN repeat 1e6 x 5 repetitions; iperf3 5 s x 5 repetitions per mode and
-direction; 1k/10k/100k bindings x 5 repetitions. --smoke: tiny counts and sizes (CI), results in
+direction; 1k/10k/100k bindings x 5 repetitions (apply: 1k/100k). --smoke: tiny counts and sizes (CI), results in
 bench-out/ only. A part that fails is reported on the page with its error; the others still run.
 """
 
@@ -22,7 +22,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import live, packet, report, scale, throughput
+from bench import apply as apply_bench, live, packet, report, scale, throughput
 from bench.common import REPO, bins, log, sh
 
 
@@ -76,7 +76,7 @@ def main() -> int:
     ap.add_argument("--bpf-dir", default=str(REPO / "build" / "bpf"))
     ap.add_argument("--out", default=str(REPO / "bench-out"))
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--parts", default="packet,throughput,scale,store,switch,live")
+    ap.add_argument("--parts", default="packet,throughput,scale,apply,store,switch,live")
     ap.add_argument("--command", default="scripts/bench.sh", help="the command line shown on the page")
     a = ap.parse_args()
 
@@ -114,6 +114,16 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     part("scale", scale_part)
+
+    def apply_part():
+        work = Path(f"/tmp/emptcp-bench-apply-{os.getpid()}")
+        try:
+            return apply_bench.run(emptcp_bin, bpf_dir, work, sizes=[100, 1000] if smoke else [1000, 100_000],
+                                   reps=1 if smoke else 5)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    part("apply", apply_part)
     part("store", lambda: store_bench(bench_bin, out, smoke))
     part("switch", lambda: switch_bench(bench_bin, smoke))
     part("live", lambda: live.run(emptcp_bin, bpf_dir, runs=2 if smoke else 50, injections=200 if smoke else 10_000))

@@ -1,6 +1,6 @@
 """The bpf() system call from Python (ctypes), for what bpftool cannot do or does too slowly:
-mmap a ring buffer (BPF_OBJ_GET), fill a map without forking per key (BPF_MAP_UPDATE_ELEM,
-BPF_MAP_UPDATE_BATCH), run a program once per call from this process (BPF_PROG_TEST_RUN).
+mmap a ring buffer (BPF_OBJ_GET), read and fill a map without forking per key (BPF_MAP_LOOKUP_ELEM,
+BPF_MAP_UPDATE_ELEM, BPF_MAP_UPDATE_BATCH), run a program once per call from this process (BPF_PROG_TEST_RUN).
 The attribute layouts are those of union bpf_attr in <linux/bpf.h>; the only ctypes BPF layer of
 the tests and benchmarks."""
 
@@ -16,7 +16,7 @@ _NR_BPF = 321 if os.uname().machine == "x86_64" else 280
 _ATTR_SIZE = 128
 
 # enum bpf_cmd
-MAP_CREATE, MAP_UPDATE_ELEM, MAP_DELETE_ELEM, OBJ_GET, PROG_TEST_RUN = 0, 2, 3, 7, 10
+MAP_CREATE, MAP_LOOKUP_ELEM, MAP_UPDATE_ELEM, MAP_DELETE_ELEM, OBJ_GET, PROG_TEST_RUN = 0, 1, 2, 3, 7, 10
 MAP_UPDATE_BATCH = 26
 MAP_TYPE_HASH = 1
 F_NO_PREALLOC = 1
@@ -42,6 +42,14 @@ def map_create(map_type: int, key_size: int, value_size: int, max_entries: int, 
                name: bytes = b"") -> int:
     return call(MAP_CREATE, struct.pack("IIIIIII16s", map_type, key_size, value_size, max_entries,
                                         flags, 0, 0, name[:15]))[0]
+
+
+def map_lookup(fd: int, key: bytes, value_size: int) -> bytes:
+    """The value of `key` (ENOENT raises OSError)."""
+    k = ctypes.create_string_buffer(key, len(key))
+    v = ctypes.create_string_buffer(value_size)
+    call(MAP_LOOKUP_ELEM, struct.pack("IIQQQ", fd, 0, ctypes.addressof(k), ctypes.addressof(v), 0))
+    return v.raw
 
 
 def map_update(fd: int, key: bytes, value: bytes) -> None:

@@ -122,10 +122,10 @@ class Lab:
     """The two-namespace MPTCP lab. Use as a context manager or call close()."""
 
     def __init__(self, *, signal_family: int | None = 4, client_subflow_endpoint: bool = False,
-                 tag: str = "x"):
+                 tag: str = "x", prefix: str = "et"):
         k = next(_counter)
         pid = os.getpid()
-        self.id = f"et{pid}{tag}{k}"
+        self.id = f"{prefix}{pid}{tag}{k}"
         # Second octet unique per (pid, lab) among concurrently running test processes, mostly.
         self.n = (pid * 7 + k) % 200 + 20
         self.client = Node(self.id + "c", self)

@@ -8,7 +8,7 @@
 #                               debug build of scripts/setup.sh and writes only into bench-out/
 #
 # Env: BENCH_SCRATCH (SwiftPM scratch path of the release build, default .build),
-#      BENCH_PARTS (comma list of packet,throughput,scale,store,switch; default all).
+#      BENCH_PARTS (comma list of packet,throughput,scale,apply,store,switch,live; default all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,4 +39,4 @@ swift build -c "$CONFIG" --scratch-path "$SCRATCH" --product emptcp-bench 2>&1 |
 BIN_DIR=$(swift build -c "$CONFIG" --scratch-path "$SCRATCH" --show-bin-path)
 
 exec python3 -m bench.run --bin-dir "$BIN_DIR" --bpf-dir "$PWD/build/bpf" \
-  --parts "${BENCH_PARTS:-packet,throughput,scale,store,switch,live}" "${ARGS[@]}"
+  --parts "${BENCH_PARTS:-packet,throughput,scale,apply,store,switch,live}" "${ARGS[@]}"

@@ -97,7 +97,12 @@ import Testing
             #expect(drift.contains { $0.map == "emptcp_x_tcp2" && $0.problem == .unexpected && $0.key == "local=10.0.1.1 remote=10.9.9.9" })
             #expect(drift.contains { $0.map == "emptcp_t_selchn" && $0.problem == .differs })
 
-            let repair = try applier.apply(policy: Self.policy, revision: 1)
+            // The markers still say revision 1 is whole: a plain apply trusts them, --verify reads.
+            let trusted = try applier.apply(policy: Self.policy, revision: 1)
+            #expect(trusted.fastPath && trusted.writes == 0)
+            #expect(try applier.status(policy: Self.policy).drift.count == 3)
+            let repair = try applier.apply(policy: Self.policy, revision: 1, verify: true)
+            #expect(repair.verified && !repair.fastPath)
             #expect(repair.maps.first { $0.map == "emptcp_x_tcp2" } == MapCounts(map: "emptcp_x_tcp2", added: 0, removed: 1, changed: 1))
             #expect(repair.maps.first { $0.map == "emptcp_t_selchn" } == MapCounts(map: "emptcp_t_selchn", added: 0, removed: 0, changed: 1))
             #expect(try applier.status(policy: Self.policy).drift.isEmpty)

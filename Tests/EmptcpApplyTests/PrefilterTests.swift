@@ -152,7 +152,7 @@ import Testing
             #expect(Self.window(hidden.output) == 5000, "the data path does not consult the prefilter")
             let drift = try applier.status(policy: Self.policy).drift
             #expect(drift.count == 1 && drift.first?.map == "emptcp_x_prefil")
-            let repair = try applier.apply(policy: Self.policy, revision: 1)
+            let repair = try applier.apply(policy: Self.policy, revision: 1, verify: true)
             #expect(repair.writes == 1 && repair.maps.first { $0.map == "emptcp_x_prefil" }?.changed == 1)
 
             // Dropping the binding trims its bit after the entry is gone; the flow is no longer matched.

@@ -14,10 +14,11 @@ import time
 import pytest
 
 from lab import MptcpClient, MptcpServer
+from lab.daemon_request import daemon_request
 
 from tests.events.live import Daemon
 
-from .control import Session, request
+from .control import Session
 from .test_controllers import METERED, PORT
 
 pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
@@ -43,7 +44,7 @@ def test_bench_established_to_runtime_binding(lab, client_emptcp, monkeypatch):
             assert r["ok"], r
             session.events.clear()
             t = time.monotonic()
-            request(daemon.sock, {"schema": 1, "op": "bindings"})
+            daemon_request(daemon.sock, {"schema": 1, "op": "bindings"})
             rtt_ms.append((time.monotonic() - t) * 1000)
             cl.close()
     finally:

@@ -9,24 +9,11 @@ import socket
 import subprocess
 from pathlib import Path
 
-
-def request(sock_path: str, doc: dict) -> dict:
-    """One request line, one reply line."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(sock_path)
-        s.sendall((json.dumps(doc) + "\n").encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data)
+from lab.daemon_request import daemon_request
 
 
 def runtime_bindings(sock_path: str) -> list[dict]:
-    reply = request(sock_path, {"schema": 1, "op": "bindings"})
+    reply = daemon_request(sock_path, {"schema": 1, "op": "bindings"})
     assert reply["ok"], reply
     return reply.get("bindings", [])
 

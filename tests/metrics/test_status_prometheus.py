@@ -7,9 +7,10 @@ a double quote and a backslash, so the label escaping meets the real parser too.
 import json
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from lab import Emptcp, MptcpServer, observe_connection, policy, tcp2
+
+from .exposition import families, value
 
 pytestmark = [pytest.mark.kernel, pytest.mark.mptcp]
 
@@ -17,19 +18,7 @@ PORT = 5211
 
 
 def scrape(e: Emptcp) -> dict:
-    """{family name: {(sorted label pairs): value}}, with each family's type."""
-    text = e("status", "--format", "prometheus").stdout
-    families = {}
-    for fam in text_string_to_metric_families(text):
-        assert fam.documentation, f"{fam.name} has no HELP"
-        families[fam.name] = (fam.type, {tuple(sorted(s.labels.items())): s.value for s in fam.samples})
-    # The parser accepts a family without TYPE as "unknown": every one of ours is typed.
-    assert all(t in ("counter", "gauge") for t, _ in families.values()), families
-    return families
-
-
-def value(families: dict, name: str, **labels) -> float:
-    return families[name][1][tuple(sorted(labels.items()))]
+    return families(e("status", "--format", "prometheus").stdout)
 
 
 def test_status_prometheus_follows_the_kernel(lab):
@@ -51,6 +40,8 @@ def test_status_prometheus_follows_the_kernel(lab):
         assert value(fams, "emptcp_drift_entries") == 0
         assert value(fams, "emptcp_revision_current") == status["current_revision"] == 1
         assert value(fams, "emptcp_revision_kernel") == kernel["kernel_revision"] == 1
+        assert value(fams, "emptcp_runtime_bindings") == len(status["runtime_bindings"]) == 0
+        assert "emptcp_connections_tracked" in fams
         for iface in ("c1", "c2"):
             assert value(fams, "emptcp_hook_attached", interface=iface, hook="xdp", mode="generic") == 1
             assert value(fams, "emptcp_hook_attached", interface=iface, hook="tc", mode="tcx") == 1
@@ -78,7 +69,7 @@ def test_status_prometheus_follows_the_kernel(lab):
         drift = e.status()["kernel"]["drift"]
         assert len(drift) == 1 and value(fams, "emptcp_drift_entries") == 1
         assert value(fams, "emptcp_in_sync") == 0
-        e("apply")
+        e("apply", "--verify")
         assert value(scrape(e), "emptcp_in_sync") == 1
     finally:
         e.close()

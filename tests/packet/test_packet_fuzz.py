@@ -1,282 +1,108 @@
-"""Mutated packets through every actor on both hooks (BPF_PROG_TEST_RUN), checked against an
-independent reading of the frame:
+"""Mutated packets through every actor on both hooks (BPF_PROG_TEST_RUN), each judged twice:
 
-- the program returns pass or drop, and only rm_add_addr and set_flow_prio may drop;
-- actors that never rewrite (record, recover_add_addr, catch_mptcp_events) leave every byte;
-- a frame the kernel's receive path would drop (lengths or version that disagree, TCP header
-  outside the IP packet) passes unchanged;
-- after rm_add_addr, no ADD_ADDR the kernel's option walk would read is left;
-- a rewritten frame changes only what its actor may change (set_recv_win: window; rm_add_addr:
-  option bytes to NOP; set_flow_prio: 4 inserted option bytes and the lengths), its IP lengths
-  agree with the frame, and its TCP checksum is right exactly when the input's was.
+- by a plain-Python reading of the frame (fuzz_frames): the program returns pass or drop, and
+  only rm_add_addr and set_flow_prio may drop; record, recover_add_addr and catch_mptcp_events
+  never change a byte; a frame the kernel's receive path would drop (lengths or version that
+  disagree, TCP header outside the IP packet) passes unchanged; after rm_add_addr no ADD_ADDR
+  the kernel's option walk would read is left; a rewritten frame changes only what its actor
+  may change, its IP lengths agree with the frame, its TCP checksum is right exactly when the
+  input's was;
+- by tshark, every rewritten frame with its input (fuzz_tshark): checksums, lengths, every field
+  outside the rewrite.
 
-The short form (the default, 300 frames per actor and hook, fixed seed) runs with the packet
-suite; the long form is one command (see RELIABILITY.md):
-
-    EMPTCP_FUZZ_FRAMES=20000 EMPTCP_FUZZ_SEED=$RANDOM python3 -m pytest -q tests/packet/test_packet_fuzz.py
-
-Frames go through the bpf(2) syscall directly (ctypes), not bpftool, so the long form takes
-minutes, not hours."""
-import ctypes
+This is the short form (300 frames per actor and hook, fixed seed), part of the packet suite,
+plus every failing frame a run has found (fuzz_regressions.txt). The long form, a million frames
+over both cores, is `python3 tests/packet/fuzz_long.py` (scripts/reliability.sh runs it)."""
 import os
-import random
-import struct
+from pathlib import Path
 
 import pytest
 
 from frame_checks import csum
-from lab.dataplane import DROP, PASS, recv_win_param
-from lab.frames import ADD_ADDR4, ADD_ADDR4_ECHO, ADD_ADDR6, DSS4, TS, tcp_pkt
-
-pytestmark = pytest.mark.kernel
+from fuzz_frames import ACTORS, PARAMS, check
+from fuzz_run import Runner, run_chunk
+from fuzz_tshark import check_pairs
+from lab.frames import ADD_ADDR4, DSS4, tcp_pkt
 
 FRAMES = int(os.environ.get("EMPTCP_FUZZ_FRAMES", "300"))
 SEED = int(os.environ.get("EMPTCP_FUZZ_SEED", "4242"))
-
-ACTORS = {
-    "xdp": ["set_recv_win", "set_flow_prio", "rm_add_addr", "recover_add_addr", "record"],
-    "tc": ["set_recv_win", "set_flow_prio", "rm_add_addr", "catch_mptcp_events"],
-}
-PARAMS = {
-    "set_recv_win": recv_win_param(777),
-    "set_flow_prio": bytes([1, 0, 0]),
-    "record": bytes([7]),
-}
-MAY_DROP = {"rm_add_addr", "set_flow_prio"}
-NEVER_REWRITES = {"record", "recover_add_addr", "catch_mptcp_events"}
-
-MP_PRIO = bytes([30, 3, 0x51, 1])
-SEED_OPTIONS = [b"", DSS4, TS + DSS4, ADD_ADDR4 + DSS4, ADD_ADDR4_ECHO + ADD_ADDR4 + DSS4,
-                ADD_ADDR6 + DSS4, MP_PRIO + DSS4, ADD_ADDR4 + ADD_ADDR4, TS]
-
-# ---- BPF_PROG_TEST_RUN through bpf(2) ----
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_SYS_BPF = 321  # x86_64
-_BPF_OBJ_GET, _BPF_PROG_TEST_RUN = 7, 10
+REGRESSIONS = Path(__file__).with_name("fuzz_regressions.txt")
+PAIRS = [(h, a) for h in ACTORS for a in ACTORS[h]]
 
 
-class _ObjGet(ctypes.Structure):
-    _fields_ = [("pathname", ctypes.c_uint64), ("bpf_fd", ctypes.c_uint32), ("file_flags", ctypes.c_uint32),
-                ("path_fd", ctypes.c_int32), ("pad", ctypes.c_uint8 * 108)]
+def regressions():
+    """One param per line `[open] hook actor frame-hex  # why` of fuzz_regressions.txt; an `open`
+    line is a finding not fixed yet: a strict xfail, so the fix shows as XPASS and fails until
+    the line loses its `open`."""
+    out = []
+    for n, line in enumerate(REGRESSIONS.read_text().splitlines(), 1):
+        words = line.split("#")[0].split()
+        if not words:
+            continue
+        is_open = words[0] == "open"
+        hook, actor, frame = words[is_open:is_open + 3]
+        marks = [pytest.mark.xfail(strict=True, reason=line.split("#", 1)[-1].strip())] if is_open else []
+        out.append(pytest.param(hook, actor, bytes.fromhex(frame), id=f"line{n}-{hook}-{actor}", marks=marks))
+    return out
 
 
-class _TestRun(ctypes.Structure):
-    _fields_ = [("prog_fd", ctypes.c_uint32), ("retval", ctypes.c_uint32), ("data_size_in", ctypes.c_uint32),
-                ("data_size_out", ctypes.c_uint32), ("data_in", ctypes.c_uint64), ("data_out", ctypes.c_uint64),
-                ("repeat", ctypes.c_uint32), ("duration", ctypes.c_uint32), ("ctx_size_in", ctypes.c_uint32),
-                ("ctx_size_out", ctypes.c_uint32), ("ctx_in", ctypes.c_uint64), ("ctx_out", ctypes.c_uint64),
-                ("flags", ctypes.c_uint32), ("cpu", ctypes.c_uint32), ("batch_size", ctypes.c_uint32),
-                ("pad", ctypes.c_uint8 * 64)]
+@pytest.mark.kernel
+@pytest.mark.parametrize("hook,actor", PAIRS)
+def test_mutated_frames(dp, hook, actor):
+    res = run_chunk(dp, hook, actor, SEED, 0, FRAMES)
+    assert not res.failures, "\n".join(f"seed {SEED} {hook} {actor}: {why}\nin  {i}\nout {o}"
+                                       for why, i, o in res.failures[:5])
+    assert res.tried + res.refused == FRAMES
+    if actor in ("set_recv_win", "set_flow_prio", "rm_add_addr"):
+        assert res.rewritten > 0, "no frame was rewritten: the mutations never reach the actor"
 
 
-def _bpf(cmd, attr):
-    r = _libc.syscall(_SYS_BPF, cmd, ctypes.byref(attr), ctypes.sizeof(attr))
-    if r < 0:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-    return r
+@pytest.mark.kernel
+@pytest.mark.parametrize("hook,actor,frame", regressions())
+def test_frames_a_fuzz_run_found(dp, hook, actor, frame):
+    """A frame of fuzz_regressions.txt through its actor, judged as in the fuzz."""
+    dp.use(hook, [(actor, PARAMS.get(actor, b""))], slot_names=[actor])
+    runner = Runner(dp.prog(hook, "entry"))
+    try:
+        ret, after = runner.run(frame)
+    finally:
+        runner.close()
+    check(actor, hook, frame, ret, after)
+    assert after == frame or not check_pairs(actor, [(frame, after)]), check_pairs(actor, [(frame, after)])
 
 
-class Runner:
-    def __init__(self, path):
-        name = ctypes.create_string_buffer(path.encode())
-        attr = _ObjGet(pathname=ctypes.addressof(name))
-        self.fd = _bpf(_BPF_OBJ_GET, attr)
-        self.out = ctypes.create_string_buffer(4096)
-
-    def run(self, frame):
-        data = ctypes.create_string_buffer(bytes(frame), len(frame))
-        attr = _TestRun(prog_fd=self.fd, data_size_in=len(frame), data_in=ctypes.addressof(data),
-                        data_size_out=len(self.out), data_out=ctypes.addressof(self.out), repeat=1)
-        _bpf(_BPF_PROG_TEST_RUN, attr)
-        return attr.retval, self.out.raw[:attr.data_size_out]
-
-    def close(self):
-        os.close(self.fd)
-
-
-# ---- an independent reading of a frame (what the kernel's receive path accepts) ----
-
-def reading(frame):
-    """(l3, l4, tcp header length, ip end, family) for a frame the stack would take, else None."""
-    if len(frame) < 14:
-        return None
-    etype = struct.unpack_from("!H", frame, 12)[0]
-    if etype == 0x0800:
-        if len(frame) < 34 or frame[14] >> 4 != 4 or frame[14] & 15 < 5:
-            return None
-        ihl, tot = (frame[14] & 15) * 4, struct.unpack_from("!H", frame, 16)[0]
-        if frame[23] != 6 or struct.unpack_from("!H", frame, 20)[0] & 0x1fff or tot < ihl or 14 + tot > len(frame):
-            return None
-        l4, end, fam = 14 + ihl, 14 + tot, 4
-    elif etype == 0x86DD:
-        if len(frame) < 54 or frame[14] >> 4 != 6:
-            return None
-        plen = struct.unpack_from("!H", frame, 18)[0]
-        if plen == 0 or 54 + plen > len(frame):
-            return None
-        nh, l4, end, fam = frame[20], 54, 54 + plen, 6
-        for _ in range(4):
-            if nh == 6:
-                break
-            if nh not in (0, 43, 60) or l4 + 2 > len(frame):
-                return None
-            nh, l4 = frame[l4], l4 + (frame[l4 + 1] + 1) * 8
-        if nh != 6:
-            return None
-    else:
-        return None
-    if l4 + 20 > end:
-        return None
-    hlen = (frame[l4 + 12] >> 4) * 4
-    if hlen < 20 or l4 + hlen > end:
-        return None
-    return 14, l4, hlen, end, fam
-
-
-def tcp_sum_ok(frame, r):
-    l3, l4, _, end, fam = r
-    seg = frame[l4:end]
-    if fam == 4:
-        pseudo = frame[l3 + 12:l3 + 20] + struct.pack("!BBH", 0, 6, len(seg))
-    else:
-        pseudo = frame[l3 + 8:l3 + 40] + struct.pack("!IxxxB", len(seg), 6)
-    return csum(pseudo + seg) == 0xffff
-
-
-def ip_len_fields(r):
-    l3, _, _, _, fam = r
-    return {l3 + 2, l3 + 3, l3 + 10, l3 + 11} if fam == 4 else {l3 + 4, l3 + 5}
-
-
-# ---- mutations ----
-
-def seed_frame(rng):
-    kind = rng.choice(["v4", "v4opt", "v6", "v6ext"])
-    opts = rng.choice(SEED_OPTIONS)
-    opts += bytes(-len(opts) % 4)
-    payload = bytes(rng.choice([0, 0, 1, 7, 100]))
-    frame = tcp_pkt(kind, opts=opts, payload=payload, flags=rng.choice(["A", "A", "PA", "S", "R", "FA"]))
-    if rng.random() < 0.2:
-        frame += bytes(rng.randrange(1, 8))  # trailing bytes (Ethernet padding)
-    return bytearray(frame)
-
-
-def mutate(rng, f):
-    for _ in range(rng.randrange(1, 4)):
-        r = reading(bytes(f))
-        what = rng.randrange(7)
-        if what == 0 and r:  # option bytes
-            l4, hlen = r[1], r[2]
-            if hlen > 20:
-                f[rng.randrange(l4 + 20, l4 + hlen)] = rng.choice([0, 1, 2, 3, 8, 30, 255, rng.randrange(256)])
-        elif what == 1 and r:  # an ADD_ADDR subtype or echo bit somewhere in the options
-            l4, hlen = r[1], r[2]
-            if hlen > 22:
-                f[rng.randrange(l4 + 20, l4 + hlen)] = rng.choice([0x30, 0x31, 0x20, 0x50])
-        elif what == 2 and r:  # data offset
-            f[r[1] + 12] = (rng.randrange(16) << 4) | (f[r[1] + 12] & 15)
-        elif what == 3 and len(f) >= 20:  # IP length fields and version nibble
-            if struct.unpack_from("!H", f, 12)[0] == 0x0800:
-                struct.pack_into("!H", f, 16, max(0, struct.unpack_from("!H", f, 16)[0] + rng.randrange(-48, 48)))
-            else:
-                struct.pack_into("!H", f, 18, max(0, struct.unpack_from("!H", f, 18)[0] + rng.randrange(-48, 48)))
-            if rng.random() < 0.2:
-                f[14] = (rng.choice([4, 6, 5, 0]) << 4) | (f[14] & 15)
-        elif what == 4 and len(f) > 14:  # cut the frame
-            del f[rng.randrange(14, len(f)):]
-        elif what == 5:  # any byte
-            if len(f):
-                f[rng.randrange(len(f))] = rng.randrange(256)
-        elif len(f) >= 14:  # ethertype
-            if rng.random() < 0.3:
-                struct.pack_into("!H", f, 12, rng.choice([0x0800, 0x86DD, 0x0806]))
+def _fix_tcp_checksum(frame, l4):
+    f = bytearray(frame)
+    f[l4 + 16:l4 + 18] = b"\0\0"
+    seg = bytes(f[l4:])
+    pseudo = f[26:34] + bytes([0, 6]) + len(seg).to_bytes(2, "big")
+    f[l4 + 16:l4 + 18] = (0xFFFF - csum(bytes(pseudo) + seg)).to_bytes(2, "big")
     return bytes(f)
 
 
-def allowed_changes(actor, r):
-    _, l4, hlen, _, _ = r
-    if actor == "set_recv_win":
-        return {l4 + 14, l4 + 15, l4 + 16, l4 + 17}
-    if actor == "rm_add_addr":
-        return set(range(l4 + 20, l4 + hlen)) | {l4 + 16, l4 + 17}
-    return set()
-
-
-def announcement_read(frame, r):
-    """Whether the kernel's option walk (net/mptcp/options.c) reads an ADD_ADDR with E=0."""
-    _, l4, hlen, _, _ = r
-    i, end = l4 + 20, l4 + hlen
-    while i < end:
-        kind = frame[i]
-        if kind == 0:
-            return False
-        if kind == 1:
-            i += 1
-            continue
-        if i + 1 >= end or frame[i + 1] < 2 or i + frame[i + 1] > end:
-            return False
-        n = frame[i + 1]
-        if kind == 30 and n >= 3 and frame[i + 2] >> 4 == 3 and not frame[i + 2] & 1:
-            return True
-        i += n
-    return False
-
-
-def check(actor, hook, before, ret, after):
-    assert ret in (PASS[hook], DROP[hook]), f"return value {ret}"
-    if ret == DROP[hook]:
-        assert actor in MAY_DROP, "dropped"
-        return
-    if actor == "rm_add_addr":
-        ra = reading(after)
-        assert ra is None or not announcement_read(after, ra), "an ADD_ADDR the stack reads got through"
-    if after == before:
-        return
-    assert actor not in NEVER_REWRITES, "rewrote"
-    r = reading(before)
-    assert r is not None, "rewrote a frame the stack would drop"
-    ra = reading(after)
-    assert ra is not None, "output lengths disagree with the frame"
-    assert tcp_sum_ok(after, ra) == tcp_sum_ok(before, r), "TCP checksum"
-    l4, end = r[1], r[3]
-    if actor == "set_flow_prio" and ra[3] == end + 4:
-        # Grown by the MP_PRIO option. Bytes after the IP packet (padding the stack trims)
-        # may be dropped or moved: only the IP packet is compared.
-        assert after[l4 + 20:l4 + 22] == bytes([30, 3]) or after[l4 + 20:l4 + 22] == bytes([30, 4]), "inserted option"
-        shrunk = after[:l4 + 20] + after[l4 + 24:ra[3]]
-        diff = {i for i in range(end) if shrunk[i] != before[i]}
-        assert diff <= ip_len_fields(r) | {l4 + 12, l4 + 16, l4 + 17}, f"changed {sorted(diff)}"
-        return
-    assert len(after) == len(before), "length changed"
-    diff = {i for i in range(len(before)) if before[i] != after[i]}
-    assert diff <= allowed_changes(actor, r), f"changed {sorted(diff)}"
-    if actor == "rm_add_addr":
-        assert all(after[i] == 1 for i in diff - {l4 + 16, l4 + 17}), "only NOPs written"
-
-
-@pytest.mark.parametrize("hook,actor", [(h, a) for h in ACTORS for a in ACTORS[h]])
-def test_mutated_frames(dp, hook, actor):
-    dp.use(hook, [(actor, PARAMS.get(actor, b""))], slot_names=[actor])
-    rng = random.Random(f"{SEED}-{hook}-{actor}")
-    runner = Runner(dp.prog(hook, "entry"))
-    rewritten = 0
-    try:
-        for i in range(FRAMES):
-            before = mutate(rng, seed_frame(rng))
-            try:
-                ret, after = runner.run(before)
-            except OSError as e:
-                # TC's test run refuses frames without a full IP header, as the stack never
-                # hands such an skb to TC; XDP takes anything.
-                assert hook == "tc", f"frame {i}: {e}"
-                continue
-            try:
-                check(actor, hook, before, ret, after)
-            except AssertionError as e:
-                raise AssertionError(f"seed {SEED} frame {i}: {e}\nin  {before.hex()}\nout {after.hex()}") from None
-            rewritten += after != before
-    finally:
-        runner.close()
-    if actor not in NEVER_REWRITES:
-        assert rewritten > 0, "no frame was rewritten: the mutations never reach the actor"
+def test_tshark_judge_catches_what_it_checks():
+    """The tshark judge is not a formality: a window rewrite with a stale checksum, a port
+    changed by set_recv_win, an ADD_ADDR left by rm_add_addr with the length grown, and an IP
+    length past the frame are each reported; the honest rewrite is not."""
+    before = tcp_pkt("v4", opts=ADD_ADDR4 + DSS4, payload=b"x" * 7)
+    l4 = 34
+    win = bytearray(before)
+    win[l4 + 14:l4 + 16] = (777).to_bytes(2, "big")
+    honest = _fix_tcp_checksum(win, l4)
+    port = bytearray(honest)
+    port[l4:l4 + 2] = (1).to_bytes(2, "big")
+    longer = bytearray(_fix_tcp_checksum(win, l4))
+    longer[16:18] = (int.from_bytes(longer[16:18], "big") + 40).to_bytes(2, "big")
+    nop = bytearray(before)
+    nop[l4 + 36:l4 + 44] = b"\x01" * 8  # the DSS removed, the ADD_ADDR kept
+    cases = {"honest": honest, "stale checksum": bytes(win), "port": _fix_tcp_checksum(port, l4),
+             "length": bytes(longer)}
+    found = {name: [f for _, f in check_pairs("set_recv_win", [(before, after)])] for name, after in cases.items()}
+    assert found["honest"] == []
+    assert any("TCP checksum" in f for f in found["stale checksum"])
+    assert any("tcp.srcport" in f for f in found["port"])
+    assert any("IP length" in f for f in found["length"])
+    assert check_pairs("rm_add_addr", [(before, _fix_tcp_checksum(nop, l4))]) == []
+    grown = bytearray(before)
+    grown[l4 + 38] = 0x30  # ADD_ADDR subtype written over the DSS: one more announcement
+    assert any("more announcing" in f for _, f in check_pairs("rm_add_addr", [(before, _fix_tcp_checksum(grown, l4))]))

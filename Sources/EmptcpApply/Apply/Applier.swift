@@ -44,10 +44,16 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     /// apply until the new revision was in force (0 without a switch).
     public var flipMicros: Int64 = 0
     public var inForceMicros: Int64 = 0
+    /// True when both generations' markers proved the kernel already holds the revision, so no
+    /// policy map was read or written (only program slots and links were checked).
+    public var fastPath: Bool = false
+    /// True for `apply --verify`: every policy map was read and compared, whatever the markers said.
+    public var verified: Bool = false
 
     enum CodingKeys: String, CodingKey {
         case revision, previousRevision = "previous_revision", maps
         case switched, generation, standbyWrites = "standby_writes", programSlots = "program_slots", links
+        case fastPath = "fast_path", verified
         case encodeMicros = "encode_micros", readMicros = "read_micros", writeMicros = "write_micros"
         case switchMicros = "switch_micros", flipMicros = "flip_micros", inForceMicros = "in_force_micros"
     }
@@ -125,14 +131,17 @@ public struct Applier: Sendable {
 
     /// Loads and pins the programs when needed, then attaches XDP and tcx egress to `interface`.
     /// Twice is a no-op; on failure nothing of this interface stays attached.
-    public func attach(interface: String, xdpMode: XDPMode = .auto, tcMode: TCMode = .auto) throws -> AttachResult {
+    /// - Parameter allPrograms: load every built-in selector and actor (false: the entry programs
+    ///   and the maps only; the next apply loads what its revision names — a boot restore's
+    ///   shortcut, since the verifier's work is its fixed cost).
+    public func attach(interface: String, xdpMode: XDPMode = .auto, tcMode: TCMode = .auto, allPrograms: Bool = true) throws -> AttachResult {
         try requireRoot("attach")
         guard Sys.interfaceIndex(interface) != nil else { throw ApplyError.unknownInterface(interface) }
         let prepared = try PinRoot.prepare(pinRoot)
         let wasLoaded = Loader.isLoaded(layout)
         do {
             let directory = try ObjectDiscovery.locate(explicit: bpfDir, environment: Sys.environment())
-            try Loader(layout: layout, bpfDir: directory, logDirectory: logDirectory, logger: logger).ensureLoaded()
+            try Loader(layout: layout, bpfDir: directory, logDirectory: logDirectory, logger: logger).ensureLoaded(only: allPrograms ? nil : [:])
             return try attacher.attach(interface, mode: xdpMode, tcMode: tcMode)
         } catch {
             // A failed attach leaves the system as it found it: what this call loaded and pinned
@@ -156,30 +165,71 @@ public struct Applier: Sendable {
         return was
     }
 
-    /// Makes the kernel hold exactly `policy` as revision `revision`, switching both hooks to it
-    /// at once: the generation that is not live is brought to the policy (only its differences
-    /// are written), `emptcp_live` flips to it, and once no packet of the old generation is still
-    /// running, the old generation is brought up to date too (again only its differences). Also
-    /// puts back program-array slots and links that differ from what emptcp made. A second call
-    /// with the same policy writes nothing; a call after an apply killed at any point converges.
-    public func apply(policy: Policy, revision: Int64, modules: ModuleSlots = ModuleSlots()) throws -> ApplyReport {
+    /// Makes the kernel hold exactly `policy` as revision `revision`; see
+    /// `apply(revision:contentHash:modules:verify:policy:)`. The content hash is computed here.
+    public func apply(policy: Policy, revision: Int64, modules: ModuleSlots = ModuleSlots(), verify: Bool = false) throws -> ApplyReport {
+        try apply(revision: revision, contentHash: policy.contentHash, modules: modules, verify: verify) { policy }
+    }
+
+    /// Makes the kernel hold revision `revision` (whose content hash in the store is
+    /// `contentHash`), switching both hooks to it at once: the generation that is not live is
+    /// brought to the policy (only its differences are written), `emptcp_live` flips to it, and
+    /// once no packet of the old generation is still running, the old generation is brought up
+    /// to date too (again only its differences). Also puts back program-array slots and links
+    /// that differ from what emptcp made.
+    ///
+    /// When both generations' markers (emptcp_meta) say they hold this revision with this
+    /// content's digest, the kernel provably holds it: `policy` is not even called, no policy
+    /// map is read or written (the fast path). Otherwise, or with `verify`, the maps are read
+    /// and compared entry by entry, and whatever differs — drift included — is rewritten. A
+    /// second call writes nothing; a call after an apply killed at any point converges.
+    public func apply(
+        revision: Int64, contentHash: String, modules: ModuleSlots = ModuleSlots(), verify: Bool = false,
+        policy: () throws -> Policy
+    ) throws -> ApplyReport {
         try requireRoot("apply")
         let clock = ContinuousClock()
         let start = clock.now
-        let desired = try MapEncoder.encode(policy, modules: modules, prefilter: prefilter)
-        let encoded = clock.now
-        let kernel = try PolicyMaps(layout: layout, prefilter: desired.prefilter != nil)
+        let kernel = try PolicyMaps(layout: layout, prefilter: prefilter)
         // A switch whose wait never finished: nothing may write the old generation before it has.
         try kernel.finishInterruptedSwitch()
+        let digest = GenerationDigest.of(contentHash: contentHash, modules: modules, prefilter: prefilter)
         let slots = ProgramSlots(layout: layout)
         let slotFindings = try slots.check(modules: modules)
         let linkFindings = try attacher.linkFindings()
         let live = try kernel.liveGeneration()
         let standby = Generation.other(live)
-        let previous = try kernel.revision(of: live)
-        let contents = try kernel.read(prefilter: desired.prefilter != nil)
-        let livePlan = GenerationPlan(desired: desired, current: contents[Int(live)], generation: live)
+        let markers = [try kernel.marker(of: 0), try kernel.marker(of: 1)]
+        let previous = markers[Int(live)].revision
+
+        if !verify && markers.allSatisfy({ $0.revision != nil && $0.digest == digest }) {
+            // Both generations hold this content, as written to the end by an apply: only the
+            // data path's slots and links may need putting back. (Another revision with the same
+            // content, e.g. a rollback to it, only renames the markers: content is what counts.)
+            for g in [standby, live] { try kernel.markComplete(g, revision: revision, digest: digest) }
+            var report = ApplyReport(revision: revision, previousRevision: previous, maps: Self.unchangedMaps(prefilter: prefilter))
+            report.fastPath = true
+            report.generation = Int(live)
+            report.programSlots = try slots.repair(slotFindings)
+            report.links = try attacher.repairLinks(linkFindings)
+            try kernel.writeMeta(UInt64(bitPattern: revision), at: MapNames.metaRevision)
+            report.readMicros = Self.micros(clock.now - start)
+            logger.info("applied", metadata: ["revision.id": "\(revision)", "apply.fast_path": "true", "apply.writes": "\(report.writes)"])
+            return report
+        }
+
+        let desired = try MapEncoder.encode(try policy(), modules: modules, prefilter: prefilter)
+        try ensurePrograms(desired.programs)
+        let encoded = clock.now
+        // Both generations complete with one content (the usual state between applies): they
+        // are equal, so one is read and planned, and its plan serves the other too. `--verify`
+        // and any other state read both.
+        let twins = !verify && markers[0].digest != nil && markers[0] == markers[1]
+        let contents = try kernel.read(prefilter: prefilter, only: twins ? standby : nil)
         let standbyPlan = GenerationPlan(desired: desired, current: contents[Int(standby)], generation: standby)
+        // Read both and equal (e.g. both empty after a boot): one plan serves both as well.
+        let same = twins || contents[0].maps == contents[1].maps
+        let livePlan = GenerationPlan(desired: desired, current: contents[Int(live)], generation: live, twin: same ? standbyPlan : nil)
         let planned = clock.now
 
         // The data path first: slots and links that differ are put back.
@@ -191,63 +241,81 @@ public struct Applier: Sendable {
         var standbyWrites = 0
         if !livePlan.isEmpty {
             // Not in force: write the standby generation (never read by a packet now), flip.
-            try kernel.setRevision(nil, of: standby)
+            try kernel.markIncomplete(standby)
             try kernel.write(standbyPlan)
-            try kernel.setRevision(revision, of: standby)
+            try kernel.markComplete(standby, revision: revision, digest: digest)
             let flip = clock.now
             flipTime = try kernel.switchTo(standby, revision: revision)
             inForce = flip - start + flipTime
             switchTime = clock.now - flip
             switched = true
             // The old generation is read by no packet any more: bring it up to date by its delta.
-            try kernel.setRevision(nil, of: live)
+            try kernel.markIncomplete(live)
             try kernel.write(livePlan)
-            try kernel.setRevision(revision, of: live)
+            try kernel.markComplete(live, revision: revision, digest: digest)
             standbyWrites = livePlan.entries
         } else {
-            // In force already (a second apply, or one after a crash past the switch): only the
-            // standby generation may lag behind.
-            if !standbyPlan.isEmpty {
-                try kernel.setRevision(nil, of: standby)
+            // In force already (a second apply, one after a crash past the switch, or a verify):
+            // only the standby generation may lag behind. The live one was just compared whole
+            // with the revision, so its marker may say so.
+            if !standbyPlan.isEmpty || !markers[Int(standby)].holds(revision, digest: digest) {
+                try kernel.markIncomplete(standby)
                 try kernel.write(standbyPlan)
                 standbyWrites = standbyPlan.entries
             }
-            try kernel.setRevision(revision, of: standby)
-            try kernel.setRevision(revision, of: live)
+            try kernel.markComplete(standby, revision: revision, digest: digest)
+            try kernel.markComplete(live, revision: revision, digest: digest)
         }
-        if try kernel.meta.readInteger(at: MapNames.metaRevision) != UInt64(bitPattern: revision) {
-            try kernel.meta.writeInteger(UInt64(bitPattern: revision), at: MapNames.metaRevision)
-        }
+        try kernel.writeMeta(UInt64(bitPattern: revision), at: MapNames.metaRevision)
 
         let written = clock.now
         // What changed for packets: the differences between the generation that was in force and
         // the one in force now (none when no switch was needed).
-        let counted = livePlan
-        let hooks = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
-        let micros = { (d: Duration) in d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000 }
         var report = ApplyReport(
-            revision: revision, previousRevision: previous,
-            maps: counted.maps.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) }
-                + hooks.compactMap { hook in
-                    counted.prefilter[hook].map { MapCounts(map: Prefilter.mapName(hook), added: 0, removed: 0, changed: $0.count) }
-                },
-            encodeMicros: micros(encoded - start), readMicros: micros(planned - encoded), writeMicros: micros(written - planned))
+            revision: revision, previousRevision: previous, maps: Self.counts(livePlan),
+            encodeMicros: Self.micros(encoded - start), readMicros: Self.micros(planned - encoded),
+            writeMicros: Self.micros(written - planned))
         report.switched = switched
+        report.verified = verify
         report.generation = Int(switched ? standby : live)
         report.standbyWrites = standbyWrites
         report.programSlots = programSlots
         report.links = links
-        report.switchMicros = micros(switchTime)
-        report.flipMicros = micros(flipTime)
-        report.inForceMicros = micros(inForce)
+        report.switchMicros = Self.micros(switchTime)
+        report.flipMicros = Self.micros(flipTime)
+        report.inForceMicros = Self.micros(inForce)
         logger.info("applied", metadata: [
             "revision.id": "\(revision)", "apply.writes": "\(report.writes)", "apply.switched": "\(switched)",
             "apply.standby_writes": "\(standbyWrites)", "apply.encode_us": "\(report.encodeMicros)",
             "apply.read_us": "\(report.readMicros)", "apply.write_us": "\(report.writeMicros)",
-            "apply.switch_us": "\(report.switchMicros)",
+            "apply.switch_us": "\(report.switchMicros)", "apply.verified": "\(verify)",
         ])
         return report
     }
+
+    /// Loads (and puts in their slots) the built-in programs `needed` names that are not pinned
+    /// yet — after a boot restore that loaded only the entries — before any map names their slots.
+    func ensurePrograms(_ needed: [Hook: Set<String>]) throws {
+        guard needed.contains(where: { hook, names in names.contains { !Sys.exists(layout.prog(hook, $0)) } }) else { return }
+        let directory = try ObjectDiscovery.locate(explicit: bpfDir, environment: Sys.environment())
+        try Loader(layout: layout, bpfDir: directory, logDirectory: logDirectory, logger: logger).ensureLoaded(only: needed)
+    }
+
+    /// Per managed map, the counts of `plan`, in the report's order (prefilter maps last).
+    static func counts(_ plan: GenerationPlan) -> [MapCounts] {
+        let hooks = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
+        return plan.maps.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) }
+            + hooks.compactMap { hook in plan.prefilter[hook].map { MapCounts(map: Prefilter.mapName(hook), added: 0, removed: 0, changed: $0.count) } }
+    }
+
+    /// Every managed map with zero counts (the fast path's report).
+    static func unchangedMaps(prefilter: Bool) -> [MapCounts] {
+        let hooks = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
+        return MapID.all.map { MapCounts(map: $0.name, added: 0, removed: 0, changed: 0) }
+            + (prefilter ? hooks.map { MapCounts(map: Prefilter.mapName($0), added: 0, removed: 0, changed: 0) } : [])
+    }
+
+    static func micros(_ d: Duration) -> Int64 { d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000 }
 
     // MARK: - Internals
 

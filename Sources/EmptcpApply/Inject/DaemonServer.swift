@@ -77,6 +77,8 @@ public final class DaemonServer {
     let tracker: ConnectionTracker
     let repairs: LiveRepairEngine
     public let controllers: ControllerHub
+    /// What the loop counts, for `daemon run --metrics` (read from another thread).
+    public let metrics: DaemonMetrics
     private var subscribers: [Subscriber] = []
     /// Called with every event, e.g. to print it.
     public var onEvent: ((EmptcpEvent) -> Void)?
@@ -85,14 +87,16 @@ public final class DaemonServer {
 
     /// - Parameter logDirectory: where a verifier rejection of the iterator is saved.
     public init(pinRoot: String, socketPath: String, store: PolicyStore, bpfDir: String, logDirectory: String, logger: Logger,
-                sender: SegmentSender = RawSocketSender()) throws {
+                sender: SegmentSender = RawSocketSender(), metrics: DaemonMetrics = DaemonMetrics()) throws {
         self.pinRoot = pinRoot
+        self.metrics = metrics
         self.socketPath = socketPath
         self.logger = logger
         self.store = store
         try store.limitPageCache(kibibytes: 512)  // memory stays flat however long the audit trail grows
         tracker = ConnectionTracker(store: store, logger: logger)
-        repairs = LiveRepairEngine(store: store, tcpState: try TcpStateReader(bpfDir: bpfDir, mapPins: PinLayout(root: pinRoot).maps, logDirectory: logDirectory), sender: sender, logger: logger)
+        repairs = LiveRepairEngine(store: store, tcpState: try TcpStateReader(bpfDir: bpfDir, mapPins: PinLayout(root: pinRoot).maps, logDirectory: logDirectory), sender: sender, logger: logger,
+                                   metrics: metrics)
         controllers = ControllerHub(store: store, repairs: repairs, pinRoot: pinRoot, logger: logger)
     }
 
@@ -134,6 +138,7 @@ public final class DaemonServer {
             if ready.contains(listener.raw), let client = try Sys.accept(listener, socketPath) {
                 serve(client)
             }
+            metrics.sessions(injectionsInFlight: repairs.inFlight, controllers: controllers.count, eventSubscribers: subscribers.count)
         }
         // Drain what is already there so nothing read from the ring is lost.
         try ringEvents(reader)
@@ -143,7 +148,10 @@ public final class DaemonServer {
     private func ringEvents(_ reader: EventReader) throws {
         // Each record is handled before the ring's consumer position moves past it: a SIGKILL
         // at any point leaves the record in the ring or its effect in the store.
+        var consumed = 0
+        defer { metrics.events(ring: consumed) }
         try reader.consume { event in
+            consumed += 1
             engine.observe(event)
             tracker.observe(event)
             onEvent?(event)
@@ -153,6 +161,7 @@ public final class DaemonServer {
 
     private func pathManagerEvents(_ monitor: MptcpEventMonitor) throws {
         let (events, overrun) = try monitor.read()
+        metrics.events(pathManager: events.count)
         for event in events {
             tracker.observe(event)
             repairs.observe(event)

@@ -16,14 +16,17 @@ public final class LiveRepairEngine {
     let sender: SegmentSender
     let logger: Logger
     let watcher = OutcomeWatcher()
+    /// Every attempt's outcome is counted here too (`daemon run --metrics`).
+    let metrics: DaemonMetrics
     /// How long to wait for the kernel's event after one injection.
     public var deadlineMs: UInt64 = 1000
     /// Injections per segment when the kernel shows nothing (each with fresh state).
     public var attempts = 2
     private var pathManagerHandle: MptcpPathManager?
 
-    public init(store: PolicyStore, tcpState: TcpStateReader, sender: SegmentSender, logger: Logger) {
+    public init(store: PolicyStore, tcpState: TcpStateReader, sender: SegmentSender, logger: Logger, metrics: DaemonMetrics = DaemonMetrics()) {
         self.store = store
+        self.metrics = metrics
         self.tcpState = tcpState
         self.sender = sender
         self.logger = logger
@@ -145,12 +148,12 @@ public final class LiveRepairEngine {
             if pathManagerHandle == nil { pathManagerHandle = try MptcpPathManager() }
             try pathManagerHandle!.createSubflow(token: info.token, local: local, remote: remote, remotePort: port)
         } catch {
-            audit(info, what: what, attempt: 1, revision: revision, outcome: .failed("\(error)"))
+            audit(info, what: what, kind: .subflowCreate, attempt: 1, revision: revision, outcome: .failed("\(error)"))
             done(.failed("\(error)"))
             return
         }
         watcher.expect(.subflowJoined(token: info.token, remote: remote), sentNs: sent, deadlineNs: sent + deadlineMs * 1_000_000) { [weak self] outcome in
-            self?.audit(info, what: what, attempt: 1, revision: revision, outcome: outcome)
+            self?.audit(info, what: what, kind: .subflowCreate, attempt: 1, revision: revision, outcome: outcome)
             done(outcome)
         }
     }
@@ -160,7 +163,8 @@ public final class LiveRepairEngine {
                         done: @escaping (InjectionOutcome) -> Void) {
         let finish: (InjectionOutcome) -> Void = { [weak self] outcome in
             guard let self else { return }
-            self.audit(info, what: what, attempt: attempt, revision: revision, outcome: outcome)
+            self.audit(info, what: what, kind: MptcpOption.isAddAddr(options) ? .addAddr : .mpPrio, attempt: attempt, revision: revision,
+                       outcome: outcome)
             if case .notSeen = outcome, attempt < self.attempts {
                 self.inject(options, on: info, what: what, expected: expected, revision: revision, attempt: attempt + 1, done: done)
             } else {
@@ -187,7 +191,9 @@ public final class LiveRepairEngine {
         watcher.expect(expected, sentNs: sent, deadlineNs: sent + deadlineMs * 1_000_000, complete: finish)
     }
 
-    private func audit(_ info: SubflowInfo, what: String, attempt: Int, revision: Int64?, outcome: InjectionOutcome) {
+    private func audit(_ info: SubflowInfo, what: String, kind: DaemonMetrics.InjectionKind, attempt: Int, revision: Int64?,
+                       outcome: InjectionOutcome) {
+        metrics.injection(kind, outcome)
         let detail = "token=\(MptcpPmEvent.hex(info.token)) subflow=\(info.subflow) what=\(what) attempt=\(attempt) outcome=\(outcome)"
         do {
             try store.recordAudit(action: "inject", revision: revision, outcome: outcome.isSeen ? .ok : .failed, detail: detail)

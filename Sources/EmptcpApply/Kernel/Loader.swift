@@ -1,6 +1,8 @@
 import CLibbpf
+import Dispatch
 import EmptcpStore
 import Logging
+import Synchronization
 
 /// Loads the BPF objects of both hooks once per pin root: opens each object with the shared map
 /// pin directory, loads it, pins its program, fills the hook's program arrays by slot and stamps
@@ -43,27 +45,71 @@ package struct Loader {
         Hook.allCases.allSatisfy { hook in Sys.exists(layout.prog(hook, entry)) } && Sys.exists(layout.map(MapNames.meta))
     }
 
-    func ensureLoaded() throws {
+    /// Loads and pins every object not pinned yet, fills the program arrays, stamps the ABI.
+    ///
+    /// At boot (an empty bpffs) this is the fixed cost of a restore, almost all of it the
+    /// verifier's work on ~20 programs. The objects are independent once the maps exist, so
+    /// after the two entry objects — each declares every map of its hook and the shared ones,
+    /// so loading them first creates and pins all of them, one at a time — the rest load in
+    /// parallel, one open per object; each then only reuses pinned maps. An object whose
+    /// program is already pinned is not opened at all.
+    ///
+    /// - Parameter only: per hook, the objects to load besides the entry (nil: every object with
+    ///   a built-in slot). A boot restore loads the entries alone and lets the apply that follows
+    ///   load what its revision names (`Applier.ensurePrograms`); `attach` loads them all.
+    func ensureLoaded(only: [Hook: Set<String>]? = nil) throws {
         try LegacyNames.refuseOldPins(layout)
         let fresh = !Sys.exists(layout.progs)
+        let clock = ContinuousClock()
+        let start = clock.now
         do {
             try Sys.makeDirectory(layout.maps)
             try Sys.makeDirectory(layout.progs)
-            for hook in Hook.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
+            let hooks = Hook.allCases.sorted(by: { $0.rawValue > $1.rawValue })
+            var pending: [(hook: Hook, name: String)] = []
+            for hook in hooks {
                 try Sys.makeDirectory(layout.progDirectory(hook))
-                for name in try objectNames(hook) where !Sys.exists(layout.prog(hook, name)) {
-                    try load(hook, name)
-                }
-                try fillProgramArrays(hook)
+                let names = only?[hook] ?? []
+                let wanted = try objectNames(hook).filter { name in name == Self.entry || only == nil || names.contains(name) }
+                pending += wanted.filter { !Sys.exists(layout.prog(hook, $0)) }.map { (hook, $0) }
             }
+            let entries = pending.filter { $0.name == Self.entry }
+            for object in entries { try load(object.hook, object.name) }
+            try loadInParallel(pending.filter { $0.name != Self.entry })
+            for hook in hooks { try fillProgramArrays(hook) }
             try stampABI()
+            if !pending.isEmpty {
+                logger.debug("objects loaded", metadata: [
+                    "bpf.objects": "\(pending.count)", "bpf.load_ms": "\(Applier.micros(clock.now - start) / 1000)",
+                ])
+            }
         } catch {
             if fresh { Unpinner(layout: layout).removeLoaded() }
             throw error
         }
     }
 
+    /// Loads `objects` on as many threads as there are CPUs; the first failure (in the
+    /// objects' order) is thrown once all have finished.
+    private func loadInParallel(_ objects: [(hook: Hook, name: String)]) throws {
+        guard objects.count > 1 else {
+            for object in objects { try load(object.hook, object.name) }
+            return
+        }
+        let failures = Mutex<[Int: any Error]>([:])
+        DispatchQueue.concurrentPerform(iterations: objects.count) { index in
+            do {
+                try load(objects[index].hook, objects[index].name)
+            } catch {
+                failures.withLock { $0[index] = error }
+            }
+        }
+        if let first = failures.withLock({ $0.min { $0.key < $1.key }?.value }) { throw first }
+    }
+
     private func load(_ hook: Hook, _ name: String) throws {
+        let clock = ContinuousClock()
+        let start = clock.now
         let path = "\(bpfDir)/\(hook.rawValue)/\(name).o"
         let loader = ObjectLoader(mapPins: layout.maps, logDirectory: logDirectory, logger: logger)
         let program = try loader.load(path, shown: "\(hook.rawValue)/\(name).o", logName: "\(hook.rawValue)-\(name)") { programs in
@@ -73,7 +119,10 @@ package struct Loader {
             try Sys.pinBorrowed(fd: program.fd, layout.prog(hook, name))
             return program
         }
-        logger.debug("loaded", metadata: ["bpf.object": "\(hook.rawValue)/\(name).o", "bpf.program": "\(program.name)"])
+        logger.debug("loaded", metadata: [
+            "bpf.object": "\(hook.rawValue)/\(name).o", "bpf.program": "\(program.name)",
+            "bpf.load_ms": "\(Applier.micros(clock.now - start) / 1000)",
+        ])
     }
 
     /// Points every built-in slot at its pinned program (idempotent).

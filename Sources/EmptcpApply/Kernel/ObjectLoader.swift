@@ -31,7 +31,9 @@ package struct ObjectLoader {
     ) throws -> Result {
         let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 4 << 20)
         defer { buffer.deallocate() }
-        buffer.initialize(repeating: 0)
+        // Only the first byte: the kernel writes (and terminates) the log only on a rejection,
+        // and touching all 4 MiB costs a millisecond per object.
+        buffer.baseAddress!.initialize(to: 0)
         Sys.silenceLibbpf()
         _ = LibbpfLog.shared.drain()
         let object = try Sys.openObject(path, pinRoot: mapPins, logBuffer: buffer)

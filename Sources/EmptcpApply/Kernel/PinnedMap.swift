@@ -98,12 +98,18 @@ package struct PinnedMap {
         return result
     }
 
-    /// Writes entries: one batch where the map supports it, else element by element.
+    /// Writes entries: one batch where the map supports it, else element by element. Keys and
+    /// values are packed into two buffers without an array per key (100k keys at a time).
     func write(_ entries: [(key: MapKey, value: Bytes)]) throws {
         guard !entries.isEmpty else { return }
         if entries.count > 1 {
-            let keys = entries.flatMap(\.key.bytes)
-            let values = entries.flatMap(\.value)
+            var keys = Bytes(), values = Bytes()
+            keys.reserveCapacity(entries.count * keySize)
+            values.reserveCapacity(entries.count * valueSize)
+            for entry in entries {
+                entry.key.withBytes { keys.append(contentsOf: $0) }
+                values.append(contentsOf: entry.value)
+            }
             if try Sys.mapUpdateBatch(fd, object, keys: keys, values: values, count: entries.count) { return }
         }
         for entry in entries { try update(entry.key.bytes, entry.value) }
@@ -134,7 +140,12 @@ package struct PinnedMap {
 
     package func remove(_ keys: [MapKey]) throws {
         guard !keys.isEmpty else { return }
-        if keys.count > 1, try Sys.mapDeleteBatch(fd, object, keys: keys.flatMap(\.bytes), count: keys.count) { return }
+        if keys.count > 1 {
+            var packed = Bytes()
+            packed.reserveCapacity(keys.count * keySize)
+            for key in keys { key.withBytes { packed.append(contentsOf: $0) } }
+            if try Sys.mapDeleteBatch(fd, object, keys: packed, count: keys.count) { return }
+        }
         for key in keys { try delete(key.bytes) }
     }
 }

@@ -40,11 +40,30 @@ struct PolicyMaps {
         return value == 0 ? nil : Int64(bitPattern: value)
     }
 
-    func setRevision(_ revision: Int64?, of g: UInt8) throws {
-        let value = UInt64(bitPattern: revision ?? 0)
-        if try meta.readInteger(at: MapNames.metaGenerationRevision(g)) != value {
-            try meta.writeInteger(value, at: MapNames.metaGenerationRevision(g))
-        }
+    /// What generation `g`'s marker says it holds completely: a revision and the digest of its
+    /// content (GenerationDigest); nil fields while it is being written or never was.
+    func marker(of g: UInt8) throws -> GenerationMarker {
+        let digest = try meta.readInteger(at: MapNames.metaGenerationDigest(g))
+        return GenerationMarker(revision: try revision(of: g), digest: digest == 0 ? nil : digest)
+    }
+
+    /// Clears `g`'s marker before `g` is written: digest first, then revision, so that no
+    /// moment claims a complete generation that is not.
+    func markIncomplete(_ g: UInt8) throws {
+        try writeMeta(0, at: MapNames.metaGenerationDigest(g))
+        try writeMeta(0, at: MapNames.metaGenerationRevision(g))
+    }
+
+    /// Sets `g`'s marker once `g` holds `revision` completely: the revision, then its digest
+    /// (a kill in between leaves no digest, which the next apply does not trust).
+    func markComplete(_ g: UInt8, revision: Int64, digest: UInt64) throws {
+        try writeMeta(UInt64(bitPattern: revision), at: MapNames.metaGenerationRevision(g))
+        try writeMeta(digest, at: MapNames.metaGenerationDigest(g))
+    }
+
+    /// Writes an emptcp_meta slot unless it already holds `value` (a no-op apply writes nothing).
+    func writeMeta(_ value: UInt64, at index: UInt32) throws {
+        if try meta.readInteger(at: index) != value { try meta.writeInteger(value, at: index) }
     }
 
     /// Makes `g` live for both hooks with one 4-byte write, then waits until no packet that
@@ -74,25 +93,29 @@ struct PolicyMaps {
 
     /// What each generation holds (index = generation), keys in neutral form. Hash map entries
     /// of other generation numbers are ignored (nothing reads them), and so are the chain
-    /// indexes that hold no chain.
-    func read(prefilter: Bool) throws -> [GenerationContents] {
+    /// indexes that hold no chain. With `only`, just that
+    /// generation's policy maps are collected (the other's come back empty; the hash maps are
+    /// still read whole, a generation being a key byte, but building the other's contents is
+    /// saved); the prefilter words of both are always read.
+    func read(prefilter: Bool, only: UInt8? = nil) throws -> [GenerationContents] {
+        let wanted = { (g: Int) in only.map { Int($0) == g } ?? true }
         var result = [GenerationContents](repeating: GenerationContents(), count: Generation.count)
         for (id, map) in maps {
             for g in 0..<Generation.count { result[g].maps[id] = [:] }
             if id.kind.isArray {
-                for g in 0..<Generation.count {
+                for g in 0..<Generation.count where wanted(g) {
                     if let value = try map.lookup(MapEncoder.u32(UInt32(g))) { result[g].maps[id] = [MapEncoder.zeroKey: value] }
                 }
             } else {
                 // Split into one dictionary per generation, built locally (no copy-on-write).
                 let all = try map.entries()
                 var split = [[MapKey: Bytes]](repeating: [:], count: Generation.count)
-                for g in 0..<Generation.count { split[g].reserveCapacity(all.count / Generation.count + 1) }
+                for g in 0..<Generation.count where wanted(g) { split[g].reserveCapacity(all.count / Generation.count + 1) }
                 for (key, value) in all {
                     // an array: indexes without a chain are not entries
                     if id.kind == .chains && value.first ?? 0 == 0 { continue }
                     let (g, neutral) = Generation.split(key, id.kind)
-                    if Int(g) < Generation.count { split[Int(g)][neutral] = value }
+                    if Int(g) < Generation.count && wanted(Int(g)) { split[Int(g)][neutral] = value }
                 }
                 for g in 0..<Generation.count { result[g].maps[id] = split[g] }
             }

@@ -10,9 +10,12 @@ struct GenerationPlan: Sendable {
     var isEmpty: Bool { maps.allSatisfy(\.isEmpty) && prefilter.values.allSatisfy(\.isEmpty) }
     var entries: Int { maps.reduce(0) { $0 + $1.add.count + $1.change.count + $1.remove.count } + prefilter.values.reduce(0) { $0 + $1.count } }
 
-    init(desired: DesiredState, current: GenerationContents, generation: UInt8) {
+    /// - Parameter twin: the map plan of the other generation, when both are known to hold the
+    ///   same entries (their markers carry one digest): reused instead of planning again. The
+    ///   prefilter words are planned per generation (a key's bit depends on its generation).
+    init(desired: DesiredState, current: GenerationContents, generation: UInt8, twin: GenerationPlan? = nil) {
         self.generation = generation
-        maps = Planner.plan(desired: desired, current: current.maps)
+        maps = twin?.maps ?? Planner.plan(desired: desired, current: current.maps)
         if let words = desired.prefilter {
             for hook in Hook.allCases {
                 prefilter[hook] = Prefilter.writes(desired: words[hook]?[Int(generation)] ?? [:], current: current.prefilter[hook] ?? [:])

@@ -75,6 +75,9 @@ struct DesiredState: Sendable {
     var maps: [MapID: [MapKey: Bytes]] = [:]
     /// Chain id → name per hook, to describe entries in reports.
     var chainNames: [Hook: [UInt32: String]] = [:]
+    /// Per hook, the built-in selector and actor objects (`sel_tcp2`, `set_recv_win`, ...) the
+    /// encoded chains name: they must be loaded before the maps name their slots.
+    var programs: [Hook: Set<String>] = [:]
     /// Per hook and generation (index), the prefilter words of its tcp2/tcp4 keys as that
     /// generation's keys hash (the generation byte is part of the key); nil when the prefilter is off.
     var prefilter: [Hook: [PrefilterWords]]? = nil
@@ -160,6 +163,7 @@ enum MapEncoder {
             let slot: UInt8
             if let builtin = step.builtin {
                 slot = selectorSlot(builtin)
+                state.programs[hook, default: []].insert("sel_" + builtin.rawValue)
             } else if let module = modules.selectors[hook]?[step.name] {
                 slot = module
             } else {
@@ -182,6 +186,11 @@ enum MapEncoder {
             }
             names[index] = name
             chains[chainKey(index)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
+            for actor in actors {
+                if let slot = actorSlot(actor), let object = Loader.actorSlots.first(where: { $0.value == UInt32(slot) })?.key {
+                    state.programs[hook, default: []].insert(object)
+                }
+            }
         }
         state.maps[MapID(hook: hook, kind: .chains)] = chains
         state.chainNames[hook] = names

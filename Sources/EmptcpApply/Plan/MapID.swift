@@ -63,4 +63,5 @@ enum MapNames {
     static let metaABIVersion: UInt32 = 1
     static func metaGenerationRevision(_ generation: UInt8) -> UInt32 { EMPTCP_META_GEN_REVISION.rawValue + UInt32(generation) }
     static let metaSwitching = EMPTCP_META_SWITCHING.rawValue
+    static func metaGenerationDigest(_ generation: UInt8) -> UInt32 { EMPTCP_META_GEN_DIGEST.rawValue + UInt32(generation) }
 }

@@ -314,21 +314,24 @@ private let libbpfPrint: libbpf_print_fn_t = { level, format, args in
     return 0
 }
 
-/// The libbpf message buffer (libbpf's print callback is global and takes no context).
+/// The libbpf message buffer (libbpf's print callback is global and takes no context). libbpf
+/// prints on the thread that opens or loads an object, so messages are kept per thread: objects
+/// loaded in parallel each get their own messages in their verifier log.
 final class LibbpfLog: Sendable {
     static let shared = LibbpfLog()
-    private let lines = Mutex<[String]>([])
+    private let lines = Mutex<[UInt: [String]]>([:])
 
     func append(_ line: String, debug: Bool) {
         guard !debug else { return }
+        let thread = UInt(pthread_self())
         lines.withLock { lines in
-            if lines.count < 10_000 { lines.append(line) }
+            if lines[thread, default: []].count < 10_000 { lines[thread, default: []].append(line) }
         }
     }
 
-    /// Returns and clears what libbpf printed since the last call.
-    func drain() -> String { lines.withLock { lines in
-        defer { lines.removeAll() }
-        return lines.joined()
-    } }
+    /// Returns and clears what libbpf printed on this thread since the last call.
+    func drain() -> String {
+        let thread = UInt(pthread_self())
+        return lines.withLock { lines in lines.removeValue(forKey: thread)?.joined() ?? "" }
+    }
 }

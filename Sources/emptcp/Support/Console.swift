@@ -14,6 +14,13 @@ enum Console {
         FileHandle.standardOutput.write(Data((safe + "\n").utf8))
     }
 
+    /// Writes one row of a listing (`log`, `audit`) as exactly one line: its fields come from
+    /// others (messages, user names, details), so a line break in one is escaped like any other
+    /// control character and cannot start a row that looks like history.
+    static func printRow(_ row: String) {
+        FileHandle.standardOutput.write(Data((PrintableText.escape(row) + "\n").utf8))
+    }
+
     /// Writes a JSON document to stdout verbatim: JSON escapes what it must, and machine
     /// readers get the stored text unchanged.
     static func print(_ document: JSONDocument) {

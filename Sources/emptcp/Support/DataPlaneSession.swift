@@ -52,8 +52,10 @@ struct DataPlaneSession {
     /// Applies the store's current revision and audits the outcome; nil when no revision exists yet.
     /// Refused when another store owns the pin root, unless `force`; a successful apply claims
     /// the pin root for this store (StoreOwnership).
+    /// The policy is read from the store only when the kernel does not provably hold the
+    /// revision already (Applier.apply's fast path); `verify` compares every map entry anyway.
     @discardableResult
-    func applyCurrent(_ applier: Applier, _ store: PolicyStore, force: Bool = false) throws -> (Revision, ApplyReport)? {
+    func applyCurrent(_ applier: Applier, _ store: PolicyStore, force: Bool = false, verify: Bool = false) throws -> (Revision, ApplyReport)? {
         guard let revision = try store.currentRevision() else { return nil }
         do {
             try StoreOwnership.check(store, applier, global, force: force)
@@ -62,8 +64,15 @@ struct DataPlaneSession {
             if try !store.modules().isEmpty {
                 _ = try moduleManager().restore(catalog: store)
             }
-            let policy = try store.policy(at: revision.id)
-            let report = try applier.apply(policy: policy, revision: revision.id, modules: try moduleSlots(store))
+            var loaded: Policy?
+            let policy = { () throws -> Policy in
+                if let loaded { return loaded }
+                let read = try store.policy(at: revision.id)
+                loaded = read
+                return read
+            }
+            let report = try applier.apply(revision: revision.id, contentHash: revision.contentHash, modules: try moduleSlots(store),
+                                           verify: verify, policy: policy)
             try StoreOwnership.claim(store, applier, global)
             try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary)
             LiveRepairHook.afterApply(store, revision: revision.id, policy: policy, report: report)

@@ -8,8 +8,10 @@ import Foundation
 /// one line says the live connections were not updated, and the audit records it (the queued
 /// repairs run when a daemon starts, if the revision then current still calls for them).
 enum LiveRepairHook {
-    static func afterApply(_ store: PolicyStore, revision: Int64, policy: Policy, report: ApplyReport) {
-        guard let previous = report.previousRevision, previous != revision, let old = try? store.policy(at: previous) else { return }
+    /// `policy` (the revision's content) is read only when the revision in force changed.
+    static func afterApply(_ store: PolicyStore, revision: Int64, policy: () throws -> Policy, report: ApplyReport) {
+        guard let previous = report.previousRevision, previous != revision, let old = try? store.policy(at: previous),
+              let policy = try? policy() else { return }
         let repairs = LiveRepairPlanner.repairs(from: old, to: policy)
         guard !repairs.isEmpty else {
             // Runtime bindings (docs/controllers.md) are written into the maps again, or dropped,

@@ -104,13 +104,18 @@ static inline __u32 emptcp_prefilter_bit(const void *key, __u32 key_size)
 
 /* `emptcp_meta` (ARRAY, EMPTCP_META_MAX entries of __u64), written by the applier only; BPF
  * never reads it. EMPTCP_META_GEN_REVISION + g is the revision generation g holds completely,
- * 0 while the applier is writing it: the revision in force is the one of the live generation. */
+ * 0 while the applier is writing it: the revision in force is the one of the live generation.
+ * EMPTCP_META_GEN_DIGEST + g names the content generation g holds completely (a digest of the
+ * revision's content and every other input of its encoding, docs/applier.md "The marker"):
+ * cleared before the generation is written, set after, so a nonzero digest always describes a
+ * generation written to the end. */
 enum emptcp_meta_key {
 	EMPTCP_META_REVISION = 0,       /* revision of the live generation (a copy, for readers) */
 	EMPTCP_META_ABI = 1,            /* EMPTCP_ABI_VERSION of the applier that wrote the maps */
 	EMPTCP_META_GEN_REVISION = 2,   /* + generation: 2 and 3 */
 	EMPTCP_META_SWITCHING = 4,      /* 1 from just before a switch until the old generation's
 	                                 * packets have all finished (then it may be rewritten) */
+	EMPTCP_META_GEN_DIGEST = 5,     /* + generation: 5 and 6 */
 	EMPTCP_META_MAX = 8,
 };
 

@@ -14,7 +14,7 @@ extension Emptcp.Fleet {
             if output.json { return Console.print(try Console.document(FleetLogOutput(revisions: revisions.map { FleetRevisionOutput($0) }))) }
             for r in revisions {
                 let what = r.action == "rollback" ? "rollback to \(r.rollbackTo.map(String.init) ?? "empty")" : "commit"
-                Console.print("\(r.id)  \(Console.iso(r.createdAt))  \(r.author)@\(r.clientHost)  \(what)  \(r.bindingCount) bindings  \(r.contentHash.prefix(12))\(r.message.map { "  \($0)" } ?? "")")
+                Console.printRow("\(r.id)  \(Console.iso(r.createdAt))  \(r.author)@\(r.clientHost)  \(what)  \(r.bindingCount) bindings  \(r.contentHash.prefix(12))\(r.message.map { "  \($0)" } ?? "")")
             }
         }
     }

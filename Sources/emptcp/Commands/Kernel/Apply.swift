@@ -9,7 +9,11 @@ extension Emptcp {
             commandName: "apply",
             abstract: "Replay the current revision into the kernel maps, writing only what differs.",
             discussion: """
-                A second apply writes nothing. Every apply is audited with the revision and, per map, \
+                A second apply writes nothing: when the markers in emptcp_meta show that both \
+                generations hold the revision's content, no policy map is read (only program slots \
+                and links are checked). --verify reads and compares every map entry whatever the \
+                markers say and repairs drift (changes made behind emptcp's back, which `status` \
+                reports). Every apply is audited with the revision and, per map, \
                 the entries added, removed and changed. --boot (the emptcp-restore.service) first \
                 re-attaches the interfaces recorded in the store whose links are gone (after a reboot; \
                 one that does not exist yet is left to emptcp-attach@IFACE.service), then applies, then \
@@ -21,6 +25,7 @@ extension Emptcp {
         @OptionGroup var objects: BPFObjectOptions
         @OptionGroup var output: OutputOptions
         @Flag(name: .long, help: "Re-attach recorded interfaces whose links are gone, then apply.") var boot = false
+        @Flag(name: .long, help: "Read and compare every map entry, whatever the markers say, and repair drift.") var verify = false
         @Flag(name: .long, help: "Apply even though the pin root belongs to another store (it becomes this store's).") var force = false
 
         func run() throws {
@@ -39,7 +44,7 @@ extension Emptcp {
                     return
                 }
             }
-            guard let (revision, report) = try session.applyCurrent(applier, store, force: force) else {
+            guard let (revision, report) = try session.applyCurrent(applier, store, force: force, verify: verify) else {
                 Console.print("no revision committed; nothing to apply")
                 return
             }
@@ -74,7 +79,8 @@ extension Emptcp {
                 let xdp = recorded.first { $0.iface == iface && $0.hook == .xdp }
                 let mode = xdp.flatMap { XDPMode(rawValue: $0.mode) } ?? .auto
                 do {
-                    let result = try applier.attach(interface: iface, xdpMode: mode)
+                    // The entries only: the apply that follows loads what the revision names.
+                    let result = try applier.attach(interface: iface, xdpMode: mode, allPrograms: false)
                     if !result.alreadyAttached {
                         try store.recordAudit(action: "attach", revision: nil, outcome: .ok, detail: "\(iface) xdp=\(result.xdpMode) tc=\(result.tcMode) (boot)")
                         if !output.json { Console.print("\(iface): re-attached (xdp \(result.xdpMode), tc \(result.tcMode))") }

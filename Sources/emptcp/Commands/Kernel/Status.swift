@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmptcpApply
+import EmptcpMetrics
 import EmptcpStore
 import Foundation
 
@@ -9,7 +10,7 @@ extension Emptcp {
             commandName: "status",
             abstract: "Attached interfaces, the revision in the kernel vs the current one, map entries, counters and drift.",
             discussion: """
-                Drift lists every map entry that differs from the current revision; `emptcp apply` \
+                Drift lists every map entry that differs from the current revision; `emptcp apply --verify` \
                 repairs it. A `commit --confirm` awaiting confirmation is shown with its deadline. \
                 With --exit-code the exit status says whether the kernel differs from the store, \
                 like `git diff --exit-code`: 1 when the kernel's revision is not the current one, a \
@@ -52,53 +53,26 @@ extension Emptcp {
 
         func run() throws {
             let session = DataPlaneSession(global: global)
-            var current: Revision?
-            var policy: Policy?
-            var modules = ModuleSlots()
-            var pending: PendingConfirmation?
-            var identity: StoreIdentity?
-            var runtime: [RuntimeBinding] = []
             // Status never creates a database: without one, the kernel is compared with an empty policy.
-            if FileManager.default.fileExists(atPath: global.db) {
-                let store = try session.openStore()
-                current = try store.currentRevision()
-                if let current { policy = try store.policy(at: current.id) }
-                modules = try session.moduleSlots(store)
-                pending = try store.pendingConfirmation()
-                identity = try store.storeIdentity()
-                runtime = try store.runtimeBindings()
-                // The kernel also holds the runtime bindings: compare it with both.
-                if var p = policy {
-                    let committed = Set(p.bindings.map(\.key))
-                    p.bindings += runtime.compactMap(\.mapBinding).filter { !committed.contains($0.key) }
-                    policy = p
-                }
-            }
-            let applier = session.applier()
-            let kernel = try applier.status(policy: policy ?? Policy(), modules: modules)
-            let owner = try? applier.owner()
-            let linksOK = kernel.interfaces.allSatisfy { $0.hooks.count == 2 && !$0.hooks.contains { $0.mode == "detached" } }
-            let inSync = kernel.loaded && linksOK && kernel.drift.isEmpty && kernel.kernelRevision == current?.id
-            // Nothing loaded and nothing committed is not a difference; `inSync` (which also
-            // needs programs loaded) keeps its meaning for existing readers.
-            let differs = !linksOK || !kernel.drift.isEmpty || kernel.kernelRevision != current?.id
+            let store = FileManager.default.fileExists(atPath: global.db) ? try session.openStore() : nil
+            let status = try StatusReading.read(session, store: store)
+            let owner = try? session.applier().owner()
             switch format ?? (output.json ? .json : .text) {
             case .json:
-                Console.print(try Console.document(Report(currentRevision: current?.id, inSync: inSync, pendingConfirmation: pending,
-                                                          owner: owner, kernel: kernel, runtimeBindings: runtime)))
+                Console.print(try Console.document(Report(currentRevision: status.current?.id, inSync: status.inSync,
+                                                          pendingConfirmation: status.pending, owner: owner, kernel: status.kernel,
+                                                          runtimeBindings: status.runtime)))
             case .prometheus:
-                Console.printVerbatim(kernel.prometheus(currentRevision: current?.id, inSync: inSync,
-                                                        confirmDeadline: pending?.deadline.timeIntervalSince1970,
-                                                        version: EmptcpVersion.string))
+                Console.printVerbatim(status.metrics().exposition())
             case .text:
-                text(kernel, current: current?.id, inSync: inSync, pending: pending, owner: owner, identity: identity)
-                    .forEach(Console.print)
-                Console.print(runtime.isEmpty ? "runtime bindings: none" : "runtime bindings (controllers, per connection; not in the revision):")
-                for b in runtime {
+                text(status.kernel, current: status.current?.id, inSync: status.inSync, pending: status.pending, owner: owner,
+                     identity: status.identity).forEach(Console.print)
+                Console.print(status.runtime.isEmpty ? "runtime bindings: none" : "runtime bindings (controllers, per connection; not in the revision):")
+                for b in status.runtime {
                     Console.print("  \(b.hook) tcp4 \(b.flow) -> \(b.chain) (token \(String(format: "%08x", b.token)), controller \(b.controller))")
                 }
             }
-            if exitCode && differs { throw ExitCode.failure }
+            if exitCode && status.differs { throw ExitCode.failure }
         }
 
         private func text(_ s: DataPlaneStatus, current: Int64?, inSync: Bool, pending: PendingConfirmation?, owner: PinOwner?,
@@ -135,7 +109,7 @@ extension Emptcp {
             if s.drift.isEmpty {
                 lines.append("drift: none")
             } else {
-                lines.append("drift: \(s.drift.count) \(s.drift.count == 1 ? "entry differs" : "entries differ") from revision \(rev(current)) (run `emptcp apply`)")
+                lines.append("drift: \(s.drift.count) \(s.drift.count == 1 ? "entry differs" : "entries differ") from revision \(rev(current)) (run `emptcp apply --verify`)")
                 lines += s.drift.map { "  \($0)" }
             }
             return lines

@@ -23,7 +23,7 @@ extension Emptcp {
             let rows = try store.audit(since: since.flatMap { TimeArgument.parse($0) })
             if output.json { return Console.print(try Console.document(["entries": rows])) }
             for r in rows {
-                Console.print("\(Console.iso(r.time))  \(r.user)  \(r.action)  \(r.revision.map { "r\($0)" } ?? "-")  \(r.outcome.rawValue)  \(r.detail)")
+                Console.printRow("\(Console.iso(r.time))  \(r.user)  \(r.action)  \(r.revision.map { "r\($0)" } ?? "-")  \(r.outcome.rawValue)  \(r.detail)")
             }
         }
     }

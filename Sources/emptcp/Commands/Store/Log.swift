@@ -17,7 +17,7 @@ extension Emptcp {
                 var what = r.action == "rollback" ? "rollback to \(r.rollbackTo.map(String.init) ?? "empty")" : "commit"
                 if let pending, pending.revision == r.id { what += " (awaiting confirm until \(Console.iso(pending.deadline)))" }
                 let msg = r.message.map { "  \($0)" } ?? ""
-                Console.print("\(r.id)  \(Console.iso(r.createdAt))  \(r.user)@\(r.host)  \(what)  \(r.bindingCount) bindings  \(r.contentHash.prefix(12))\(msg)")
+                Console.printRow("\(r.id)  \(Console.iso(r.createdAt))  \(r.user)@\(r.host)  \(what)  \(r.bindingCount) bindings  \(r.contentHash.prefix(12))\(msg)")
             }
         }
     }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import EmptcpApply
+import EmptcpMetrics
 import Foundation
+import Logging
 
 extension Emptcp.Daemon {
     struct Run: ParsableCommand {
@@ -23,8 +25,18 @@ extension Emptcp.Daemon {
             let session = DataPlaneSession(global: global)
             let bpfDir = try ObjectDiscovery.locate(explicit: objects.bpfDir, environment: ProcessInfo.processInfo.environment)
             let dbDirectory = (global.db as NSString).deletingLastPathComponent
+            let metrics = DaemonMetrics()
+            // The listener comes first: an address that cannot be had stops the daemon before it
+            // takes the socket, the ring buffer or the path manager's events.
+            let endpoint = try options.metricsAddress.map { address in
+                let scrape = MetricsScrape(session: session, daemon: metrics)
+                return try MetricsServer(address: address) { try scrape.render() }
+            }
+            defer { endpoint?.stop() }
+            if let endpoint { Logger.cli.info("metrics listening", metadata: ["metrics.address": "\(endpoint.listening)"]) }
             let server = try DaemonServer(pinRoot: global.pinRoot, socketPath: socket.path, store: try session.openStore(),
-                                          bpfDir: bpfDir, logDirectory: dbDirectory.isEmpty ? "." : dbDirectory, logger: .cli)
+                                          bpfDir: bpfDir, logDirectory: dbDirectory.isEmpty ? "." : dbDirectory, logger: .cli,
+                                          metrics: metrics)
             if options.events {
                 server.onEvent = { (event: EmptcpEvent) in
                     let line = EventLine(event)

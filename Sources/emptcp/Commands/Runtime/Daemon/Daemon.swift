@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmptcpApply
+import EmptcpMetrics
 import Foundation
 
 extension Emptcp {
@@ -75,9 +76,26 @@ struct DaemonSocketOptions: ParsableArguments {
     var path = DaemonServer.socketPath(environment: ProcessInfo.processInfo.environment)
 }
 
-/// What the server prints while it runs.
+/// What the server prints while it runs, and where it serves its metrics.
 struct DaemonServerOptions: ParsableArguments {
     @Flag(name: .long, help: "Print each event as `emptcp events` would (with --json: JSON lines).") var events = false
+    @Option(name: .customLong("metrics"), help: ArgumentHelp(
+        "Serve Prometheus metrics at http://ADDR/metrics: HOST:PORT, [IPV6]:PORT or :PORT (every address). Off by default.",
+        valueName: "addr"))
+    var metrics: String?
+
+    /// Checked while parsing: a bad address stops the daemon before anything starts.
+    func validate() throws { _ = try metricsAddress }
+
+    var metricsAddress: MetricsAddress? {
+        get throws {
+            do {
+                return try metrics.map(MetricsAddress.init(parsing:))
+            } catch let invalid as MetricsAddress.Invalid {
+                throw ValidationError(invalid.description)
+            }
+        }
+    }
 }
 
 /// A daemon's refusal, printed as its one line.
