@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import uuid
 
-from .abi import ACT_SLOTS, CNT, CNT_MAX, MAX_ACTORS, MAX_SELECTORS, OP, PREFILTER_BITS_LOG, SEL_SLOTS, kernel_name
+from .abi import ACT_SLOTS, CHAIN_SLOTS, CNT, CNT_MAX, MAX_ACTORS, MAX_SELECTORS, OP, PREFILTER_BITS_LOG, SEL_SLOTS, kernel_name
 from .bpf import RingBuf
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -124,6 +124,7 @@ class DataPlane:
         self.verifier = {}
         self._ring = None
         self._prefilter_words = {}
+        self._chains = {}
         try:
             for hook in HOOKS:
                 for obj in sorted(os.listdir(os.path.join(bpf_dir, hook))):
@@ -184,8 +185,11 @@ class DataPlane:
         self._prefilter_words.setdefault(hook, set()).add(word)
 
     def chain(self, hook, chain_id, actors):
-        # struct emptcp_chain_key {id, generation}: tests drive generation 0 (emptcp_live holds 0)
-        self.update(hook, "chains", struct.pack("<II", chain_id, 0), action_chain_value(actors))
+        """Writes chain index `chain_id` (1..CHAIN_SLOTS-1) of generation 0, the one tests drive
+        (emptcp_live holds 0): emptcp_<h>_chains[0 * CHAIN_SLOTS + index]."""
+        assert 0 < chain_id < CHAIN_SLOTS, chain_id
+        self.update(hook, "chains", struct.pack("<I", chain_id), action_chain_value(actors))
+        self._chains.setdefault(hook, set()).add(chain_id)
 
     def use(self, hook, actors, slot_names=()):
         """Plugs the named actors into their slots and makes `actors` the chain of every TCP
@@ -216,9 +220,11 @@ class DataPlane:
             self.bind_tcp(hook, 0)
             for word in self._prefilter_words.pop(hook, set()):
                 self.update(hook, "prefil", word, bytes(8))
-            for name in ("tcp2", "tcp4", "chains"):
+            for name in ("tcp2", "tcp4"):
                 for k in self.dump_keys(hook, name):
                     self.delete(hook, name, k)
+            for index in self._chains.pop(hook, set()):  # an array: emptied by zeroing
+                self.update(hook, "chains", struct.pack("<I", index), action_chain_value([]))
             zero = bytes(8)
             for i in range(CNT_MAX):
                 run("bpftool", "map", "update", "pinned", self.map(hook, "counts"),

@@ -93,7 +93,7 @@ import Testing
 
             let drift = try applier.status(policy: Self.policy).drift
             #expect(drift.count == 3)
-            #expect(drift.contains { $0.map == "emptcp_x_tcp2" && $0.problem == .differs && $0.actual == "chain id 12345" && $0.expected == "chain slow" })
+            #expect(drift.contains { $0.map == "emptcp_x_tcp2" && $0.problem == .differs && $0.actual == "chain index 12345" && $0.expected == "chain slow" })
             #expect(drift.contains { $0.map == "emptcp_x_tcp2" && $0.problem == .unexpected && $0.key == "local=10.0.1.1 remote=10.9.9.9" })
             #expect(drift.contains { $0.map == "emptcp_t_selchn" && $0.problem == .differs })
 

@@ -24,6 +24,37 @@ import Testing
         #expect(MapEncoder.chainID(hook: .xdp, name: "slow") == hash)
     }
 
+    @Test func chainIndexesStartAtTheNameHashAndProbeOnCollision() throws {
+        var policy = Self.policy
+        let slots = UInt32(EMPTCP_CHAIN_SLOTS) - 1
+        let home = { (name: String) in MapEncoder.chainID(hook: .xdp, name: name) % slots + 1 }
+        // Two names with one home slot: the first in name order keeps it, the second takes the next.
+        let a = "c0"
+        let b = (1...100_000).lazy.map { "c\($0)" }.first { home($0) == home(a) }!
+        policy.chains = [a: [.rmAddAddr], b: [.rmAddAddr], "slow": [.rmAddAddr]]
+        let indexes = try MapEncoder.chainIndexes(hook: .xdp, policy)
+        let (first, second) = a < b ? (a, b) : (b, a)
+        #expect(indexes[first] == home(a))
+        #expect(indexes[second] == home(a) % slots + 1)
+        #expect(indexes["slow"] == home("slow"))
+        #expect(Set(indexes.values).count == 3 && indexes.values.allSatisfy { (1...slots).contains($0) })
+        // Adding a chain moves no other chain (no collision with them).
+        policy.chains["extra"] = [.rmAddAddr]
+        let more = try MapEncoder.chainIndexes(hook: .xdp, policy)
+        if home("extra") != home(a) && home("extra") != home(a) % slots + 1 && home("extra") != home("slow") {
+            #expect(more.filter { $0.key != "extra" } == indexes)
+        }
+    }
+
+    @Test func generationKeysOfTheChainArray() {
+        let key = MapEncoder.chainKey(42)
+        let g1 = Generation.key(key, .chains, 1)
+        #expect(EntryText.u32(g1.bytes) == UInt32(EMPTCP_CHAIN_SLOTS) + 42)
+        let (generation, neutral) = Generation.split(g1, .chains)
+        #expect(generation == 1 && neutral == key)
+        #expect(Generation.key(key, .chains, 0) == key)
+    }
+
     @Test func layoutsMatchTheABIHeader() {
         #expect(MemoryLayout<emptcp_tcp2_key>.size == 36)
         #expect(MemoryLayout<emptcp_tcp4_key>.size == 40)
@@ -51,13 +82,13 @@ import Testing
         #expect(Array(selectors.prefix(8)) == [3, 1, 3, 0, 2, 0, 1, 1]) // len 3, prefilter flag; tcp4 or, tcp2 or, tcp and
         let chains = state.maps[MapID(hook: .xdp, kind: .chains)]!
         #expect(chains.count == 1)
-        let id = MapEncoder.chainID(hook: .xdp, name: "slow")
+        let id = try MapEncoder.chainIndexes(hook: .xdp, Self.policy)["slow"]!
         let chain = chains[MapEncoder.chainKey(id)]!
         #expect(chain[0] == 2)
         #expect(chain[8] == UInt8(EMPTCP_ACT_SET_RECV_WIN.rawValue))
         #expect(chain[16] == 0x40 && chain[17] == 0x06) // 1600 host order (little endian here)
         #expect(chain[24] == UInt8(EMPTCP_ACT_RM_ADD_ADDR.rawValue))
-        let tcChain = state.maps[MapID(hook: .tc, kind: .chains)]![MapEncoder.chainKey(MapEncoder.chainID(hook: .tc, name: "backup"))]!
+        let tcChain = state.maps[MapID(hook: .tc, kind: .chains)]![MapEncoder.chainKey(try MapEncoder.chainIndexes(hook: .tc, Self.policy)["backup"]!)]!
         #expect(tcChain[8] == UInt8(EMPTCP_ACT_SET_FLOW_PRIO.rawValue) && Array(tcChain[16..<19]) == [1, 0, 0])
         #expect(state.maps[MapID(hook: .xdp, kind: .tcp2)]!.values.allSatisfy { $0 == MapEncoder.u32(id) })
         #expect(state.maps[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey]! == [0, 0, 0, 0])
@@ -98,7 +129,7 @@ import Testing
         #expect(plan.add.isEmpty && plan.change.count == 1 && plan.remove == [MapKey(Bytes(repeating: 9, count: 36))])
         let drift = Applier.drift(desired: desired, current: current)
         #expect(drift.map(\.problem).sorted { $0.rawValue < $1.rawValue } == [.differs, .unexpected])
-        #expect(drift.contains { $0.description.contains("local=10.0.1.1 remote=10.0.1.2: holds chain id 7, expected chain slow") })
+        #expect(drift.contains { $0.description.contains("local=10.0.1.1 remote=10.0.1.2: holds chain index 7, expected chain slow") })
     }
 
     @Test func mapKeyRoundTripsAndOrdersBytewise() {

@@ -97,15 +97,13 @@ static __always_inline void emptcp_report_options(emptcp_ctx *ctx, const struct 
 	}
 }
 
-static __always_inline int emptcp_catch_mptcp_events(emptcp_ctx *ctx)
+static __always_inline int emptcp_catch_mptcp_events_body(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						 const void *param)
 {
-	struct emptcp_scratch *s = emptcp_scratch();
 	struct emptcp_ev_mptcp *e;
 	struct emptcp_pkt *p;
 	int n;
 
-	if (!s)
-		return EMPTCP_PASS;
 	p = &s->pkt;
 	n = emptcp_opts_load(ctx, p, &s->opts);
 	if (n < 0)
@@ -127,7 +125,7 @@ static __always_inline int emptcp_catch_mptcp_events(emptcp_ctx *ctx)
 		if (e)
 			bpf_ringbuf_submit(e, 0);
 	}
-	return emptcp_act_next(ctx, s);
+	return EMPTCP_ACT_NEXT;
 }
 
 #endif /* EMPTCP_LIB_CATCH_MPTCP_EVENTS_H */

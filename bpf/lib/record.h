@@ -163,25 +163,23 @@ static __always_inline __u32 emptcp_ip_len(emptcp_ctx *ctx, const struct emptcp_
 	return (((__u32)b[0] << 8) | b[1]) + (p->family == EMPTCP_AF_INET ? 0 : 40);
 }
 
-static __always_inline int emptcp_record(emptcp_ctx *ctx)
+static __always_inline int emptcp_record_body(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						 const void *param)
 {
-	struct emptcp_scratch *s = emptcp_scratch();
 	struct emptcp_record_state *st, st0 = {};
 	struct emptcp_flow_stats *v, zero = {};
 	struct emptcp_flow f;
 	__u8 flags, tcpf;
 	__u64 now;
 
-	if (!s)
-		return EMPTCP_PASS;
-	flags = ((struct emptcp_param_record *)emptcp_act_param(s))->flags;
+	flags = ((const struct emptcp_param_record *)param)->flags;
 	tcpf = s->pkt.tcp_flags;
 	emptcp_flow_of(&s->pkt, &f);
 	if (tcpf & (EMPTCP_TCP_FIN | EMPTCP_TCP_RST)) {
 		bpf_map_delete_elem(&record_stats, &f);
 		st0.closed = 1;
 		bpf_map_update_elem(&record_state, &f, &st0, BPF_ANY);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	st = NULL;
 	v = bpf_map_lookup_elem(&record_stats, &f);
@@ -191,18 +189,18 @@ static __always_inline int emptcp_record(emptcp_ctx *ctx)
 		st = bpf_map_lookup_elem(&record_state, &f);
 		if (st && st->closed) {
 			if (!(tcpf & EMPTCP_TCP_SYN))
-				return emptcp_act_next(ctx, s); /* trails a FIN/RST */
+				return EMPTCP_ACT_NEXT; /* trails a FIN/RST */
 			st->closed = 0;
 			st->last_ecr = 0;
 		}
 		err = bpf_map_update_elem(&record_stats, &f, &zero, BPF_NOEXIST);
 		if (err && err != -17 /* EEXIST: another CPU created it */) {
 			emptcp_count(EMPTCP_CNT_RECORD_FULL);
-			return emptcp_act_next(ctx, s);
+			return EMPTCP_ACT_NEXT;
 		}
 		v = bpf_map_lookup_elem(&record_stats, &f);
 		if (!v)
-			return emptcp_act_next(ctx, s);
+			return EMPTCP_ACT_NEXT;
 	}
 	now = bpf_ktime_get_ns();
 	v->last_ts_ns = now;
@@ -220,7 +218,7 @@ static __always_inline int emptcp_record(emptcp_ctx *ctx)
 		if (st)
 			emptcp_record_rtt(ctx, s, &f, st, v, now);
 	}
-	return emptcp_act_next(ctx, s);
+	return EMPTCP_ACT_NEXT;
 }
 
 #endif /* EMPTCP_LIB_RECORD_H */

@@ -156,9 +156,9 @@ static __always_inline void emptcp_recover_new(const struct emptcp_flow *f,
 		bpf_timer_set_callback(&v->timer, emptcp_recover_timer_cb);
 }
 
-static __always_inline int emptcp_recover_add_addr(emptcp_ctx *ctx)
+static __always_inline int emptcp_recover_add_addr_body(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						 const void *param)
 {
-	struct emptcp_scratch *s = emptcp_scratch();
 	struct emptcp_recover_work *w;
 	struct emptcp_recover_flow *v;
 	struct emptcp_ev_ack_state *cur;
@@ -167,11 +167,9 @@ static __always_inline int emptcp_recover_add_addr(emptcp_ctx *ctx)
 	__u64 since;
 	int err;
 
-	if (!s)
-		return EMPTCP_PASS;
 	w = bpf_map_lookup_elem(&recover_work, &zero);
 	if (!w)
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	__builtin_memset(&f, 0, sizeof(f));
 	f.family = s->pkt.key.family;
 	f.sport = s->pkt.key.remote_port;
@@ -180,24 +178,24 @@ static __always_inline int emptcp_recover_add_addr(emptcp_ctx *ctx)
 	__builtin_memcpy(f.daddr, s->pkt.key.local, 16);
 	if (s->pkt.tcp_flags & (EMPTCP_TCP_FIN | EMPTCP_TCP_RST)) {
 		bpf_map_delete_elem(&recover_state, &f); /* cancels its timer too */
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	if (!(s->pkt.tcp_flags & EMPTCP_TCP_ACK) || (s->pkt.tcp_flags & EMPTCP_TCP_SYN))
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	cur = &w->cur;
 	err = emptcp_ack_state_of(ctx, s, cur);
 	if (err) {
 		emptcp_count(err == -EMPTCP_E_BAD_OPT ? EMPTCP_CNT_BAD_OPTIONS : EMPTCP_CNT_MALFORMED);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	v = bpf_map_lookup_elem(&recover_state, &f);
 	if (!v) {
 		emptcp_recover_new(&f, w);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	if (emptcp_ack_same(&v->last, cur)) {
 		v->has_pending = 0; /* back to what was reported */
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	since = cur->hdr.ts_ns - v->reported_ns;
 	if (since >= emptcp_recover_gap_ns) {
@@ -206,7 +204,7 @@ static __always_inline int emptcp_recover_add_addr(emptcp_ctx *ctx)
 			v->reported_ns = cur->hdr.ts_ns;
 			v->has_pending = 0;
 		}
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	__builtin_memcpy(&v->pending, cur, sizeof(v->pending));
 	v->pending_gen++;
@@ -214,7 +212,7 @@ static __always_inline int emptcp_recover_add_addr(emptcp_ctx *ctx)
 		v->has_pending = 1;
 		bpf_timer_start(&v->timer, emptcp_recover_gap_ns - since, 0);
 	}
-	return emptcp_act_next(ctx, s);
+	return EMPTCP_ACT_NEXT;
 }
 
 #endif /* EMPTCP_LIB_RECOVER_ADD_ADDR_H */

@@ -77,29 +77,27 @@ static __always_inline int emptcp_opts_nop(emptcp_ctx *ctx, const struct emptcp_
 /* Removes every ADD_ADDR the receiving stack would act on. The scan follows the kernel's option
  * walk: options before a malformed one count (the kernel has taken them), an echo does not hide
  * an announcement after it, and a second announcement is removed like the first. */
-static __always_inline int emptcp_rm_add_addr(emptcp_ctx *ctx)
+static __always_inline int emptcp_rm_add_addr_body(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						 const void *param)
 {
-	struct emptcp_scratch *s = emptcp_scratch();
 	struct emptcp_mptcp_scan *sc;
 	struct emptcp_opts *o;
 	__u8 dropped;
 	int n;
 
-	if (!s)
-		return EMPTCP_PASS;
 	o = &s->opts;
 	sc = &s->scan;
 	n = emptcp_opts_load(ctx, &s->pkt, o);
 	if (n < 0) {
 		emptcp_count(EMPTCP_CNT_MALFORMED);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
-	if (n == 0)
-		return emptcp_act_next(ctx, s);
+	if (n == 0 || !emptcp_mptcp_may_add_addr(o))
+		return EMPTCP_ACT_NEXT;
 	if (emptcp_mptcp_scan(o, sc) < 0)
 		emptcp_count(EMPTCP_CNT_BAD_OPTIONS); /* what precedes the bad option still counts */
 	if (!sc->add_addr_count)
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	dropped = sc->count == sc->add_addr_count;
 #ifdef EMPTCP_HOOK_IS_XDP
 	emptcp_report_add_addr(ctx, s, o, &sc->add_addr, dropped);
@@ -114,7 +112,7 @@ static __always_inline int emptcp_rm_add_addr(emptcp_ctx *ctx)
 		return EMPTCP_DROP;
 	}
 	emptcp_count(EMPTCP_CNT_ADD_ADDR_NOPPED);
-	return emptcp_act_next(ctx, s);
+	return EMPTCP_ACT_NEXT;
 }
 
 #endif /* EMPTCP_LIB_RM_ADD_ADDR_H */

@@ -197,37 +197,35 @@ static __always_inline int emptcp_prio_grow(emptcp_ctx *ctx, const struct emptcp
 }
 #endif
 
-static __always_inline int emptcp_set_flow_prio(emptcp_ctx *ctx)
+static __always_inline int emptcp_set_flow_prio_body(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						 const void *param)
 {
-	struct emptcp_scratch *s = emptcp_scratch();
 	struct emptcp_param_flow_prio prm;
 	struct emptcp_prio_edit e;
 	struct emptcp_pkt *p;
 	int n, err;
 
-	if (!s)
-		return EMPTCP_PASS;
 	p = &s->pkt;
-	__builtin_memcpy(&prm, emptcp_act_param(s), sizeof(prm));
+	__builtin_memcpy(&prm, param, sizeof(prm));
 	if (!(p->tcp_flags & EMPTCP_TCP_ACK) || (p->tcp_flags & (EMPTCP_TCP_SYN | EMPTCP_TCP_RST)))
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	n = emptcp_opts_load(ctx, p, &s->opts);
 	if (n < 0) {
 		emptcp_count(EMPTCP_CNT_MALFORMED);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	s->opts.len = n;
 	if (n > 0 && emptcp_mptcp_scan(&s->opts, &s->scan) < 0) {
 		emptcp_count(EMPTCP_CNT_BAD_OPTIONS);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	if (n > 0 && emptcp_mptcp_has(&s->scan, EMPTCP_MP_PRIO)) {
 		emptcp_count(EMPTCP_CNT_PRIO_PRESENT);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	if (n + EMPTCP_PRIO_GROW > EMPTCP_OPT_MAX) {
 		emptcp_count(EMPTCP_CNT_PRIO_NO_ROOM);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	err = emptcp_prio_plan(ctx, p, &prm, &e);
 	if (!err)
@@ -245,12 +243,12 @@ static __always_inline int emptcp_set_flow_prio(emptcp_ctx *ctx)
 	else if (err)
 		emptcp_count(EMPTCP_CNT_MALFORMED);
 	if (err)
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	/* The layout after this actor: the header grew by 4, the offsets stay (TC) or stay
 	 * relative to the new start (XDP), so the next actor's view only needs the new length. */
 	p->tcp_hlen += EMPTCP_PRIO_GROW;
 	emptcp_count(EMPTCP_CNT_PRIO_ADDED);
-	return emptcp_act_next(ctx, s);
+	return EMPTCP_ACT_NEXT;
 }
 
 #endif /* EMPTCP_LIB_SET_FLOW_PRIO_H */

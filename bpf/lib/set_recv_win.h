@@ -6,20 +6,18 @@
 #ifndef EMPTCP_LIB_SET_RECV_WIN_H
 #define EMPTCP_LIB_SET_RECV_WIN_H
 
-static __always_inline int emptcp_set_recv_win(emptcp_ctx *ctx)
+static __always_inline int emptcp_set_recv_win_body(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						 const void *param)
 {
-	struct emptcp_scratch *s = emptcp_scratch();
-	struct emptcp_param_recv_win *prm;
+	const struct emptcp_param_recv_win *prm;
 	struct tcphdr *th;
 	__u16 from, to;
 
-	if (!s)
-		return EMPTCP_PASS;
-	prm = emptcp_act_param(s);
+	prm = param;
 	th = emptcp_tcp(ctx, &s->pkt);
 	if (!th) {
 		emptcp_count(EMPTCP_CNT_MALFORMED);
-		return emptcp_act_next(ctx, s);
+		return EMPTCP_ACT_NEXT;
 	}
 	from = th->window;
 	to = bpf_htons(prm->window);
@@ -29,7 +27,7 @@ static __always_inline int emptcp_set_recv_win(emptcp_ctx *ctx)
 			emptcp_count(EMPTCP_CNT_MALFORMED);
 	}
 	emptcp_count(EMPTCP_CNT_WIN_SET);
-	return emptcp_act_next(ctx, s);
+	return EMPTCP_ACT_NEXT;
 }
 
 #endif /* EMPTCP_LIB_SET_RECV_WIN_H */

@@ -6,7 +6,7 @@
 SEC("tc")
 int emptcp_t_catch(struct __sk_buff *ctx)
 {
-	return emptcp_catch_mptcp_events(ctx);
+	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_catch_mptcp_events_body);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -6,7 +6,7 @@
 SEC("tc")
 int emptcp_t_rmaddr(struct __sk_buff *ctx)
 {
-	return emptcp_rm_add_addr(ctx);
+	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_rm_add_addr_body);
 }
 
 char LICENSE[] SEC("license") = "GPL";

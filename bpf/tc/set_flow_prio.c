@@ -6,7 +6,7 @@
 SEC("tc")
 int emptcp_t_prio(struct __sk_buff *ctx)
 {
-	return emptcp_set_flow_prio(ctx);
+	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_set_flow_prio_body);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -6,7 +6,7 @@
 SEC("tc")
 int emptcp_t_rwin(struct __sk_buff *ctx)
 {
-	return emptcp_set_recv_win(ctx);
+	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_set_recv_win_body);
 }
 
 char LICENSE[] SEC("license") = "GPL";

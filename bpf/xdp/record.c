@@ -6,7 +6,7 @@
 SEC("xdp")
 int emptcp_x_record(struct xdp_md *ctx)
 {
-	return emptcp_record(ctx);
+	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_record_body);
 }
 
 char LICENSE[] SEC("license") = "GPL";

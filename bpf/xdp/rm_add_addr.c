@@ -6,7 +6,7 @@
 SEC("xdp")
 int emptcp_x_rmaddr(struct xdp_md *ctx)
 {
-	return emptcp_rm_add_addr(ctx);
+	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_rm_add_addr_body);
 }
 
 char LICENSE[] SEC("license") = "GPL";

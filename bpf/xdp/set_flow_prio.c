@@ -6,7 +6,7 @@
 SEC("xdp")
 int emptcp_x_prio(struct xdp_md *ctx)
 {
-	return emptcp_set_flow_prio(ctx);
+	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_set_flow_prio_body);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -6,7 +6,7 @@
 SEC("xdp")
 int emptcp_x_rwin(struct xdp_md *ctx)
 {
-	return emptcp_set_recv_win(ctx);
+	return EMPTCP_ACTOR_PROGRAM(ctx, emptcp_set_recv_win_body);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -11,8 +11,6 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case oldPinNames(pinRoot: String, found: [String])
     case notLoaded(pinRoot: String)
     case permissionDenied(pinRoot: String)
-    case chainIdZero(hook: String, chain: String)
-    case chainIdCollision(hook: String, first: String, second: String, id: UInt32)
     case unknownChain(binding: String, chain: String)
     case unknownSelector(hook: String, name: String)
     case unknownActor(hook: String, name: String)
@@ -37,9 +35,6 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
             "\(root) holds objects of an earlier emptcp under their old names (\(found.joined(separator: ", "))); run `emptcp detach --all` and attach again"
         case .notLoaded(let root): "no programs or maps are loaded under \(root) (run `emptcp attach` first)"
         case .permissionDenied(let root): "permission denied: need root or CAP_BPF to read pinned maps under \(root)"
-        case .chainIdZero(let hook, let chain): "chain \(chain) on \(hook) hashes to id 0; rename the chain"
-        case .chainIdCollision(let hook, let a, let b, let id):
-            "chains \(a) and \(b) on \(hook) share id \(id); rename one of them"
         case .unknownChain(let binding, let chain): "binding \(binding) names unknown chain \(chain)"
         case .unknownSelector(let hook, let name): "selector \(name) is not loaded on \(hook)"
         case .unknownActor(let hook, let name): "actor \(name) is not loaded on \(hook)"

@@ -154,7 +154,7 @@ public final class ControllerHub {
             // Store first: a crash between the two leaves a row the next reconcile writes or drops.
             try store.recordRuntimeBinding(binding)
             do {
-                try writer.install(key, chain: chain, actors: policy?.chains[chain] ?? [])
+                try writer.install(key, chain: chain, policy: policy)
             } catch {
                 try? store.forgetRuntimeBindings([binding], reason: "kernel write failed: \(error)")
                 return .reply(c.id, ok: false, "\(error)")
@@ -173,8 +173,9 @@ public final class ControllerHub {
             guard let b = try store.runtimeBindings().first(where: { $0.hook == hook && $0.flow == key.flowText }) else {
                 return .reply(c.id, ok: false, "no runtime binding for \(hook) \(key.flowText)")
             }
-            try writer.remove(key, chain: b.chain)
-            guard try !writer.holds(key, chain: b.chain) else { return .reply(c.id, ok: false, "the kernel still holds \(hook) \(key.flowText)") }
+            let policy = try store.currentRevision().map { try store.policy(at: $0.id) }
+            try writer.remove(key, chain: b.chain, policy: policy)
+            guard try !writer.holds(key, chain: b.chain, policy: policy) else { return .reply(c.id, ok: false, "the kernel still holds \(hook) \(key.flowText)") }
             try store.forgetRuntimeBindings([b], reason: "unbound by \(controller)")
             return .reply(c.id, ok: true, "\(hook) \(key.flowText) unbound from \(b.chain)")
         } catch {
@@ -194,19 +195,20 @@ public final class ControllerHub {
         do {
             let gone = try store.runtimeBindings().filter { $0.token == token }
             guard !gone.isEmpty else { return }
-            let committed = Set(try store.currentRevision().map { try store.policy(at: $0.id).bindings.map(\.key) } ?? [])
-            remove(gone, reason: reason, committed: committed)
+            let policy = try store.currentRevision().map { try store.policy(at: $0.id) }
+            remove(gone, reason: reason, policy: policy)
         } catch {
             logger.error("runtime bindings: \(error)")
         }
     }
 
-    /// - Parameter committed: keys the committed policy binds; their kernel entries are the
-    ///   revision's and stay.
-    private func remove(_ bindings: [RuntimeBinding], reason: String, committed: Set<BindingKey> = []) {
+    /// - Parameter policy: the committed policy: the keys it binds keep their kernel entries (the
+    ///   revision's), and it gives the chains' indexes.
+    private func remove(_ bindings: [RuntimeBinding], reason: String, policy: Policy?) {
         guard !bindings.isEmpty else { return }
+        let committed = Set(policy?.bindings.map(\.key) ?? [])
         for b in bindings {
-            if let key = RuntimeBindingWriter.key(hook: b.hook, flow: b.flow), !committed.contains(key) { try? writer.remove(key, chain: b.chain) }
+            if let key = RuntimeBindingWriter.key(hook: b.hook, flow: b.flow), !committed.contains(key) { try? writer.remove(key, chain: b.chain, policy: policy) }
         }
         do { try store.forgetRuntimeBindings(bindings, reason: reason) } catch { logger.error("runtime bindings: \(error)") }
     }
@@ -225,10 +227,9 @@ public final class ControllerHub {
                 guard let key = RuntimeBindingWriter.key(hook: b.hook, flow: b.flow) else { stale.append((b, "unparsable")); continue }
                 if tracked[b.token] == nil { stale.append((b, "connection closed")); continue }
                 if let why = RuntimeBindingWriter.refusal(b, key: key, policy: policy) { stale.append((b, "revision: \(why)")); continue }
-                do { try writer.install(key, chain: b.chain, actors: policy?.chains[b.chain] ?? []) } catch { stale.append((b, "kernel write failed: \(error)")) }
+                do { try writer.install(key, chain: b.chain, policy: policy) } catch { stale.append((b, "kernel write failed: \(error)")) }
             }
-            let committed = Set(policy?.bindings.map(\.key) ?? [])
-            for (b, why) in stale { remove([b], reason: why, committed: committed) }
+            for (b, why) in stale { remove([b], reason: why, policy: policy) }
         } catch {
             logger.error("runtime bindings reconcile: \(error)")
         }

@@ -1,6 +1,6 @@
 import EmptcpStore
 
-/// Writes a controller's runtime binding into the policy maps: the tcp4 entry (key → chain id)
+/// Writes a controller's runtime binding into the policy maps: the tcp4 entry (key → chain index)
 /// in both generations of the hook, and its bit in both generations' prefilter, so the binding
 /// holds whichever generation is live and survives the next flip. A key the committed policy
 /// binds is never written (a committed rule always wins). Verified by reading both entries back.
@@ -30,19 +30,28 @@ struct RuntimeBindingWriter {
         return BindingKey(hook: h, selector: .tcp4, local: s.local, localPort: s.localPort, remote: s.remote, remotePort: s.remotePort)
     }
 
-    /// - Parameter actors: the chain's actors in the committed policy; the applier writes only
-    ///   chains a committed binding uses, so the chain entry is written too (where missing or different).
-    func install(_ key: BindingKey, chain: String, actors: [ActorCall]) throws {
+    /// The chain's index on the key's hook under `policy` (the one every apply of it writes).
+    static func chainIndex(_ key: BindingKey, chain: String, policy: Policy) throws -> UInt32 {
+        guard let index = try MapEncoder.chainIndexes(hook: key.hook, policy)[chain] else {
+            throw ApplyError.unknownChain(binding: key.description, chain: chain)
+        }
+        return index
+    }
+
+    /// - Parameter policy: the committed policy; the applier writes only chains a committed
+    ///   binding uses, so the chain entry is written too (where missing or different).
+    func install(_ key: BindingKey, chain: String, policy: Policy?) throws {
+        guard let policy else { throw ApplyError.unknownChain(binding: key.description, chain: chain) }
         let maps = try PolicyMaps(layout: layout, prefilter: true)
-        let chainKey = MapEncoder.chainKey(MapEncoder.chainID(hook: key.hook, name: chain))
-        let chainValue = try MapEncoder.actionChainValue(actors, hook: key.hook, chain: chain, modules: ModuleSlots())
+        let index = try Self.chainIndex(key, chain: chain, policy: policy)
+        let chainValue = try MapEncoder.actionChainValue(policy.chains[chain] ?? [], hook: key.hook, chain: chain, modules: ModuleSlots())
         let chains = maps.maps[MapID(hook: key.hook, kind: .chains)]!
         for g in UInt8(0)..<UInt8(Generation.count) {
-            let k = Generation.key(chainKey, .chains, g)
+            let k = Generation.key(MapEncoder.chainKey(index), .chains, g)
             if try chains.lookup(k.bytes) != chainValue { try chains.update(k.bytes, chainValue) }
         }
         let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
-        let value = MapEncoder.u32(MapEncoder.chainID(hook: key.hook, name: chain))
+        let value = MapEncoder.u32(index)
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
         for g in UInt8(0)..<UInt8(Generation.count) {
             let k = Generation.key(neutral, .tcp4, g)
@@ -55,32 +64,48 @@ struct RuntimeBindingWriter {
                 if wanted != word { try prefilter.writeWords([(index, wanted)]) }
             }
         }
-        guard try holds(key, chain: chain, in: maps) else {
+        guard try holds(key, index: index, in: maps) else {
             throw ApplyError.invalidBinding(binding: key.description, reason: "the kernel does not hold the runtime binding after writing it")
         }
     }
 
-    /// Removes the entries (both generations) if they still name `chain`. Prefilter bits stay:
-    /// a bit may be shared with another key, and a stale bit only costs one hash lookup.
-    func remove(_ key: BindingKey, chain: String) throws {
+    /// The chain's index under `policy`, nil without a policy or when it names no such chain.
+    private static func knownIndex(_ key: BindingKey, chain: String, policy: Policy?) -> UInt32? {
+        guard let policy, policy.chains[chain] != nil else { return nil }
+        return try? chainIndex(key, chain: chain, policy: policy)
+    }
+
+    /// Removes the entries (both generations) if they still name `chain` (its index under
+    /// `policy`; when that is unknown, whatever they name). Prefilter bits stay: a bit may be
+    /// shared with another key, and a stale bit only costs one hash lookup.
+    func remove(_ key: BindingKey, chain: String, policy: Policy?) throws {
         let maps = try PolicyMaps(layout: layout, prefilter: false)
         let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
-        let value = MapEncoder.u32(MapEncoder.chainID(hook: key.hook, name: chain))
+        let value = Self.knownIndex(key, chain: chain, policy: policy).map(MapEncoder.u32)
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
         for g in UInt8(0)..<UInt8(Generation.count) {
             let k = Generation.key(neutral, .tcp4, g)
-            if try table.lookup(k.bytes) == value { try? table.delete(k.bytes) }
+            guard let held = try table.lookup(k.bytes) else { continue }
+            if value == nil || held == value { try? table.delete(k.bytes) }
         }
     }
 
-    /// True when both generations map the key to the chain.
-    func holds(_ key: BindingKey, chain: String) throws -> Bool {
-        try holds(key, chain: chain, in: PolicyMaps(layout: layout, prefilter: false))
+    /// True when both generations map the key to the chain (its index under `policy`; when that
+    /// is unknown, when either generation maps the key at all).
+    func holds(_ key: BindingKey, chain: String, policy: Policy?) throws -> Bool {
+        let maps = try PolicyMaps(layout: layout, prefilter: false)
+        if let index = Self.knownIndex(key, chain: chain, policy: policy) { return try holds(key, index: index, in: maps) }
+        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
+        let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
+        for g in UInt8(0)..<UInt8(Generation.count) where try table.lookup(Generation.key(neutral, .tcp4, g).bytes) != nil {
+            return true
+        }
+        return false
     }
 
-    private func holds(_ key: BindingKey, chain: String, in maps: PolicyMaps) throws -> Bool {
-        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
-        let value = MapEncoder.u32(MapEncoder.chainID(hook: key.hook, name: chain))
+    private func holds(_ key: BindingKey, index: UInt32, in maps: PolicyMaps) throws -> Bool {
+        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: "")))
+        let value = MapEncoder.u32(index)
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
         for g in UInt8(0)..<UInt8(Generation.count) where try table.lookup(Generation.key(neutral, .tcp4, g).bytes) != value {
             return false

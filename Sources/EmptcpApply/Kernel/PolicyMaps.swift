@@ -92,7 +92,8 @@ struct PolicyMaps {
     // MARK: reading
 
     /// What each generation holds (index = generation), keys in neutral form. Hash map entries
-    /// of other generation numbers are ignored (nothing reads them). With `only`, just that
+    /// of other generation numbers are ignored (nothing reads them), and so are the chain
+    /// indexes that hold no chain. With `only`, just that
     /// generation's policy maps are collected (the other's come back empty; the hash maps are
     /// still read whole, a generation being a key byte, but building the other's contents is
     /// saved); the prefilter words of both are always read.
@@ -111,6 +112,8 @@ struct PolicyMaps {
                 var split = [[MapKey: Bytes]](repeating: [:], count: Generation.count)
                 for g in 0..<Generation.count where wanted(g) { split[g].reserveCapacity(all.count / Generation.count + 1) }
                 for (key, value) in all {
+                    // an array: indexes without a chain are not entries
+                    if id.kind == .chains && value.first ?? 0 == 0 { continue }
                     let (g, neutral) = Generation.split(key, id.kind)
                     if Int(g) < Generation.count && wanted(Int(g)) { split[Int(g)][neutral] = value }
                 }
@@ -137,7 +140,12 @@ struct PolicyMaps {
         for map in plan.maps where !map.isEmpty {
             let kind = map.map.kind
             let target = maps[map.map]!
-            if !kind.isArray { try target.remove(map.remove.map { Generation.key($0, kind, g) }) }
+            if kind == .chains {
+                // an array: a chain is removed by emptying its index
+                try target.write(map.remove.map { (Generation.key($0, kind, g), MapEncoder.noChain) })
+            } else if !kind.isArray {
+                try target.remove(map.remove.map { Generation.key($0, kind, g) })
+            }
             try target.write((map.add + map.change).map { (Generation.key($0.key, kind, g), $0.value) })
         }
         for (hook, words) in plan.prefilter where !words.isEmpty {

@@ -7,7 +7,7 @@ enum EntryText {
         switch map.kind {
         case .selectorChain: return "selector chain"
         case .tcpDefault: return "tcp default"
-        case .chains: return "chain id \(u32(key))"
+        case .chains: return "chain index \(u32(key))"
         case .tcp2:
             guard key.count == MemoryLayout<emptcp_tcp2_key>.size else { return hex(key) }
             let k = key.withUnsafeBytes { $0.loadUnaligned(as: emptcp_tcp2_key.self) }
@@ -26,7 +26,7 @@ enum EntryText {
         case .tcp2, .tcp4, .tcpDefault:
             let id = u32(value)
             if id == 0 { return "none" }
-            return names[id].map { "chain \($0)" } ?? "chain id \(id)"
+            return names[id].map { "chain \($0)" } ?? "chain index \(id)"
         case .selectorChain:
             guard value.count == MemoryLayout<emptcp_selector_chain>.size else { return hex(value) }
             let len = Int(value[0])

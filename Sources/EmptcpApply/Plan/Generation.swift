@@ -17,20 +17,28 @@ enum Generation {
         switch kind {
         case .tcp2: MemoryLayout<emptcp_tcp2_key>.offset(of: \.gen)!
         case .tcp4: MemoryLayout<emptcp_tcp4_key>.offset(of: \.gen)!
-        case .chains: MemoryLayout<emptcp_chain_key>.offset(of: \.gen)!
-        case .selectorChain, .tcpDefault: nil
+        case .selectorChain, .tcpDefault, .chains: nil
         }
     }
 
+    /// EMPTCP_CHAIN_SLOTS: entries of one generation in `emptcp_<h>_chains`.
+    static let chainSlots = UInt32(EMPTCP_CHAIN_SLOTS)
+
     /// The key of `neutral` in `generation`.
     static func key(_ neutral: MapKey, _ kind: MapID.Kind, _ generation: UInt8) -> MapKey {
+        if kind == .chains { return MapKey(MapEncoder.u32(UInt32(generation) * chainSlots + EntryText.u32(neutral.bytes))) }
         guard let at = keyByte(kind) else { return MapKey(MapEncoder.u32(UInt32(generation))) }
         return neutral.setting(byte: at, to: generation)
     }
 
-    /// A hash map key's generation and its neutral form. Generations other than 0 and 1 are
-    /// returned as they are (nothing reads them; the planner removes them).
+    /// A key's generation and its neutral form (`emptcp_<h>_chains`: the index within the
+    /// generation). Hash map generations other than 0 and 1 are returned as they are (nothing
+    /// reads them; the planner removes them).
     static func split(_ key: MapKey, _ kind: MapID.Kind) -> (generation: UInt8, neutral: MapKey) {
+        if kind == .chains {
+            let index = EntryText.u32(key.bytes)
+            return (UInt8(clamping: index / chainSlots), MapEncoder.chainKey(index % chainSlots))
+        }
         guard let at = keyByte(kind), at < key.count else { return (0, key) }
         return (key.byte(at: at), key.setting(byte: at, to: 0))
     }

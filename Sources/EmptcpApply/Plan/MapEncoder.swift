@@ -87,7 +87,7 @@ struct DesiredState: Sendable {
 enum MapEncoder {
     static let zeroKey = MapKey([0, 0, 0, 0])
 
-    /// Stable chain id: FNV-1a 32-bit of "<hook>/<name>".
+    /// A chain's hash: FNV-1a 32-bit of "<hook>/<name>", its home index in `chainIndexes`.
     static func chainID(hook: Hook, name: String) -> UInt32 {
         var hash: UInt32 = 2_166_136_261
         for byte in "\(hook.rawValue)/\(name)".utf8 {
@@ -95,6 +95,30 @@ enum MapEncoder {
             hash = hash &* 16_777_619
         }
         return hash
+    }
+
+    /// Indexes usable by chains in one generation of `emptcp_<h>_chains`: 1...EMPTCP_CHAIN_SLOTS - 1.
+    static let chainSlots = UInt32(EMPTCP_CHAIN_SLOTS) - 1
+
+    /// The chain index (the `emptcp_<h>_chains` slot within a generation, the bindings' value) of
+    /// every chain of `policy` on `hook`. Each name starts at its home slot, `chainID % 4095 + 1`,
+    /// and takes the next free one when an earlier name (in name order) holds it: a function of
+    /// the policy's chain names alone, so both generations, the runtime bindings and every apply
+    /// agree, and adding or removing a chain moves no other chain unless their slots collide.
+    static func chainIndexes(hook: Hook, _ policy: Policy) throws -> [String: UInt32] {
+        let names = policy.chains.keys.sorted()
+        guard names.count <= Int(chainSlots) else {
+            throw ApplyError.tooLong(what: "chain list", count: names.count, limit: Int(chainSlots))
+        }
+        var taken = Set<UInt32>(minimumCapacity: names.count)
+        var indexes: [String: UInt32] = [:]
+        for name in names {
+            var index = chainID(hook: hook, name: name) % chainSlots + 1
+            while taken.contains(index) { index = index % chainSlots + 1 }
+            taken.insert(index)
+            indexes[name] = index
+        }
+        return indexes
     }
 
     static func selectorSlot(_ kind: SelectorKind) -> UInt8 {
@@ -150,24 +174,18 @@ enum MapEncoder {
         let flags = prefilter && !slots.isEmpty ? UInt8(EMPTCP_SEL_F_PREFILTER) : 0
         state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots, flags: flags)]
 
-        // Action chains referenced by this hook's bindings.
+        // Action chains referenced by this hook's bindings, at their indexes.
         let bindings = policy.bindings.filter { $0.key.hook == hook }
-        var ids: [String: UInt32] = [:]
+        let indexes = try chainIndexes(hook: hook, policy)
         var names: [UInt32: String] = [:]
         var chains: [MapKey: Bytes] = [:]
         for name in Set(bindings.map(\.chain)).sorted() {
-            guard let actors = policy.chains[name] else {
+            guard let actors = policy.chains[name], let index = indexes[name] else {
                 let binding = bindings.first { $0.chain == name }!
                 throw ApplyError.unknownChain(binding: binding.key.description, chain: name)
             }
-            let id = chainID(hook: hook, name: name)
-            guard id != 0 else { throw ApplyError.chainIdZero(hook: hook.rawValue, chain: name) }
-            if let other = names[id] {
-                throw ApplyError.chainIdCollision(hook: hook.rawValue, first: other, second: name, id: id)
-            }
-            ids[name] = id
-            names[id] = name
-            chains[chainKey(id)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
+            names[index] = name
+            chains[chainKey(index)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
             for actor in actors {
                 if let slot = actorSlot(actor), let object = Loader.actorSlots.first(where: { $0.value == UInt32(slot) })?.key {
                     state.programs[hook, default: []].insert(object)
@@ -184,10 +202,10 @@ enum MapEncoder {
         tcp2.reserveCapacity(bindings.count)
         tcp4.reserveCapacity(bindings.count)
         for binding in bindings {
-            let id = u32(ids[binding.chain]!)
+            let id = u32(indexes[binding.chain]!)
             switch binding.key.selector {
             case .tcp:
-                tcpDefault = ids[binding.chain]!
+                tcpDefault = indexes[binding.chain]!
             case .tcp2:
                 tcp2[MapKey(try tcp2Key(binding))] = id
             case .tcp4:
@@ -209,10 +227,12 @@ enum MapEncoder {
 
     static func u32(_ value: UInt32) -> Bytes { withUnsafeBytes(of: value) { Array($0) } }
 
-    /// `emptcp_<h>_chains` key of chain `id` in generation 0 (struct emptcp_chain_key).
-    static func chainKey(_ id: UInt32) -> MapKey {
-        MapKey(withUnsafeBytes(of: emptcp_chain_key(id: id, gen: 0)) { Array($0) })
-    }
+    /// `emptcp_<h>_chains` key of chain `index` in generation 0 (`Generation.key` moves it to
+    /// generation g: g * EMPTCP_CHAIN_SLOTS + index).
+    static func chainKey(_ index: UInt32) -> MapKey { MapKey(u32(index)) }
+
+    /// A `emptcp_<h>_chains` value that holds no chain (len 0): what an unused index holds.
+    static let noChain = Bytes(repeating: 0, count: MemoryLayout<emptcp_action_chain>.size)
 
     static func selectorChainValue(_ steps: [(slot: UInt8, op: UInt8)], flags: UInt8 = 0) -> Bytes {
         var chain = emptcp_selector_chain()

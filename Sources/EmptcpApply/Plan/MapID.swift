@@ -7,13 +7,14 @@ struct MapID: Hashable, Comparable, Sendable, CustomStringConvertible {
     enum Kind: Int, CaseIterable, Sendable {
         /// ARRAY[1] of struct emptcp_selector_chain.
         case selectorChain
-        /// ARRAY[1] of __u32 chain id of the `tcp` selector.
+        /// ARRAY[1] of __u32 chain index of the `tcp` selector.
         case tcpDefault
-        /// HASH struct emptcp_tcp2_key → __u32 chain id.
+        /// HASH struct emptcp_tcp2_key → __u32 chain index.
         case tcp2
-        /// HASH struct emptcp_tcp4_key → __u32 chain id.
+        /// HASH struct emptcp_tcp4_key → __u32 chain index.
         case tcp4
-        /// HASH __u32 chain id → struct emptcp_action_chain.
+        /// ARRAY chain index → struct emptcp_action_chain (`MapEncoder.noChain` where unused).
+        /// Planned like a hash map (chains are added and removed); a removal writes `noChain`.
         case chains
 
         var suffix: String {
@@ -26,7 +27,7 @@ struct MapID: Hashable, Comparable, Sendable, CustomStringConvertible {
             }
         }
 
-        /// Array maps always hold their entries: they are changed, never added or removed.
+        /// Array maps with one entry per generation: they are changed, never added or removed.
         var isArray: Bool { self == .selectorChain || self == .tcpDefault }
     }
 

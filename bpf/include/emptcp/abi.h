@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#define EMPTCP_ABI_VERSION 2
+#define EMPTCP_ABI_VERSION 3
 
 /* Chain limits. The original eMPTCP allowed 4 selectors and 4 actors per chain; we allow 8 each.
  * A tail-call chain may be at most 33 deep: entry + 8 selectors + 8 actors stays far below. */
@@ -49,12 +49,13 @@ enum emptcp_selector_op {
 
 /* Generations: the policy maps (`emptcp_<h>_selchn`, `_tcp`, `_tcp2`, `_tcp4`, `_chains`,
  * `_prefil`) hold two complete policies side by side, generation 0 and 1: the array maps by
- * index (generation, or generation * EMPTCP_PREFILTER_WORDS + word), the hash maps by a
- * generation carried in the key. `emptcp_live[0]` names the live generation; both entry programs
- * read it once per packet and carry it in the packet's key (scratch) through every tail call, so
- * a packet is handled wholly by one generation. The applier writes only the generation that is
- * not live, then flips `emptcp_live[0]` with one 4-byte write (both hooks at once), then brings
- * the other generation up to date (docs/architecture.md "Atomic switch"). */
+ * index (generation, generation * EMPTCP_CHAIN_SLOTS + chain index, or generation *
+ * EMPTCP_PREFILTER_WORDS + word), the hash maps by a generation carried in the key.
+ * `emptcp_live[0]` names the live generation; both entry programs read it once per packet and
+ * carry it in the packet's key (scratch) through every tail call, so a packet is handled wholly
+ * by one generation. The applier writes only the generation that is not live, then flips
+ * `emptcp_live[0]` with one 4-byte write (both hooks at once), then brings the other generation
+ * up to date (docs/architecture.md "Atomic switch"). */
 #define EMPTCP_GENERATIONS 2
 
 /* `emptcp_<h>_selchn` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): the hook's
@@ -131,9 +132,13 @@ enum emptcp_hook {
 #define EMPTCP_AF_INET 4
 #define EMPTCP_AF_INET6 6
 
+/* Action chains per generation: a binding's value is a chain index 1..EMPTCP_CHAIN_SLOTS - 1
+ * (0 = none), the chain's place in `emptcp_<h>_chains` within its generation. */
+#define EMPTCP_CHAIN_SLOTS 4096
+
 /* `emptcp_<h>_tcp2` (HASH) key. Addresses are network byte order; IPv4 uses the first 4 bytes and
  * zeroes the rest. XDP keys are seen from the receiver (local = destination), TC keys from the
- * sender (local = source). Value: __u32 action chain id. */
+ * sender (local = source). Value: __u32 chain index. */
 struct emptcp_tcp2_key {
 	__u8 family; /* EMPTCP_AF_INET or EMPTCP_AF_INET6 */
 	__u8 gen;    /* generation of the binding (0 or 1) */
@@ -142,7 +147,7 @@ struct emptcp_tcp2_key {
 	__u8 remote[16];
 };
 
-/* `emptcp_<h>_tcp4` (HASH) key; ports in network byte order. Value: __u32 action chain id. */
+/* `emptcp_<h>_tcp4` (HASH) key; ports in network byte order. Value: __u32 chain index. */
 struct emptcp_tcp4_key {
 	__u8 family;
 	__u8 gen; /* generation of the binding (0 or 1); same byte as in emptcp_tcp2_key */
@@ -153,8 +158,8 @@ struct emptcp_tcp4_key {
 	__u8 pad2[2];
 };
 
-/* `emptcp_<h>_tcp` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): __u32 action chain
- * id of the `tcp` selector, 0 = none. */
+/* `emptcp_<h>_tcp` (ARRAY, EMPTCP_GENERATIONS entries, index = generation): __u32 chain index
+ * of the `tcp` selector, 0 = none. */
 
 /* One actor call inside an action chain. `param` is the actor's parameter block, 8 bytes, whose
  * meaning belongs to the actor (see the emptcp_param_* structs). */
@@ -167,15 +172,12 @@ struct emptcp_actor_call {
 	} param;
 };
 
-/* `emptcp_<h>_chains` (HASH) key: the chain id of a generation. */
-struct emptcp_chain_key {
-	__u32 id;  /* never 0 */
-	__u32 gen; /* generation (0 or 1) */
-};
-
-/* `emptcp_<h>_chains` value: */
+/* `emptcp_<h>_chains` (ARRAY, EMPTCP_GENERATIONS * EMPTCP_CHAIN_SLOTS entries, index = generation *
+ * EMPTCP_CHAIN_SLOTS + chain index): one action chain. `len` 0 = no chain at that index (a
+ * binding naming it is counted as EMPTCP_CNT_NO_CHAIN). The entry program runs the built-in
+ * actors it carries in line and tail-calls the others (docs/sdk.md "Chains"). */
 struct emptcp_action_chain {
-	__u8 len; /* number of actors, 1..EMPTCP_MAX_ACTORS */
+	__u8 len; /* number of actors, 1..EMPTCP_MAX_ACTORS; 0 = no chain */
 	__u8 pad[7];
 	struct emptcp_actor_call actors[EMPTCP_MAX_ACTORS];
 };
@@ -205,7 +207,7 @@ enum emptcp_counter {
 	EMPTCP_CNT_NOT_TCP = 1,         /* not IPv4/IPv6 TCP, passed */
 	EMPTCP_CNT_MALFORMED = 2,       /* truncated or malformed headers, passed unchanged */
 	EMPTCP_CNT_TAIL_CALL_FAIL = 3,  /* a tail call to an empty/invalid slot */
-	EMPTCP_CNT_NO_CHAIN = 4,        /* a binding names a chain id that is not loaded */
+	EMPTCP_CNT_NO_CHAIN = 4,        /* a binding names a chain index that holds no chain */
 	EMPTCP_CNT_TARGET = 5,          /* packets that matched a selector chain */
 	EMPTCP_CNT_ADD_ADDR_NOPPED = 6, /* ADD_ADDR overwritten with NOPs */
 	EMPTCP_CNT_ADD_ADDR_DROPPED = 7,/* segment dropped: ADD_ADDR was its only MPTCP option */

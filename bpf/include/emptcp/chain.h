@@ -9,14 +9,21 @@
  *
  * The built-in selectors (tcp, tcp2, tcp4) are plain map lookups and are evaluated inline; any
  * other slot is tail-called in emptcp_<h>_sels, and that program reports back with
- * emptcp_sel_result(). A taken chain is copied into the scratch and its actors are tail-called
- * in order; each actor ends with emptcp_act_next() (or returns its own verdict, e.g. a drop).
- * The end of the chain returns EMPTCP_PASS; nothing ever jumps back to the entry.
- * Failed tail calls (empty slot) and chain ids without a chain are counted, never silent.
+ * emptcp_sel_result(). A match yields a chain index; the chain is one inlined array lookup
+ * (emptcp_<h>_chains[generation * EMPTCP_CHAIN_SLOTS + index]). In the entry program the built-in
+ * actors set_recv_win, set_flow_prio and rm_add_addr run in line, as BPF-to-BPF calls of
+ * functions the verifier checks once each, straight from the map value (bpf/lib/
+ * inline_actors.h says why the others do not). At the first actor that must be tail-called (an
+ * operator module, record, recover_add_addr, catch_mptcp_events, or any actor of a chain taken by
+ * a tail-called selector) the chain is copied into the scratch and the actors from there on are
+ * tail-called in order; each ends with
+ * emptcp_act_next() (or returns its own verdict, e.g. a drop). The end of the chain returns
+ * EMPTCP_PASS; nothing ever jumps back to the entry. Failed tail calls (empty slot) and chain
+ * indexes without a chain are counted, never silent.
  *
  * Generations (abi.h): the entry reads `emptcp_live` once and stores the generation in the
  * packet's key (s->pkt.key.gen), which the tcp2/tcp4 keys, the selector chain, the `tcp`
- * default, the prefilter words and the chain key all carry; every later step of the packet,
+ * default, the prefilter words and the chain index all carry; every later step of the packet,
  * after any tail call, reads that one generation and never `emptcp_live` again.
  */
 #ifndef EMPTCP_CHAIN_H
@@ -91,9 +98,14 @@ _Static_assert(EMPTCP_PROG_SLOTS == 32, "emptcp_tail_call needs one case per pro
 /* Outcome of one selector step. */
 enum emptcp_sel_outcome {
 	EMPTCP_SEL_NEXT = 0, /* go on with the next step */
-	EMPTCP_SEL_TAKE = 1, /* target: run s->chain_id */
+	EMPTCP_SEL_TAKE = 1, /* target: run chain s->chain_idx */
 	EMPTCP_SEL_NONE = 2, /* not a target: pass */
 };
+
+/* What a built-in actor body returns when it is done with the packet and the chain goes on (no
+ * XDP or TC verdict has this value). Bodies are written once, `int body(ctx, s, param)`, and run
+ * both in line (bpf/lib/inline_actors.h) and as their own tail-called program (EMPTCP_ACTOR_PROGRAM). */
+#define EMPTCP_ACT_NEXT 0x200
 
 /* Hides `p` from the optimiser. After a map lookup it keeps each lookup at its own call site:
  * clang would otherwise merge lookups of different maps into one call, which the verifier can
@@ -119,7 +131,7 @@ static __always_inline int emptcp_prefilter_maybe(const struct emptcp_scratch *s
 	return bits ? (*bits >> (bit & 63)) & 1 : 1;
 }
 
-/* Chain id bound by built-in selector `slot` for the in-flight packet (0 = no match), or
+/* Chain index bound by built-in selector `slot` for the in-flight packet (0 = no match), or
  * -EMPTCP_E_NOT_FOUND when `slot` is not a built-in selector. */
 static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 slot)
 {
@@ -154,21 +166,21 @@ static __always_inline long emptcp_sel_builtin(struct emptcp_scratch *s, __u32 s
 	return id ? *id : 0;
 }
 
-/* Applies the result of step s->sel_idx (`chain_id` 0 = no match) and advances. */
-static __always_inline int emptcp_sel_apply(struct emptcp_scratch *s, __u32 chain_id)
+/* Applies the result of step s->sel_idx (`chain_idx` 0 = no match) and advances. */
+static __always_inline int emptcp_sel_apply(struct emptcp_scratch *s, __u32 chain_idx)
 {
 	__u8 op = s->sel.steps[emptcp_mask(s->sel_idx, EMPTCP_MAX_SELECTORS - 1)].op;
 
 	s->sel_idx++;
 	if (op == EMPTCP_OP_AND) {
-		if (!chain_id)
+		if (!chain_idx)
 			return EMPTCP_SEL_NONE;
-		s->and_chain = chain_id;
+		s->and_chain = chain_idx;
 		return EMPTCP_SEL_NEXT;
 	}
-	if (!chain_id)
+	if (!chain_idx)
 		return EMPTCP_SEL_NEXT;
-	s->chain_id = chain_id;
+	s->chain_idx = chain_idx;
 	return EMPTCP_SEL_TAKE;
 }
 
@@ -178,7 +190,7 @@ static __always_inline int emptcp_run_actors(emptcp_ctx *ctx, struct emptcp_scra
 	int i;
 
 	for (i = 0; i < EMPTCP_MAX_ACTORS; i++) {
-		__u32 idx = s->act_idx;
+		__u32 idx = *(volatile __u8 *)&s->act_idx;
 
 		if (idx >= s->chain.len || idx >= EMPTCP_MAX_ACTORS)
 			break;
@@ -190,18 +202,12 @@ static __always_inline int emptcp_run_actors(emptcp_ctx *ctx, struct emptcp_scra
 	return EMPTCP_PASS;
 }
 
-/* Takes action chain s->chain_id: copies it into the scratch and runs its first actor. */
-static __always_inline int emptcp_run_chain(emptcp_ctx *ctx, struct emptcp_scratch *s)
+/* Copies chain `c` into the scratch and tail-calls its actors from s->act_idx on. */
+static __always_inline int emptcp_tail_actors(emptcp_ctx *ctx, struct emptcp_scratch *s,
+					      const struct emptcp_action_chain *c)
 {
-	struct emptcp_chain_key key = { .id = s->chain_id, .gen = s->pkt.key.gen };
-	struct emptcp_action_chain *c = bpf_map_lookup_elem(&emptcp_chains, &key);
 	int i;
 
-	if (!c) {
-		emptcp_count(EMPTCP_CNT_NO_CHAIN);
-		return EMPTCP_PASS;
-	}
-	emptcp_count(EMPTCP_CNT_TARGET);
 	/* copy the header and only the actors in use */
 	__builtin_memcpy(&s->chain, c, offsetof(struct emptcp_action_chain, actors));
 	for (i = 0; i < EMPTCP_MAX_ACTORS; i++) {
@@ -209,19 +215,69 @@ static __always_inline int emptcp_run_chain(emptcp_ctx *ctx, struct emptcp_scrat
 			break;
 		__builtin_memcpy(&s->chain.actors[i], &c->actors[i], sizeof(c->actors[0]));
 	}
-	s->act_idx = 0;
 	return emptcp_run_actors(ctx, s);
+}
+
+#ifdef EMPTCP_INLINE_ACTORS
+/* Result of emptcp_inline_actor() for a slot it does not run in line. */
+#define EMPTCP_ACT_NOT_INLINE 0x201
+/* Runs built-in actor `slot` in line with its parameter block `param`: EMPTCP_ACT_NEXT, a
+ * verdict, or EMPTCP_ACT_NOT_INLINE. Defined by the entry program (bpf/lib/inline_actors.h). */
+static __always_inline int emptcp_inline_actor(emptcp_ctx *ctx, __u32 slot, __u64 param);
+#endif
+
+/* Takes action chain s->chain_idx of the packet's generation and runs its actors. */
+static __always_inline int emptcp_run_chain(emptcp_ctx *ctx, struct emptcp_scratch *s)
+{
+	struct emptcp_action_chain *c = NULL;
+	__u32 idx = s->chain_idx;
+
+	if (idx < EMPTCP_CHAIN_SLOTS) {
+		idx += (__u32)(s->pkt.key.gen & (EMPTCP_GENERATIONS - 1)) * EMPTCP_CHAIN_SLOTS;
+		c = bpf_map_lookup_elem(&emptcp_chains, &idx);
+	}
+	if (!c || !c->len) {
+		emptcp_count(EMPTCP_CNT_NO_CHAIN);
+		return EMPTCP_PASS;
+	}
+	emptcp_count(EMPTCP_CNT_TARGET);
+#ifdef EMPTCP_INLINE_ACTORS
+	__u32 i;
+
+	/* The map value stays valid for the whole run: no copy while the actors run in line. */
+	for (i = 0; i < EMPTCP_MAX_ACTORS; i++) {
+		const struct emptcp_actor_call *a;
+		int r;
+
+		if (i >= c->len)
+			return EMPTCP_PASS;
+		a = &c->actors[i];
+		r = emptcp_inline_actor(ctx, a->slot, a->param.raw);
+		if (r == EMPTCP_ACT_NOT_INLINE)
+			break;
+		if (r != EMPTCP_ACT_NEXT)
+			return r;
+	}
+	if (i >= c->len)
+		return EMPTCP_PASS;
+	/* through map memory, so that the verifier checks the tail-call part once, whichever actor
+	 * it starts at */
+	s->act_idx = i;
+	asm volatile("" ::: "memory");
+#else
+	s->act_idx = 0;
+#endif
+	return emptcp_tail_actors(ctx, s, c);
 }
 
 /* Walks the selector chain from s->sel_idx on. */
 static __always_inline int emptcp_run_selectors(emptcp_ctx *ctx, struct emptcp_scratch *s)
 {
-	int i;
+	int i, out = EMPTCP_SEL_NONE;
 
 	for (i = 0; i < EMPTCP_MAX_SELECTORS; i++) {
 		__u32 idx = s->sel_idx, slot;
 		long id;
-		int out;
 
 		if (idx >= s->sel.len || idx >= EMPTCP_MAX_SELECTORS)
 			break;
@@ -234,13 +290,18 @@ static __always_inline int emptcp_run_selectors(emptcp_ctx *ctx, struct emptcp_s
 		}
 		out = emptcp_sel_apply(s, (__u32)id);
 		if (out == EMPTCP_SEL_TAKE)
-			return emptcp_run_chain(ctx, s);
+			break;
 		if (out == EMPTCP_SEL_NONE)
 			return EMPTCP_PASS;
+		out = EMPTCP_SEL_NONE;
 	}
-	if (!s->and_chain)
-		return EMPTCP_PASS;
-	s->chain_id = s->and_chain;
+	/* One place runs the chain: the step that got here is dead, so the verifier checks the
+	 * chain once, not once per step. */
+	if (out != EMPTCP_SEL_TAKE) {
+		if (!s->and_chain)
+			return EMPTCP_PASS;
+		s->chain_idx = s->and_chain;
+	}
 	return emptcp_run_chain(ctx, s);
 }
 
@@ -276,20 +337,20 @@ static __always_inline int emptcp_entry(emptcp_ctx *ctx)
 	s->pkt.key.gen = gen; /* the packet's generation from here on, through every tail call */
 	s->sel_idx = 0;
 	s->and_chain = 0;
-	s->chain_id = 0;
+	s->chain_idx = 0;
 	return emptcp_run_selectors(ctx, s);
 }
 
-/* A selector program reports its result: `chain_id` bound for this packet, 0 = no match. The
- * walk goes on from here (or the chosen chain runs). Return its value from the program. */
-static __always_inline int emptcp_sel_result(emptcp_ctx *ctx, __u32 chain_id)
+/* A selector program reports its result: the chain index bound for this packet, 0 = no match.
+ * The walk goes on from here (or the chosen chain runs). Return its value from the program. */
+static __always_inline int emptcp_sel_result(emptcp_ctx *ctx, __u32 chain_idx)
 {
 	struct emptcp_scratch *s = emptcp_scratch();
 	int out;
 
 	if (!s)
 		return EMPTCP_PASS;
-	out = emptcp_sel_apply(s, chain_id);
+	out = emptcp_sel_apply(s, chain_idx);
 	if (out == EMPTCP_SEL_TAKE)
 		return emptcp_run_chain(ctx, s);
 	if (out == EMPTCP_SEL_NONE)
@@ -321,5 +382,19 @@ static __always_inline int emptcp_act_next(emptcp_ctx *ctx, struct emptcp_scratc
 	s->act_idx++;
 	return emptcp_run_actors(ctx, s);
 }
+
+/* Body of a tail-called built-in actor program: runs `body` with the parameters of the actor
+ * being run, then hands over to the next actor unless the body gave a verdict. */
+#define EMPTCP_ACTOR_PROGRAM(ctx, body)                                              \
+	({                                                                              \
+		struct emptcp_scratch *s__ = emptcp_scratch();                              \
+		int r__ = EMPTCP_PASS;                                                      \
+		if (s__) {                                                                  \
+			r__ = body(ctx, s__, emptcp_act_param(s__));                        \
+			if (r__ == EMPTCP_ACT_NEXT)                                         \
+				r__ = emptcp_act_next(ctx, s__);                            \
+		}                                                                           \
+		r__;                                                                        \
+	})
 
 #endif /* EMPTCP_CHAIN_H */

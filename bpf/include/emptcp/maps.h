@@ -17,7 +17,6 @@
 
 /* Hash maps hold both generations (abi.h): twice the entries of one policy. */
 #define EMPTCP_TCP_KEYS_MAX (EMPTCP_GENERATIONS * 128 * 1024)
-#define EMPTCP_CHAINS_MAX (EMPTCP_GENERATIONS * 4096)
 #define EMPTCP_EVENTS_BYTES (1u << 20)
 
 /* emptcp_<h>_sels: selector programs, tail-called by slot (enum emptcp_selector_slot; operator
@@ -49,7 +48,7 @@ struct {
 } EMPTCP_MAP(selchn) SEC(".maps");
 
 /* emptcp_<h>_tcp2: bindings of the tcp2 selector. Key struct emptcp_tcp2_key (with its generation),
- * value __u32 chain id. */
+ * value __u32 chain index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMPTCP_TCP_KEYS_MAX);
@@ -60,7 +59,7 @@ struct {
 } EMPTCP_MAP(tcp2) SEC(".maps");
 
 /* emptcp_<h>_tcp4: bindings of the tcp4 selector. Key struct emptcp_tcp4_key (with its generation),
- * value __u32 chain id. */
+ * value __u32 chain index. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, EMPTCP_TCP_KEYS_MAX);
@@ -70,7 +69,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(tcp4) SEC(".maps");
 
-/* emptcp_<h>_tcp: the `tcp` selector's chain id (every TCP packet). Key gen, value __u32, 0 = none. */
+/* emptcp_<h>_tcp: the `tcp` selector's chain index (every TCP packet). Key gen, value __u32,
+ * 0 = none. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, EMPTCP_GENERATIONS);
@@ -89,11 +89,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(prefil) SEC(".maps");
 
-/* emptcp_<h>_chains: action chains. Key struct emptcp_chain_key, value struct emptcp_action_chain. */
+/* emptcp_<h>_chains: action chains of both generations, an array so that taking a chain costs an
+ * inlined index and no hashing. Key gen * EMPTCP_CHAIN_SLOTS + chain index, value struct
+ * emptcp_action_chain (len 0 = none). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, EMPTCP_CHAINS_MAX);
-	__type(key, struct emptcp_chain_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EMPTCP_GENERATIONS * EMPTCP_CHAIN_SLOTS);
+	__type(key, __u32);
 	__type(value, struct emptcp_action_chain);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } EMPTCP_MAP(chains) SEC(".maps");

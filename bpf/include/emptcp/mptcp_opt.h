@@ -105,6 +105,48 @@ static __always_inline int emptcp_mptcp_scan(const struct emptcp_opts *o,
 	return v->count;
 }
 
+/* Byte mask (0x80 in every byte of `x` equal to the matching byte of `pattern`): the exact
+ * SWAR zero-byte test on x ^ pattern, no false positives. */
+static __always_inline __u64 emptcp_bytes_eq(__u64 x, __u64 pattern)
+{
+	const __u64 low7 = 0x7f7f7f7f7f7f7f7full;
+	__u64 t = x ^ pattern;
+
+	return ~(((t & low7) + low7) | t | low7);
+}
+
+/* Whether the options may hold an ADD_ADDR: some byte is 30 (the MPTCP kind) and the byte two
+ * further on has subtype 3 in its high nibble, at any offset, option boundary or not. A superset
+ * of what emptcp_mptcp_scan() finds, computed over whole words without a branch per byte, so an
+ * actor that only acts on ADD_ADDRs skips the scan for the usual segment (DSS, timestamps). */
+static __always_inline int emptcp_mptcp_may_add_addr(const struct emptcp_opts *o)
+{
+	const __u64 *w = (const __u64 *)o->buf;
+	__u64 m[EMPTCP_OPT_MAX / 8], h[EMPTCP_OPT_MAX / 8 + 1], hit = 0;
+	__u32 n = o->len;
+	int i;
+
+	h[EMPTCP_OPT_MAX / 8] = 0;
+#pragma unroll
+	for (i = 0; i < EMPTCP_OPT_MAX / 8; i++) {
+		__u64 x = w[i], valid;
+
+		/* bytes at or past the option length are stale: mask them out */
+		if (n >= (__u32)(i + 1) * 8)
+			valid = ~0ull;
+		else if (n <= (__u32)i * 8)
+			valid = 0;
+		else
+			valid = (1ull << ((n - i * 8) * 8)) - 1;
+		m[i] = emptcp_bytes_eq(x, 0x1e1e1e1e1e1e1e1eull) & valid;
+		h[i] = emptcp_bytes_eq(x & 0xf0f0f0f0f0f0f0f0ull, 0x3030303030303030ull) & valid;
+	}
+#pragma unroll
+	for (i = 0; i < EMPTCP_OPT_MAX / 8; i++)
+		hit |= m[i] & ((h[i] >> 16) | (h[i + 1] << 48)); /* byte j of m meets byte j + 2 of h */
+	return hit != 0;
+}
+
 /* Whether the scan saw `subtype`. */
 static __always_inline int emptcp_mptcp_has(const struct emptcp_mptcp_scan *sc, __u8 subtype)
 {

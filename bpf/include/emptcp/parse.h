@@ -45,20 +45,20 @@ static __always_inline int emptcp_parse_ipv6_ext(void *data, void *end, __u32 *o
 	return nexthdr == IPPROTO_TCP ? 0 : -EMPTCP_E_NOT_TCP;
 }
 
-/* Length of the whole frame (XDP: with fragments; TC: the skb, which is pulled only partly). */
-static __always_inline __u32 emptcp_frame_len(emptcp_ctx *ctx)
+/* Whether an IP packet of `ip_len` bytes from `l3_off` fits the frame. The linear part is
+ * checked first, from the context alone; only a packet longer than it asks for the whole
+ * frame's length (XDP: with fragments, a helper call; TC: the skb, which is pulled only partly). */
+static __always_inline int emptcp_ip_len_ok(emptcp_ctx *ctx, __u32 l3_off, __u32 ip_len)
 {
-#ifdef EMPTCP_HOOK_IS_XDP
-	return bpf_xdp_get_buff_len(ctx);
-#else
-	return ctx->len;
-#endif
-}
+	__u32 linear = (__u32)((long)emptcp_data_end(ctx) - (long)emptcp_data(ctx));
 
-/* Whether an IP packet of `ip_len` bytes from `l3_off` fits a frame of `frame` bytes. */
-static __always_inline int emptcp_ip_len_ok(__u32 l3_off, __u32 ip_len, __u32 frame)
-{
-	return l3_off + ip_len <= frame;
+	if (l3_off + ip_len <= linear)
+		return 1;
+#ifdef EMPTCP_HOOK_IS_XDP
+	return l3_off + ip_len <= bpf_xdp_get_buff_len(ctx);
+#else
+	return l3_off + ip_len <= ctx->len;
+#endif
 }
 
 /* Parses the packet into `p`. Returns 0, -EMPTCP_E_NOT_TCP or -EMPTCP_E_TRUNCATED. */
@@ -68,7 +68,7 @@ static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 	void *end = emptcp_data_end(ctx);
 	struct ethhdr *eth = data;
 	struct tcphdr *th;
-	__u32 off, hlen, ip_end, frame = emptcp_frame_len(ctx);
+	__u32 off, hlen, ip_end;
 
 	if ((void *)(eth + 1) > end)
 		return -EMPTCP_E_TRUNCATED;
@@ -83,7 +83,7 @@ static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 		if (ip->version != 4 || ip->ihl < 5)
 			return -EMPTCP_E_TRUNCATED;
 		tot = bpf_ntohs(ip->tot_len);
-		if (tot < ip->ihl * 4u || !emptcp_ip_len_ok(off, tot, frame))
+		if (tot < ip->ihl * 4u || !emptcp_ip_len_ok(ctx, off, tot))
 			return -EMPTCP_E_TRUNCATED;
 		ip_end = off + tot;
 		if (ip->protocol != IPPROTO_TCP || (ip->frag_off & bpf_htons(0x1fff)))
@@ -109,7 +109,7 @@ static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 			return -EMPTCP_E_TRUNCATED;
 		/* payload length 0 is a jumbogram (hop-by-hop option), not for us */
 		plen = bpf_ntohs(ip6->payload_len);
-		if (ip6->version != 6 || plen == 0 || !emptcp_ip_len_ok(off, sizeof(*ip6) + plen, frame))
+		if (ip6->version != 6 || plen == 0 || !emptcp_ip_len_ok(ctx, off, sizeof(*ip6) + plen))
 			return -EMPTCP_E_TRUNCATED;
 		ip_end = off + sizeof(*ip6) + plen;
 		p->family = EMPTCP_AF_INET6;

@@ -34,10 +34,12 @@ struct emptcp_scratch {
 	__u8 sel_idx;                     /* selector step being evaluated */
 	__u8 act_idx;                     /* actor being run in `chain` */
 	__u8 pad[2];
-	__u32 and_chain;                  /* chain id of the last matched `and` step, 0 = none */
-	__u32 chain_id;                   /* the action chain taken */
+	__u32 and_chain;                  /* chain index of the last matched `and` step, 0 = none */
+	__u32 chain_idx;                  /* index of the action chain taken */
 	__u32 pad2;
-	struct emptcp_action_chain chain; /* copy of the chain taken (emptcp_<h>_chains[chain_id]) */
+	/* Copy of the chain taken, made only when an actor must be tail-called: actors reached by
+	 * tail call read their parameters and the rest of the chain from here. */
+	struct emptcp_action_chain chain;
 	/* Work space of the running actor (not kept across actors): option walks run faster
 	 * through the verifier on map memory than on the stack. */
 	struct emptcp_opts opts;
