@@ -32,6 +32,39 @@ _seed = functools.lru_cache(maxsize=None)(tcp_pkt)
 
 # ---- an independent reading of a frame (what the kernel's receive path accepts) ----
 
+# Options the kernel checks itself (router alert, IOAM, jumbo, CALIPSO; home address).
+KNOWN_HBH, KNOWN_DST = {0x05, 0x31, 0xC2, 0x07}, {0xC9}
+
+
+def options_accepted(opts, hopbyhop):
+    """Whether the kernel's receive path keeps a packet with these hop-by-hop or destination
+    options (its defaults: at most 8 options, padding runs of at most 7 zero bytes, an unknown
+    option whose type asks for a discard drops the packet)."""
+    pos = pad = count = 0
+    while pos < len(opts):
+        if opts[pos] == 0:
+            pad += 1
+            if pad > 7:
+                return False
+            pos += 1
+            continue
+        if pos + 2 > len(opts) or pos + 2 + opts[pos + 1] > len(opts):
+            return False
+        kind, body = opts[pos], opts[pos + 2:pos + 2 + opts[pos + 1]]
+        if kind == 1:
+            pad += 2 + len(body)
+            if pad > 7 or any(body):
+                return False
+        else:
+            count += 1
+            known = KNOWN_HBH if hopbyhop else KNOWN_DST
+            if count > 8 or (kind not in known and kind & 0xC0):
+                return False
+            pad = 0
+        pos += 2 + len(body)
+    return True
+
+
 def reading(frame):
     """(l3, l4, tcp header length, ip end, family) for a frame the stack would take, else None."""
     if len(frame) < 14:
@@ -51,12 +84,17 @@ def reading(frame):
         if plen == 0 or 54 + plen > len(frame):
             return None
         nh, l4, end, fam = frame[20], 54, 54 + plen, 6
-        for _ in range(4):
+        for i in range(4):
             if nh == 6:
                 break
-            if nh not in (0, 43, 60) or l4 + 2 > len(frame):
+            if nh not in (0, 43, 60) or l4 + 4 > len(frame) or (nh == 0 and i > 0):
                 return None
-            nh, l4 = frame[l4], l4 + (frame[l4 + 1] + 1) * 8
+            size = (frame[l4 + 1] + 1) * 8
+            if nh == 43 and frame[l4 + 3] != 0:
+                return None  # segments left: this host would route it on, not read it
+            if nh in (0, 60) and not options_accepted(frame[l4 + 2:l4 + size], hopbyhop=nh == 0):
+                return None
+            nh, l4 = frame[l4], l4 + size
         if nh != 6:
             return None
     else:

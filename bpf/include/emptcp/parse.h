@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * One-pass parser: Ethernet -> IPv4 (any IP options) or IPv6 (hop-by-hop, routing and
- * destination-options headers skipped) -> TCP. Fills struct emptcp_pkt, with the flow key
+ * destination-options headers checked as the kernel checks them, then skipped) -> TCP. Fills struct emptcp_pkt, with the flow key
  * oriented for the hook. Non-first fragments, IPv6 fragments and other protocols are NOT_TCP.
  *
  * Lengths must agree as the kernel's receive path requires (ip_rcv, ipv6_rcv, tcp_v4_rcv), or
@@ -22,9 +22,107 @@
 /* IPv6 extension headers skipped on the way to TCP (each costs a few instructions). */
 #define EMPTCP_IPV6_EXT_MAX 4
 
-/* Walks IPv6 extension headers from `*off`; leaves `*off` at TCP. Returns 0 or a negative error. */
-static __always_inline int emptcp_parse_ipv6_ext(void *data, void *end, __u32 *off, __u8 nexthdr)
+/* Options of a hop-by-hop or destination-options header, walked as the kernel's ip6_parse_tlv
+ * walks them. The kernel drops the packet for an option running past the header, a padding run
+ * over 7 bytes, PadN with non-zero contents, more than EMPTCP_IPV6_TLV_MAX other options, or an
+ * option it does not know whose type asks for a discard (top two bits not 00); such a packet is
+ * passed unchanged, never rewritten. The kernel's default limit is 8 options
+ * (net.ipv6.max_hbh_opts_number, max_dst_opts_number): a header it accepts then holds at most 8
+ * options and 9 padding runs of 7, 71 in all, which bounds the walk. */
+#define EMPTCP_IPV6_TLV_MAX 8
+#define EMPTCP_IPV6_TLV_STEPS 72
+
+struct emptcp_tlv_walk {
+	emptcp_ctx *ctx;
+	__u32 off;   /* packet offset of the first option */
+	__u32 pos;   /* option bytes walked */
+	__u32 len;   /* option bytes in the header */
+	__u32 pad;   /* padding bytes in a row */
+	__u32 count; /* options other than padding */
+	__u8 hopbyhop;
+	int ok;      /* 1: the kernel accepts the header; 0: it drops the packet */
+};
+
+/* Options the kernel knows and checks itself: router alert, IOAM, jumbo payload and CALIPSO in
+ * a hop-by-hop header; home address in a destination-options header. */
+static __always_inline int emptcp_ipv6_tlv_known(__u8 type, __u8 hopbyhop)
 {
+	if (hopbyhop)
+		return type == 0x05 || type == 0x31 || type == 0xc2 || type == 0x07;
+	return type == 0xc9;
+}
+
+/* One option per call of bpf_loop: the verifier checks this body once, whatever the walk. */
+static long emptcp_ipv6_tlv_step(__u64 i, void *arg)
+{
+	struct emptcp_tlv_walk *w = arg;
+	__u8 opt[2];
+	__u64 body = 0;
+	__u32 optlen, n;
+
+	w->ok = 0;
+	if (w->pos >= w->len) {
+		w->ok = w->pos == w->len;
+		return 1;
+	}
+	if (emptcp_load_bytes(w->ctx, w->off + w->pos, opt, 1))
+		return 1;
+	if (opt[0] == 0) { /* Pad1 */
+		if (++w->pad > 7)
+			return 1;
+		w->pos++;
+		return 0;
+	}
+	if (w->pos + 2 > w->len || emptcp_load_bytes(w->ctx, w->off + w->pos, opt, 2))
+		return 1;
+	optlen = (__u32)opt[1] + 2;
+	if (w->pos + optlen > w->len)
+		return 1;
+	if (opt[0] == 1) { /* PadN: part of the run of at most 7, all zero */
+		w->pad += optlen;
+		if (w->pad > 7)
+			return 1;
+		n = optlen - 2; /* 0..5 after the run check */
+		if (n > 7)
+			return 1;
+		if (n && emptcp_load_bytes(w->ctx, w->off + w->pos + 2, &body, n))
+			return 1;
+		if (body)
+			return 1;
+	} else {
+		if (++w->count > EMPTCP_IPV6_TLV_MAX)
+			return 1;
+		if (!emptcp_ipv6_tlv_known(opt[0], w->hopbyhop) && (opt[0] & 0xc0))
+			return 1;
+		w->pad = 0;
+	}
+	w->pos += optlen;
+	w->ok = -1;
+	return 0;
+}
+
+/* 1 when the options header at `off` is one the kernel accepts. A global function: the verifier
+ * checks it once, apart from the states of the caller. */
+__attribute__((noinline)) int emptcp_ipv6_opts_ok(emptcp_ctx *ctx, __u32 off, __u32 hopbyhop)
+{
+	struct emptcp_tlv_walk w = { .ctx = ctx, .off = off + 2, .hopbyhop = !!hopbyhop, .ok = -1 };
+	__u8 hdr[2];
+
+	if (emptcp_load_bytes(ctx, off, hdr, 2))
+		return 0;
+	w.len = ((__u32)hdr[1] + 1) * 8 - 2;
+	bpf_loop(EMPTCP_IPV6_TLV_STEPS, emptcp_ipv6_tlv_step, &w, 0);
+	return w.ok == 1;
+}
+
+/* Walks IPv6 extension headers from `*off`; leaves `*off` at TCP. Returns 0 or a negative error.
+ * A header the kernel would drop the packet for (see emptcp_ipv6_opts_ok; a hop-by-hop header
+ * that is not the first; a routing header with segments left, which this host would have to
+ * forward) is TRUNCATED: passed unchanged. */
+static __always_inline int emptcp_parse_ipv6_ext(emptcp_ctx *ctx, __u32 *off, __u8 nexthdr)
+{
+	void *data = emptcp_data(ctx);
+	void *end = emptcp_data_end(ctx);
 	int i;
 
 #pragma unroll
@@ -36,9 +134,17 @@ static __always_inline int emptcp_parse_ipv6_ext(void *data, void *end, __u32 *o
 		if (nexthdr != IPPROTO_HOPOPTS && nexthdr != IPPROTO_ROUTING &&
 		    nexthdr != IPPROTO_DSTOPTS)
 			return -EMPTCP_E_NOT_TCP;
-		ext = data + (*off & 0x1ff);
-		if ((void *)(ext + 2) > end)
+		if (nexthdr == IPPROTO_HOPOPTS && i > 0)
 			return -EMPTCP_E_TRUNCATED;
+		ext = data + (*off & 0x1ff);
+		if ((void *)(ext + 4) > end)
+			return -EMPTCP_E_TRUNCATED;
+		if (nexthdr == IPPROTO_ROUTING) {
+			if (ext[3])
+				return -EMPTCP_E_TRUNCATED;
+		} else if (!emptcp_ipv6_opts_ok(ctx, *off, nexthdr == IPPROTO_HOPOPTS)) {
+			return -EMPTCP_E_TRUNCATED;
+		}
 		nexthdr = ext[0];
 		*off += ((__u32)ext[1] + 1) * 8;
 	}
@@ -123,7 +229,7 @@ static __always_inline int emptcp_parse(emptcp_ctx *ctx, struct emptcp_pkt *p)
 #endif
 		p->l3_off = off;
 		off += sizeof(*ip6);
-		err = emptcp_parse_ipv6_ext(data, end, &off, ip6->nexthdr);
+		err = emptcp_parse_ipv6_ext(ctx, &off, ip6->nexthdr);
 		if (err)
 			return err;
 	} else {
