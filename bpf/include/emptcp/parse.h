@@ -2,7 +2,8 @@
 /*
  * One-pass parser: Ethernet -> IPv4 (any IP options) or IPv6 (hop-by-hop, routing and
  * destination-options headers checked as the kernel checks them, then skipped) -> TCP. Fills
- * struct emptcp_pkt, with the flow key oriented for the hook. Non-first fragments, IPv6 fragments and other protocols are NOT_TCP.
+ * struct emptcp_pkt, with the flow key oriented for the hook. Non-first fragments, IPv6 fragments
+ * and other protocols are NOT_TCP.
  *
  * Lengths must agree as the kernel's receive path requires (ip_rcv, ipv6_rcv, tcp_v4_rcv), or
  * the packet is TRUNCATED (passed unchanged and counted; the stack drops it): the version nibble
