@@ -32,11 +32,23 @@ _seed = functools.lru_cache(maxsize=None)(tcp_pkt)
 
 # ---- an independent reading of a frame (what the kernel's receive path accepts) ----
 
-# Options the kernel checks itself (router alert, IOAM, jumbo, CALIPSO; home address).
-KNOWN_HBH, KNOWN_DST = {0x05, 0x31, 0xC2, 0x07}, {0xC9}
+def option_accepted(kind, data, nh_off, hopbyhop):
+    """One option other than padding, as the kernel's handlers judge it (emptcp cannot see whether
+    Mobile IPv6 is configured, so a home address counts as dropped)."""
+    if hopbyhop and kind == 0x05:
+        return len(data) == 2                       # router alert
+    if hopbyhop and kind == 0xC2:
+        return False                                # jumbo: only with a payload length of 0
+    if hopbyhop and kind == 0x07:
+        return len(data) >= 8 and data[4] * 4 + 8 <= len(data)  # CALIPSO
+    if hopbyhop and kind == 0x31:
+        return nh_off % 4 == 0 and len(data) >= 2   # IOAM
+    if not hopbyhop and kind == 0xC9:
+        return False                                # home address
+    return kind & 0xC0 == 0                         # unknown: skip, or drop the packet
 
 
-def options_accepted(opts, hopbyhop):
+def options_accepted(opts, hopbyhop, nh_off):
     """Whether the kernel's receive path keeps a packet with these hop-by-hop or destination
     options (its defaults: at most 8 options, padding runs of at most 7 zero bytes, an unknown
     option whose type asks for a discard drops the packet)."""
@@ -57,8 +69,7 @@ def options_accepted(opts, hopbyhop):
                 return False
         else:
             count += 1
-            known = KNOWN_HBH if hopbyhop else KNOWN_DST
-            if count > 8 or (kind not in known and kind & 0xC0):
+            if count > 8 or not option_accepted(kind, body, nh_off + pos, hopbyhop):
                 return False
             pad = 0
         pos += 2 + len(body)
@@ -92,7 +103,7 @@ def reading(frame):
             size = (frame[l4 + 1] + 1) * 8
             if nh == 43 and frame[l4 + 3] != 0:
                 return None  # segments left: this host would route it on, not read it
-            if nh in (0, 60) and not options_accepted(frame[l4 + 2:l4 + size], hopbyhop=nh == 0):
+            if nh in (0, 60) and not options_accepted(frame[l4 + 2:l4 + size], nh == 0, l4 + 2 - 14):
                 return None
             nh, l4 = frame[l4], l4 + size
         if nh != 6:

@@ -27,7 +27,7 @@
  * walks them. The kernel drops the packet for an option running past the header, a padding run
  * over 7 bytes, PadN with non-zero contents, more than EMPTCP_IPV6_TLV_MAX other options, or an
  * option it does not know whose type asks for a discard (top two bits not 00); such a packet is
- * passed unchanged, never rewritten. The kernel's default limit is 8 options
+ * passed unchanged, never rewritten (emptcp_ipv6_tlv_ok). The kernel's default limit is 8 options
  * (net.ipv6.max_hbh_opts_number, max_dst_opts_number): a header it accepts then holds at most 8
  * options and 9 padding runs of 7, 71 in all, which bounds the walk. */
 #define EMPTCP_IPV6_TLV_MAX 8
@@ -44,13 +44,32 @@ struct emptcp_tlv_walk {
 	int ok;      /* 1: the kernel accepts the header; 0: it drops the packet */
 };
 
-/* Options the kernel knows and checks itself: router alert, IOAM, jumbo payload and CALIPSO in
- * a hop-by-hop header; home address in a destination-options header. */
-static __always_inline int emptcp_ipv6_tlv_known(__u8 type, __u8 hopbyhop)
+/* Whether the kernel keeps a packet for one option other than padding: `type`, `datalen` bytes of
+ * data, at offset `nh_off` from the IPv6 header, `b4` its fifth data byte. The options the kernel
+ * knows are held to its own checks: a router alert has 2 bytes; a jumbo payload goes with an IPv6
+ * payload length of 0, which the parser already refuses; CALIPSO has at least 8 bytes and its
+ * compartment bitmap fits; IOAM starts 4-aligned. A home address (destination options) is
+ * accepted only with Mobile IPv6 configured: emptcp cannot tell, so it passes such a packet
+ * unchanged. An option the kernel does not know is skipped when its type's top two bits are 00
+ * and drops the packet otherwise. */
+static __always_inline int emptcp_ipv6_tlv_ok(__u8 type, __u32 datalen, __u32 nh_off, __u8 b4,
+					      __u8 hopbyhop)
 {
-	if (hopbyhop)
-		return type == 0x05 || type == 0x31 || type == 0xc2 || type == 0x07;
-	return type == 0xc9;
+	if (hopbyhop) {
+		switch (type) {
+		case 0x05:
+			return datalen == 2;
+		case 0xc2:
+			return 0;
+		case 0x07:
+			return datalen >= 8 && (__u32)b4 * 4 + 8 <= datalen;
+		case 0x31:
+			return (nh_off & 3) == 0 && datalen >= 2;
+		}
+	} else if (type == 0xc9) {
+		return 0;
+	}
+	return (type & 0xc0) == 0;
 }
 
 /* One option per call of bpf_loop: the verifier checks this body once, whatever the walk. */
@@ -60,6 +79,7 @@ static long emptcp_ipv6_tlv_step(__u64 i, void *arg)
 	__u8 opt[2];
 	__u64 body = 0;
 	__u32 optlen, n;
+	__u8 b4 = 0;
 
 	w->ok = 0;
 	if (w->pos >= w->len) {
@@ -93,7 +113,11 @@ static long emptcp_ipv6_tlv_step(__u64 i, void *arg)
 	} else {
 		if (++w->count > EMPTCP_IPV6_TLV_MAX)
 			return 1;
-		if (!emptcp_ipv6_tlv_known(opt[0], w->hopbyhop) && (opt[0] & 0xc0))
+		if (opt[0] == 0x07 && optlen >= 7 &&
+		    emptcp_load_bytes(w->ctx, w->off + w->pos + 6, &b4, 1))
+			return 1;
+		if (!emptcp_ipv6_tlv_ok(opt[0], optlen - 2, w->off + w->pos - ETH_HLEN, b4,
+					w->hopbyhop))
 			return 1;
 		w->pad = 0;
 	}
