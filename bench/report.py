@@ -68,6 +68,8 @@ def packet_table(part: dict) -> list[str]:
         ref, target = REF.get(kind, ("", ""))
         if r["hook"] != "xdp" and kind == "floor":
             ref = ""
+        if r["hook"] != "xdp" and kind == "add_addr":  # egress removes without a report
+            ref, target = "", ""
         ns = _fmt_s(r["ns"], "ns", 1.0, 0)
         if kind == "add_addr":
             ns += f" = {r['ns']['median'] / 1000:.3f} µs"
