@@ -334,7 +334,9 @@ private final class HookBench {
     private func time(_ s: Scenario, repeatCount: Int) throws -> (ns: Double, retval: UInt32) {
         let prog = s.passProgram ? passPath : entryPath
         let frame = s.packet == .addAddr ? addAddrFrame : ackFrame
-        let reports = (s.packet == .addAddr && hook == "xdp") || s.actors.contains { $0.name == "recover_add_addr" }
+        // Only ingress reports a removal, so only there is its consumer counted.
+        let removalReported = s.packet == .addAddr && hook == "xdp"
+        let reports = removalReported || s.actors.contains { $0.name == "recover_add_addr" }
         if reports && kernel.hasMap(ring) {
             let batch = min(repeatCount, 4096)
             var left = repeatCount, total = 0.0
@@ -349,7 +351,7 @@ private final class HookBench {
                 left -= n
                 var read = 0
                 let consumer = try clock.measure { read = try kernel.drainRing(ring) }
-                if s.packet == .addAddr && hook == "xdp" {
+                if removalReported {
                     guard read == n else { throw BenchFailure("\(hook) \(s.name): \(read) of \(n) records read") }
                     total += Double(consumer.components.attoseconds) / 1e9 + Double(consumer.components.seconds) * 1e9
                 }
