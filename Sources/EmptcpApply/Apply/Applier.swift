@@ -136,6 +136,10 @@ public struct Applier: Sendable {
     ///   shortcut, since the verifier's work is its fixed cost).
     public func attach(interface: String, xdpMode: XDPMode = .auto, tcMode: TCMode = .auto, allPrograms: Bool = true) throws -> AttachResult {
         try requireRoot("attach")
+        return try exclusively("attach") { try attachLocked(interface: interface, xdpMode: xdpMode, tcMode: tcMode, allPrograms: allPrograms) }
+    }
+
+    private func attachLocked(interface: String, xdpMode: XDPMode, tcMode: TCMode, allPrograms: Bool) throws -> AttachResult {
         guard Sys.interfaceIndex(interface) != nil else { throw ApplyError.unknownInterface(interface) }
         let prepared = try PinRoot.prepare(pinRoot)
         let wasLoaded = Loader.isLoaded(layout)
@@ -160,9 +164,20 @@ public struct Applier: Sendable {
     public func detach(interface: String) throws -> Bool {
         try requireRoot("detach")
         guard PinRoot.isBPFFS(pinRoot) else { return false }
-        let was = try attacher.detach(interface)
-        if attacher.attachedInterfaces().isEmpty { Unpinner(layout: layout).removeLoaded() }
-        return was
+        return try exclusively("detach") {
+            let was = try attacher.detach(interface)
+            if attacher.attachedInterfaces().isEmpty { Unpinner(layout: layout).removeLoaded() }
+            return was
+        }
+    }
+
+    /// Runs `body` holding this data plane's lock (ApplyLock): every change of the kernel state
+    /// under this pin root made by another process waits until it returns. Reentrant: the
+    /// applies, attaches and detaches inside take it again without waiting. Callers that read
+    /// what to apply (the store's current revision) read it inside, so the last apply to run is
+    /// the one of the newest revision.
+    public func exclusively<R>(_ operation: String = "apply", _ body: () throws -> R) throws -> R {
+        try ApplyLock.holding(pinRoot: pinRoot, operation: operation, logger: logger, body)
     }
 
     /// Makes the kernel hold exactly `policy` as revision `revision`; see
@@ -188,6 +203,12 @@ public struct Applier: Sendable {
         policy: () throws -> Policy
     ) throws -> ApplyReport {
         try requireRoot("apply")
+        return try exclusively("apply") { try applyLocked(revision: revision, contentHash: contentHash, modules: modules, verify: verify, policy: policy) }
+    }
+
+    private func applyLocked(
+        revision: Int64, contentHash: String, modules: ModuleSlots, verify: Bool, policy: () throws -> Policy
+    ) throws -> ApplyReport {
         let clock = ContinuousClock()
         let start = clock.now
         let kernel = try PolicyMaps(layout: layout, prefilter: prefilter)

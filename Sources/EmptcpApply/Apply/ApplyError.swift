@@ -17,6 +17,8 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
     case tooLong(what: String, count: Int, limit: Int)
     case invalidBinding(binding: String, reason: String)
     case system(SystemError)
+    /// Another process held the data plane's lock (ApplyLock) for the whole wait.
+    case locked(pinRoot: String, lockPath: String, holder: String, waitedSeconds: Int)
 
     public var description: String {
         switch self {
@@ -41,6 +43,8 @@ public enum ApplyError: Error, CustomStringConvertible, Sendable {
         case .tooLong(let what, let count, let limit): "\(what) has \(count) entries, the kernel allows \(limit)"
         case .invalidBinding(let binding, let reason): "binding \(binding): \(reason)"
         case .system(let error): error.description
+        case .locked(let root, let path, let holder, let waited):
+            "another emptcp\(holder.isEmpty ? "" : " (\(holder))") is changing the data plane of \(root); gave up after waiting \(waited) s for \(path) (nothing was changed; try again, or raise EMPTCP_LOCK_TIMEOUT)"
         }
     }
 }

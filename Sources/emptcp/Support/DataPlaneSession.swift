@@ -56,6 +56,11 @@ struct DataPlaneSession {
     /// revision already (Applier.apply's fast path); `verify` compares every map entry anyway.
     @discardableResult
     func applyCurrent(_ applier: Applier, _ store: PolicyStore, force: Bool = false, verify: Bool = false) throws -> (Revision, ApplyReport)? {
+        // Under the data plane's lock, so the revision read here is still the newest when applied.
+        try applier.exclusively { try applyCurrentLocked(applier, store, force: force, verify: verify) }
+    }
+
+    private func applyCurrentLocked(_ applier: Applier, _ store: PolicyStore, force: Bool, verify: Bool) throws -> (Revision, ApplyReport)? {
         guard let revision = try store.currentRevision() else { return nil }
         do {
             try StoreOwnership.check(store, applier, global, force: force)
