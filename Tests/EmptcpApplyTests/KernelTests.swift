@@ -83,11 +83,11 @@ import Testing
             // and add a stray one.
             let live = try applier.policyMaps().liveGeneration()
             let tcp2 = try PinnedMap(path: applier.layout.map("emptcp_x_tcp2"), name: "emptcp_x_tcp2")
-            let key = Generation.key(MapKey(try MapEncoder.tcp2Key(Self.policy.bindings[0])), .tcp2, live)
+            let key = Generation.key(try MapEncoder.tcp2Key(Self.policy.bindings[0]), .tcp2, live)
             try tcp2.update(key.bytes, MapEncoder.u32(12345))
             var stray = Self.policy.bindings[0]
             stray.key.remote = IPAddress("10.9.9.9")
-            try tcp2.update(Generation.key(MapKey(try MapEncoder.tcp2Key(stray)), .tcp2, live).bytes, MapEncoder.u32(1))
+            try tcp2.update(Generation.key(try MapEncoder.tcp2Key(stray), .tcp2, live).bytes, MapEncoder.u32(1))
             let sel = try PinnedMap(path: applier.layout.map("emptcp_t_selchn"), name: "emptcp_t_selchn")
             try sel.update(MapEncoder.u32(UInt32(live)), MapEncoder.selectorChainValue([]))
 

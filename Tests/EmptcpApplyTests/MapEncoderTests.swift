@@ -63,14 +63,14 @@ import Testing
     }
 
     @Test func encodesKeysInNetworkOrder() throws {
-        let key = try MapEncoder.tcp4Key(Self.policy.bindings[1])
+        let key = try MapEncoder.tcp4Key(Self.policy.bindings[1]).bytes
         #expect(key[0] == 4) // EMPTCP_AF_INET
         #expect(Array(key[2..<4]) == [0x14, 0x51]) // 5201 big endian
         #expect(Array(key[4..<8]) == [10, 0, 1, 1])
         #expect(key[8..<20].allSatisfy { $0 == 0 })
         #expect(Array(key[20..<24]) == [10, 0, 1, 2])
         #expect(Array(key[36..<38]) == [0x9c, 0x40]) // 40000 big endian
-        let v6 = try MapEncoder.tcp2Key(Self.policy.bindings[2])
+        let v6 = try MapEncoder.tcp2Key(Self.policy.bindings[2]).bytes
         #expect(v6[0] == 6)
         #expect(Array(v6[4..<20]) == IPAddress("fd00::1")!.bytes)
         #expect(EntryText.key(MapID(hook: .xdp, kind: .tcp4), key) == "local=10.0.1.1 local_port=5201 remote=10.0.1.2 remote_port=40000")

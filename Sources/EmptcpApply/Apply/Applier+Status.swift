@@ -93,16 +93,17 @@ extension Applier {
         for plan in Planner.plan(desired: desired, current: current) {
             let names = desired.chainNames[plan.map.hook] ?? [:]
             let now = current[plan.map] ?? [:]
-            for (key, value) in plan.add {
+            // Listed in key order (bytewise), the same for every run.
+            for (key, value) in plan.add.sorted(by: { $0.key < $1.key }) {
                 result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key.bytes), problem: .missing,
                                          expected: EntryText.value(plan.map, value, names: names), actual: nil))
             }
-            for (key, value) in plan.change {
+            for (key, value) in plan.change.sorted(by: { $0.key < $1.key }) {
                 result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key.bytes), problem: .differs,
                                          expected: EntryText.value(plan.map, value, names: names),
                                          actual: now[key].map { EntryText.value(plan.map, $0, names: names) } ?? "nothing"))
             }
-            for key in plan.remove {
+            for key in plan.remove.sorted() {
                 result.append(DriftEntry(map: plan.map.name, key: EntryText.key(plan.map, key.bytes), problem: .unexpected,
                                          expected: nil, actual: now[key].map { EntryText.value(plan.map, $0, names: names) }))
             }

@@ -87,7 +87,7 @@ enum ApplyLock {
             }
             Sys.sleep(milliseconds: 20)
         }
-        Sys.writeLockHolder(file, "pid \(Sys.processID()) (\(operation))\n")
+        Sys.writeLockHolder(file, "pid \(Sys.processID()) (\(operation))")
         return file
     }
 }

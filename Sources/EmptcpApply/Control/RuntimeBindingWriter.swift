@@ -50,7 +50,7 @@ struct RuntimeBindingWriter {
             let k = Generation.key(MapEncoder.chainKey(index), .chains, g)
             if try chains.lookup(k.bytes) != chainValue { try chains.update(k.bytes, chainValue) }
         }
-        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
+        let neutral = try MapEncoder.tcp4Key(Binding(key, chain: chain))
         let value = MapEncoder.u32(index)
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
         for g in UInt8(0)..<UInt8(Generation.count) {
@@ -80,7 +80,7 @@ struct RuntimeBindingWriter {
     /// shared with another key, and a stale bit only costs one hash lookup.
     func remove(_ key: BindingKey, chain: String, policy: Policy?) throws {
         let maps = try PolicyMaps(layout: layout, prefilter: false)
-        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
+        let neutral = try MapEncoder.tcp4Key(Binding(key, chain: chain))
         let value = Self.knownIndex(key, chain: chain, policy: policy).map(MapEncoder.u32)
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
         for g in UInt8(0)..<UInt8(Generation.count) {
@@ -95,7 +95,7 @@ struct RuntimeBindingWriter {
     func holds(_ key: BindingKey, chain: String, policy: Policy?) throws -> Bool {
         let maps = try PolicyMaps(layout: layout, prefilter: false)
         if let index = Self.knownIndex(key, chain: chain, policy: policy) { return try holds(key, index: index, in: maps) }
-        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: chain)))
+        let neutral = try MapEncoder.tcp4Key(Binding(key, chain: chain))
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
         for g in UInt8(0)..<UInt8(Generation.count) where try table.lookup(Generation.key(neutral, .tcp4, g).bytes) != nil {
             return true
@@ -104,7 +104,7 @@ struct RuntimeBindingWriter {
     }
 
     private func holds(_ key: BindingKey, index: UInt32, in maps: PolicyMaps) throws -> Bool {
-        let neutral = MapKey(try MapEncoder.tcp4Key(Binding(key, chain: "")))
+        let neutral = try MapEncoder.tcp4Key(Binding(key, chain: ""))
         let value = MapEncoder.u32(index)
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
         for g in UInt8(0)..<UInt8(Generation.count) where try table.lookup(Generation.key(neutral, .tcp4, g).bytes) != value {

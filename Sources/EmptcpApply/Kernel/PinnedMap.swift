@@ -98,21 +98,39 @@ package struct PinnedMap {
         return result
     }
 
-    /// Writes entries: one batch where the map supports it, else element by element. Keys and
-    /// values are packed into two buffers without an array per key (100k keys at a time).
-    func write(_ entries: [(key: MapKey, value: Bytes)]) throws {
-        guard !entries.isEmpty else { return }
-        if entries.count > 1 {
-            var keys = Bytes(), values = Bytes()
-            keys.reserveCapacity(entries.count * keySize)
-            values.reserveCapacity(entries.count * valueSize)
-            for entry in entries {
-                entry.key.withBytes { keys.append(contentsOf: $0) }
-                values.append(contentsOf: entry.value)
-            }
-            if try Sys.mapUpdateBatch(fd, object, keys: keys, values: values, count: entries.count) { return }
+    /// Entries packed for one batch write: keys and values back to back, as the kernel reads
+    /// them, without an array per entry (100k entries at a time).
+    struct Batch {
+        private(set) var keys = Bytes()
+        private(set) var values = Bytes()
+        private(set) var count = 0
+
+        init(capacity: Int, of map: PinnedMap) {
+            keys.reserveCapacity(capacity * map.keySize)
+            values.reserveCapacity(capacity * map.valueSize)
         }
-        for entry in entries { try update(entry.key.bytes, entry.value) }
+
+        mutating func append(_ key: MapKey, _ value: Bytes) {
+            key.withBytes { keys.append(contentsOf: $0) }
+            values.append(contentsOf: value)
+            count += 1
+        }
+    }
+
+    /// Writes entries: one batch where the map supports it, else element by element.
+    func write(_ entries: [(key: MapKey, value: Bytes)]) throws {
+        var batch = Batch(capacity: entries.count, of: self)
+        for entry in entries { batch.append(entry.key, entry.value) }
+        try write(batch)
+    }
+
+    /// Writes a packed batch: one BPF_MAP_UPDATE_BATCH where the map supports it, else element by element.
+    func write(_ batch: Batch) throws {
+        guard batch.count > 0 else { return }
+        if batch.count > 1, try Sys.mapUpdateBatch(fd, object, keys: batch.keys, values: batch.values, count: batch.count) { return }
+        for i in 0..<batch.count {
+            try update(Array(batch.keys[(i * keySize)..<((i + 1) * keySize)]), Array(batch.values[(i * valueSize)..<((i + 1) * valueSize)]))
+        }
     }
 
     /// The nonzero values of an ARRAY map of u64 (a prefilter), by index: batch lookup where

@@ -146,7 +146,11 @@ struct PolicyMaps {
             } else if !kind.isArray {
                 try target.remove(map.remove.map { Generation.key($0, kind, g) })
             }
-            try target.write((map.add + map.change).map { (Generation.key($0.key, kind, g), $0.value) })
+            // Straight into the packed buffers, stamped with the generation on the way.
+            var batch = PinnedMap.Batch(capacity: map.add.count + map.change.count, of: target)
+            for entry in map.add { batch.append(Generation.key(entry.key, kind, g), entry.value) }
+            for entry in map.change { batch.append(Generation.key(entry.key, kind, g), entry.value) }
+            try target.write(batch)
         }
         for (hook, words) in plan.prefilter where !words.isEmpty {
             try prefilters[hook]!.writeWords(words.map { (Generation.prefilterIndex($0.word, g), $0.bits) })

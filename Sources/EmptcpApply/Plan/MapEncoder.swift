@@ -174,16 +174,47 @@ enum MapEncoder {
         let flags = prefilter && !slots.isEmpty ? UInt8(EMPTCP_SEL_F_PREFILTER) : 0
         state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots, flags: flags)]
 
-        // Action chains referenced by this hook's bindings, at their indexes.
-        let bindings = policy.bindings.filter { $0.key.hook == hook }
+        // Bindings, in one pass: keys are built on the stack, every binding of one chain shares
+        // one value array, and a chain name equal to the previous binding's is not looked up
+        // again (bindings come grouped by chain more often than not). Bindings are read in
+        // place, by index, not copied out of the array.
         let indexes = try chainIndexes(hook: hook, policy)
+        let all = policy.bindings
+        var used = Set<String>()
+        var values: [UInt32: Bytes] = [:]
+        var last: (chain: String, index: UInt32, value: Bytes)?
+        var tcpDefault: UInt32 = 0
+        var tcp2: [MapKey: Bytes] = [:]
+        var tcp4: [MapKey: Bytes] = [:]
+        for i in all.indices where all[i].key.hook == hook {
+            if last == nil || last!.chain != all[i].chain {
+                let chain = all[i].chain
+                guard let index = indexes[chain] else {
+                    throw ApplyError.unknownChain(binding: all[i].key.description, chain: chain)
+                }
+                used.insert(chain)
+                let value = values[index] ?? u32(index)
+                values[index] = value
+                last = (chain, index, value)
+            }
+            switch all[i].key.selector {
+            case .tcp:
+                tcpDefault = last!.index
+            case .tcp2:
+                // Room for every binding left at the first one (a hook without tcp2 bindings reserves none).
+                if tcp2.isEmpty { tcp2.reserveCapacity(all.count - i) }
+                tcp2[try tcp2Key(all[i])] = last!.value
+            case .tcp4:
+                if tcp4.isEmpty { tcp4.reserveCapacity(all.count - i) }
+                tcp4[try tcp4Key(all[i])] = last!.value
+            }
+        }
+
+        // Action chains referenced by this hook's bindings, at their indexes.
         var names: [UInt32: String] = [:]
         var chains: [MapKey: Bytes] = [:]
-        for name in Set(bindings.map(\.chain)).sorted() {
-            guard let actors = policy.chains[name], let index = indexes[name] else {
-                let binding = bindings.first { $0.chain == name }!
-                throw ApplyError.unknownChain(binding: binding.key.description, chain: name)
-            }
+        for name in used.sorted() {
+            let (actors, index) = (policy.chains[name]!, indexes[name]!)
             names[index] = name
             chains[chainKey(index)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
             for actor in actors {
@@ -194,31 +225,15 @@ enum MapEncoder {
         }
         state.maps[MapID(hook: hook, kind: .chains)] = chains
         state.chainNames[hook] = names
-
-        // Bindings.
-        var tcpDefault: UInt32 = 0
-        var tcp2: [MapKey: Bytes] = [:]
-        var tcp4: [MapKey: Bytes] = [:]
-        tcp2.reserveCapacity(bindings.count)
-        tcp4.reserveCapacity(bindings.count)
-        for binding in bindings {
-            let id = u32(indexes[binding.chain]!)
-            switch binding.key.selector {
-            case .tcp:
-                tcpDefault = indexes[binding.chain]!
-            case .tcp2:
-                tcp2[MapKey(try tcp2Key(binding))] = id
-            case .tcp4:
-                tcp4[MapKey(try tcp4Key(binding))] = id
-            }
-        }
         state.maps[MapID(hook: hook, kind: .tcpDefault)] = [zeroKey: u32(tcpDefault)]
         state.maps[MapID(hook: hook, kind: .tcp2)] = tcp2
         state.maps[MapID(hook: hook, kind: .tcp4)] = tcp4
         if prefilter {
             state.prefilter?[hook] = (0..<UInt8(Generation.count)).map { gen in
-                Prefilter.words(of: tcp2.keys.lazy.map { Generation.key($0, .tcp2, gen) })
-                    .merging(Prefilter.words(of: tcp4.keys.lazy.map { Generation.key($0, .tcp4, gen) })) { $0 | $1 }
+                var bits = Prefilter.BitSet()
+                for key in tcp2.keys { bits.insert(Generation.key(key, .tcp2, gen)) }
+                for key in tcp4.keys { bits.insert(Generation.key(key, .tcp4, gen)) }
+                return bits.words
             }
         }
     }
@@ -312,16 +327,16 @@ enum MapEncoder {
         return (UInt8(local.isIPv4 ? EMPTCP_AF_INET : EMPTCP_AF_INET6), local, remote)
     }
 
-    static func tcp2Key(_ binding: Binding) throws -> Bytes {
+    static func tcp2Key(_ binding: Binding) throws -> MapKey {
         let (family, local, remote) = try addressPair(binding)
         var key = emptcp_tcp2_key()
         key.family = family
         withUnsafeMutableBytes(of: &key.local) { $0.copyBytes(from: local.bytes) }
         withUnsafeMutableBytes(of: &key.remote) { $0.copyBytes(from: remote.bytes) }
-        return withUnsafeBytes(of: key) { Array($0) }
+        return withUnsafeBytes(of: key) { MapKey(raw: $0) }
     }
 
-    static func tcp4Key(_ binding: Binding) throws -> Bytes {
+    static func tcp4Key(_ binding: Binding) throws -> MapKey {
         let (family, local, remote) = try addressPair(binding)
         guard let localPort = binding.key.localPort, let remotePort = binding.key.remotePort else {
             throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote ports")
@@ -332,6 +347,6 @@ enum MapEncoder {
         key.remote_port = remotePort.bigEndian
         withUnsafeMutableBytes(of: &key.local) { $0.copyBytes(from: local.bytes) }
         withUnsafeMutableBytes(of: &key.remote) { $0.copyBytes(from: remote.bytes) }
-        return withUnsafeBytes(of: key) { Array($0) }
+        return withUnsafeBytes(of: key) { MapKey(raw: $0) }
     }
 }

@@ -14,7 +14,7 @@ struct MapPlan: Sendable, Equatable {
     }
 }
 
-/// Compares desired and current map contents. Pure; deterministic order (keys sorted bytewise).
+/// Compares desired and current map contents. Pure; the differences come in no particular order.
 enum Planner {
     static func plan(_ map: MapID, desired: [MapKey: Bytes], current: [MapKey: Bytes]) -> MapPlan {
         var plan = MapPlan(map: map)
@@ -29,10 +29,8 @@ enum Planner {
         if !map.kind.isArray && current.count + plan.add.count != desired.count {
             plan.remove = current.keys.filter { desired[$0] == nil }
         }
-        // Only the differences are sorted (usually few): the order is deterministic.
-        plan.add.sort { $0.key < $1.key }
-        plan.change.sort { $0.key < $1.key }
-        plan.remove.sort(by: <)
+        // Not sorted: the kernel takes a batch in any order, and at 100k bindings sorting was
+        // a good part of planning. What shows the entries to people (drift) sorts them.
         return plan
     }
 

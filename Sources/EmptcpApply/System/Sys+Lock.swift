@@ -26,10 +26,11 @@ extension Sys {
         return true
     }
 
-    /// Replaces the lock file's content with `text` (who holds it, for the message of a waiter).
+    /// Replaces the lock file's content with `text` (who holds it, for the message of a waiter),
+    /// padded with spaces to 64 bytes: one write covers any earlier holder's line, no truncate.
     static func writeLockHolder(_ file: Descriptor, _ text: String) {
-        _ = ftruncate(file.raw, 0)
-        let bytes = Array(text.utf8)
+        var bytes = Array(text.utf8.prefix(63))
+        bytes += [UInt8](repeating: UInt8(ascii: " "), count: 63 - bytes.count) + [UInt8(ascii: "\n")]
         _ = bytes.withUnsafeBytes { pwrite(file.raw, $0.baseAddress, $0.count, 0) }
     }
 
