@@ -68,8 +68,8 @@ def start(e, lab, *args: str, timeout: str | None = None) -> subprocess.Popen:
 
 @pytest.fixture
 def locked_e(lab, request):
-    """emptcp in the client namespace (as client_emptcp), whose lock file is removed once it is
-    closed: the file outlives every holder by design, like dpkg's."""
+    """emptcp in the client namespace (as client_emptcp). Closing it detaches everything, which
+    removes the lock file; it is removed here too in case a test failed before attaching."""
     e = Emptcp(lab.client, lab.tmp / "emptcp")
     yield e
     failed = getattr(request.node, "rep_call", None)

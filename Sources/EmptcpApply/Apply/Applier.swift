@@ -166,7 +166,11 @@ public struct Applier: Sendable {
         guard PinRoot.isBPFFS(pinRoot) else { return false }
         return try exclusively("detach") {
             let was = try attacher.detach(interface)
-            if attacher.attachedInterfaces().isEmpty { Unpinner(layout: layout).removeLoaded() }
+            if attacher.attachedInterfaces().isEmpty {
+                Unpinner(layout: layout).removeLoaded()
+                // Nothing of this data plane is left: neither is its lock file.
+                ApplyLock.removeFile(pinRoot: pinRoot)
+            }
             return was
         }
     }

@@ -66,8 +66,17 @@ enum ApplyLock {
         return try body()
     }
 
+    /// Removes the lock file of `pinRoot` while this process holds the lock: what `detach` does
+    /// when it took the whole data plane down. A waiter that then gets the lock of the removed
+    /// file sees it is no longer linked and locks the path afresh, so two holders never coexist.
+    static func removeFile(pinRoot: String) {
+        let path = path(pinRoot: pinRoot)
+        guard held.withLock({ $0[path] != nil }) else { return }
+        try? Sys.unlinkFile(path)
+    }
+
     private static func acquire(_ path: String, pinRoot: String, operation: String, logger: Logger) throws -> Descriptor {
-        let file: Descriptor
+        var file: Descriptor
         do { file = try Sys.openLockFile(path) } catch let error as SystemError { throw ApplyError.system(error) }
         let timeout = timeoutSeconds(Sys.environment())
         let clock = ContinuousClock()
@@ -75,7 +84,12 @@ enum ApplyLock {
         var told = false
         while true {
             do {
-                if try Sys.tryLockExclusive(file, path) { break }
+                if try Sys.tryLockExclusive(file, path) {
+                    if Sys.isStillLinked(file, at: path) { break }
+                    // The holder removed the file (`removeFile`): lock the one at the path now.
+                    file = try Sys.openLockFile(path)
+                    continue
+                }
             } catch let error as SystemError { throw ApplyError.system(error) }
             let holder = Sys.readLockHolder(file).trimmingSuffix()
             guard clock.now < deadline else {

@@ -56,17 +56,20 @@ package struct PinnedMap {
         }
     }
 
-    /// Every entry of a hash map: batch lookup where the kernel has it, else key iteration.
-    package func entries() throws -> [MapKey: Bytes] {
+    /// Every entry of a map whose value `keep` accepts (default: all): batch lookup where the
+    /// kernel has it, else key iteration. Values not kept are never copied (an array's unused
+    /// indexes are most of it).
+    package func entries(keeping keep: (UnsafeRawBufferPointer) -> Bool = { _ in true }) throws -> [MapKey: Bytes] {
         var result: [MapKey: Bytes] = [:]
         let batched = try forEachBatch(chunk: max(1, min(maxEntries, 4096))) { keys, values, count in
             result.reserveCapacity(result.count + count)
             for i in 0..<count {
-                let key = MapKey(raw: UnsafeRawBufferPointer(rebasing: keys[(i * keySize)..<((i + 1) * keySize)]))
-                result[key] = Array(UnsafeRawBufferPointer(rebasing: values[(i * valueSize)..<((i + 1) * valueSize)]))
+                let value = UnsafeRawBufferPointer(rebasing: values[(i * valueSize)..<((i + 1) * valueSize)])
+                guard keep(value) else { continue }
+                result[MapKey(raw: UnsafeRawBufferPointer(rebasing: keys[(i * keySize)..<((i + 1) * keySize)]))] = Array(value)
             }
         }
-        return batched ? result : try iterate()
+        return batched ? result : try iterate().filter { entry in entry.value.withUnsafeBytes { keep($0) } }
     }
 
     /// Reads the whole map with batch lookups of up to `chunk` entries, handing each step's packed

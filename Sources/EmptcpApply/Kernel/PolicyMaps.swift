@@ -108,7 +108,8 @@ struct PolicyMaps {
                 }
             } else {
                 // Split into one dictionary per generation, built locally (no copy-on-write).
-                let all = try map.entries()
+                // An array's indexes without a chain (len 0) are not entries; they are not even copied.
+                let all = try id.kind == .chains ? map.entries { ($0.first ?? 0) != 0 } : map.entries()
                 var split = [[MapKey: Bytes]](repeating: [:], count: Generation.count)
                 for g in 0..<Generation.count where wanted(g) { split[g].reserveCapacity(all.count / Generation.count + 1) }
                 for (key, value) in all {

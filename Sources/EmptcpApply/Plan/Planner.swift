@@ -18,6 +18,8 @@ struct MapPlan: Sendable, Equatable {
 enum Planner {
     static func plan(_ map: MapID, desired: [MapKey: Bytes], current: [MapKey: Bytes]) -> MapPlan {
         var plan = MapPlan(map: map)
+        // Into empty maps (after attach or a reboot) every entry is an addition.
+        if current.isEmpty && !map.kind.isArray { plan.add.reserveCapacity(desired.count) }
         for (key, value) in desired {
             switch current[key] {
             case nil where map.kind.isArray: plan.change.append((key, value))

@@ -41,6 +41,13 @@ extension Sys {
         return n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : ""
     }
 
+    /// Whether `file` is still the file at `path` (not unlinked or replaced since it was opened).
+    static func isStillLinked(_ file: Descriptor, at path: String) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0, let open = fileIdentity(file.raw) else { return false }
+        return open.device == UInt64(st.st_dev) && open.inode == UInt64(st.st_ino)
+    }
+
     static func processID() -> Int32 { getpid() }
 
     static func currentDirectory() -> String? {
