@@ -6,7 +6,7 @@
  * segment stripped of all MPTCP options makes the peer fall back to plain TCP
  * (docs/architecture.md, "Removing an ADD_ADDR"). On XDP every removal is reported as an
  * EMPTCP_EV_RM_ADD_ADDR record with the option bytes and seq/ack/window, so user space can
- * replay it (the first one, when a segment carries several); retransmitted copies are handled
+ * replay it: one record per removed option, in segment order; retransmitted copies are handled
  * (and reported) the same way. Echo ADD_ADDRs pass. Options after a malformed one are left as
  * they are: the kernel stops reading there too.
  */
@@ -17,34 +17,56 @@
 #include <emptcp/event.h>
 
 #ifdef EMPTCP_HOOK_IS_XDP
-/* Reports the removed option. */
-static __always_inline void emptcp_report_add_addr(emptcp_ctx *ctx, struct emptcp_scratch *s,
-						   const struct emptcp_opts *o,
-						   const struct emptcp_opt *a, __u8 dropped)
+/* State of the reports of one segment inside bpf_loop. */
+struct emptcp_add_addr_reports {
+	emptcp_ctx *ctx;
+	struct emptcp_scratch *s;
+	__be32 seq;
+	__be32 ack;
+	__be16 window;
+	__u8 dropped;
+};
+
+/* Reports removed ADD_ADDR number `i` of the segment: one call per option, so the verifier checks
+ * one report whatever their number. */
+static long emptcp_report_add_addr_step(__u64 i, void *arg)
 {
+	struct emptcp_add_addr_reports *w = arg;
+	struct emptcp_scratch *s = w->s;
+	const struct emptcp_opt *a = &s->scan.add_addr[i < EMPTCP_ADD_ADDR_MAX ? i : 0];
 	struct emptcp_ev_add_addr *e;
+	__u32 j, off = a->off, len = a->len;
+
+	e = emptcp_event_reserve(sizeof(*e));
+	if (!e)
+		return 1;
+	emptcp_event_hdr_fill(&e->hdr, w->ctx, &s->pkt, EMPTCP_EV_RM_ADD_ADDR, sizeof(*e));
+	e->seq = w->seq;
+	e->ack = w->ack;
+	e->window = w->window;
+	e->dropped = w->dropped;
+	e->opt_len = len;
+#pragma unroll
+	for (j = 0; j < EMPTCP_OPT_MAX; j++)
+		e->opt[j] = j < len ? emptcp_opt_byte(&s->opts, off + j) : 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Reports every removed option, one record each, in the order they stood in the segment. */
+static __always_inline void emptcp_report_add_addrs(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						    __u8 dropped)
+{
+	struct emptcp_add_addr_reports w = { .ctx = ctx, .s = s, .dropped = dropped };
 	struct tcphdr *th = emptcp_tcp(ctx, &s->pkt);
-	__be32 seq, ack;
-	__be16 win;
-	int i;
+	__u32 n = s->scan.add_addr_count;
 
 	if (!th)
 		return;
-	seq = th->seq;
-	ack = th->ack_seq;
-	win = th->window;
-	e = emptcp_event_reserve(sizeof(*e));
-	if (!e)
-		return;
-	emptcp_event_hdr_fill(&e->hdr, ctx, &s->pkt, EMPTCP_EV_RM_ADD_ADDR, sizeof(*e));
-	e->seq = seq;
-	e->ack = ack;
-	e->window = win;
-	e->dropped = dropped;
-	e->opt_len = a->len;
-	for (i = 0; i < EMPTCP_OPT_MAX; i++)
-		e->opt[i] = i < a->len ? emptcp_opt_byte(o, a->off + i) : 0;
-	bpf_ringbuf_submit(e, 0);
+	w.seq = th->seq;
+	w.ack = th->ack_seq;
+	w.window = th->window;
+	bpf_loop(n < EMPTCP_ADD_ADDR_MAX ? n : EMPTCP_ADD_ADDR_MAX, emptcp_report_add_addr_step, &w, 0);
 }
 #endif
 
@@ -100,7 +122,7 @@ static __always_inline int emptcp_rm_add_addr_body(emptcp_ctx *ctx, struct emptc
 		return EMPTCP_ACT_NEXT;
 	dropped = sc->count == sc->add_addr_count;
 #ifdef EMPTCP_HOOK_IS_XDP
-	emptcp_report_add_addr(ctx, s, o, &sc->add_addr, dropped);
+	emptcp_report_add_addrs(ctx, s, dropped);
 #endif
 	if (dropped) {
 		emptcp_count(EMPTCP_CNT_ADD_ADDR_DROPPED);

@@ -27,6 +27,10 @@ enum emptcp_mptcp_subtype {
 /* ADD_ADDR flags byte (third byte): subtype << 4 | reserved | E (echo) bit. */
 #define EMPTCP_ADD_ADDR_ECHO 0x01
 
+/* Announcing ADD_ADDRs one segment can carry: every MPTCP option of 3 bytes or more with that
+ * subtype counts (and is removed), whatever its length, so 40 option bytes hold at most 13. */
+#define EMPTCP_ADD_ADDR_MAX (EMPTCP_OPT_MAX / 3)
+
 /* What one scan found. Only the options the kernel's own walk reads count: the walk stops where
  * the kernel's stops (EOL, a length below 2, an option running past the header), and what came
  * before stays valid, as the kernel has acted on it by then. */
@@ -35,11 +39,11 @@ struct emptcp_mptcp_scan {
 	__u8 count;  /* MPTCP options in the segment */
 	__u8 add_addr_count; /* announcing (echo bit clear) ADD_ADDR options among them */
 	struct emptcp_opt first[EMPTCP_MP_SUBTYPES]; /* first option of each subtype seen */
-	struct emptcp_opt add_addr; /* the first announcing ADD_ADDR */
+	struct emptcp_opt add_addr[EMPTCP_ADD_ADDR_MAX]; /* the announcing ADD_ADDRs, in order */
 	__u64 add_addr_bytes; /* bit i set: option byte i belongs to an announcing ADD_ADDR */
 	/* walk state, kept in memory on purpose (see emptcp_mptcp_scan) */
 	__u32 pos;
-	struct emptcp_opt cur;
+	int err; /* -EMPTCP_E_BAD_OPT when a malformed option ended the walk */
 };
 
 /* Subtype of an MPTCP option (its third byte's high nibble). */
@@ -49,6 +53,51 @@ static __always_inline __u8 emptcp_mptcp_subtype(const struct emptcp_opts *o,
 	return emptcp_opt_byte(o, opt->off + 2) >> 4;
 }
 
+/* State of one emptcp_mptcp_scan() walk inside bpf_loop: both point into the scratch. */
+struct emptcp_mptcp_walk {
+	const struct emptcp_opts *o;
+	struct emptcp_mptcp_scan *sc;
+};
+
+/* One option per call of bpf_loop: the verifier checks this body once, however many options the
+ * walk meets and however many actors of one program scan (an open-coded 40-step loop cost it
+ * ~140k instructions per scanning actor). */
+static long emptcp_mptcp_scan_step(__u64 i, void *arg)
+{
+	struct emptcp_mptcp_walk *w = arg;
+	const struct emptcp_opts *o = w->o;
+	struct emptcp_mptcp_scan *sc = w->sc;
+	struct emptcp_opt cur;
+	__u32 pos = sc->pos, sub, n;
+	int r;
+
+	r = emptcp_opt_next(o, &pos, &cur);
+	if (r < 0) {
+		sc->err = r;
+		return 1;
+	}
+	if (r == 0)
+		return 1;
+	sc->pos = pos;
+	if (cur.kind != EMPTCP_TCPOPT_MPTCP || cur.len < 3)
+		return 0;
+	sub = (emptcp_opt_byte(o, cur.off + 2) >> 4) & (EMPTCP_MP_SUBTYPES - 1);
+	sc->count++;
+	if (!(sc->seen & (1u << sub))) {
+		sc->seen |= 1u << sub;
+		sc->first[sub] = cur;
+	}
+	if (sub == EMPTCP_MP_ADD_ADDR && !(emptcp_opt_byte(o, cur.off + 2) & EMPTCP_ADD_ADDR_ECHO)) {
+		n = sc->add_addr_count;
+		if (n < EMPTCP_ADD_ADDR_MAX)
+			sc->add_addr[n] = cur;
+		sc->add_addr_count = n + 1;
+		/* off + len <= 40: the shift stays inside 64 bits */
+		sc->add_addr_bytes |= (((__u64)1 << (cur.len & 63)) - 1) << (cur.off & 63);
+	}
+	return 0;
+}
+
 /* Scans the options as the kernel does (net/mptcp/options.c walks them like tcp_parse_options):
  * returns the number of MPTCP options, or -EMPTCP_E_BAD_OPT when a malformed TCP option ended
  * the walk early, in which case `sc` still describes every option before it (the kernel has
@@ -56,53 +105,23 @@ static __always_inline __u8 emptcp_mptcp_subtype(const struct emptcp_opts *o,
  * on, so does the scan. Every ADD_ADDR with the echo bit clear is recorded, not only the first:
  * the kernel takes each one it reads, and an echo before an announcement must not hide it.
  *
- * `o` and `sc` must be map memory (the scratch: &s->opts, &s->scan). The walk is a plain
- * bounded loop whose state lives only in `sc` (volatile accesses keep the compiler from moving
- * it into registers): the verifier does not track map contents, so all paths through one step
- * end in the same state and are pruned, and a step costs a few instructions at run time (no
- * callback call per option as with bpf_loop). */
+ * `o` and `sc` must be map memory (the scratch: &s->opts, &s->scan). The walk runs in bpf_loop,
+ * which the verifier inlines into a plain loop calling the step: one BPF-to-BPF call per option
+ * at run time, one check of the step at load time. */
 static __always_inline int emptcp_mptcp_scan(const struct emptcp_opts *o,
 					     struct emptcp_mptcp_scan *sc)
 {
-	volatile struct emptcp_mptcp_scan *v = sc;
-	int i, r;
+	struct emptcp_mptcp_walk w = { .o = o, .sc = sc };
 
-	v->seen = 0;
-	v->count = 0;
-	v->add_addr_count = 0;
-	v->add_addr_bytes = 0;
-	v->pos = 0;
-#pragma clang loop unroll(disable)
-	for (i = 0; i < EMPTCP_OPT_MAX; i++) {
-		__u32 pos = v->pos, sub, seen;
-		struct emptcp_opt cur;
-
-		r = emptcp_opt_next(o, &pos, &cur);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			break;
-		v->pos = pos;
-		if (cur.kind != EMPTCP_TCPOPT_MPTCP || cur.len < 3)
-			continue;
-		sub = (emptcp_opt_byte(o, cur.off + 2) >> 4) & (EMPTCP_MP_SUBTYPES - 1);
-		v->count = v->count + 1;
-		seen = v->seen;
-		if (!(seen & (1u << sub))) {
-			v->seen = seen | (1u << sub);
-			sc->first[sub] = cur;
-		}
-		if (sub == EMPTCP_MP_ADD_ADDR &&
-		    !(emptcp_opt_byte(o, cur.off + 2) & EMPTCP_ADD_ADDR_ECHO)) {
-			if (!v->add_addr_count)
-				sc->add_addr = cur;
-			v->add_addr_count = v->add_addr_count + 1;
-			/* off + len <= 40: the shift stays inside 64 bits */
-			v->add_addr_bytes = v->add_addr_bytes |
-				((((__u64)1 << (cur.len & 63)) - 1) << (cur.off & 63));
-		}
-	}
-	return v->count;
+	sc->seen = 0;
+	sc->count = 0;
+	sc->add_addr_count = 0;
+	sc->add_addr_bytes = 0;
+	sc->pos = 0;
+	sc->err = 0;
+	if (bpf_loop(EMPTCP_OPT_MAX, emptcp_mptcp_scan_step, &w, 0) < 0)
+		return -EMPTCP_E_HELPER;
+	return sc->err ? sc->err : sc->count;
 }
 
 /* Byte mask (0x80 in every byte of `x` equal to the matching byte of `pattern`): the exact
