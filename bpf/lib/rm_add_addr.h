@@ -96,26 +96,30 @@ static __always_inline int emptcp_opts_nop(emptcp_ctx *ctx, const struct emptcp_
 	return emptcp_l4_csum_diff(ctx, emptcp_tcp_csum_off(p), (__u32)diff);
 }
 
-/* Removes every ADD_ADDR the receiving stack would act on. The scan follows the kernel's option
- * walk: options before a malformed one count (the kernel has taken them), an echo does not hide
- * an announcement after it, and a second announcement is removed like the first. */
-static __always_inline int emptcp_rm_add_addr_body(emptcp_ctx *ctx, struct emptcp_scratch *s,
-						 const void *param)
+/* First half of the actor: copies the options into s->opts and says whether they may hold an
+ * ADD_ADDR (1) or surely do not (0: the usual segment, nothing more to do). Cheap and branch-poor,
+ * so the entry runs it in line and calls the second half only for a candidate. */
+static __always_inline int emptcp_rm_add_addr_wanted(emptcp_ctx *ctx, struct emptcp_scratch *s)
 {
-	struct emptcp_mptcp_scan *sc;
-	struct emptcp_opts *o;
-	__u8 dropped;
-	int n;
+	int n = emptcp_opts_load(ctx, &s->pkt, &s->opts);
 
-	o = &s->opts;
-	sc = &s->scan;
-	n = emptcp_opts_load(ctx, &s->pkt, o);
 	if (n < 0) {
 		emptcp_count(EMPTCP_CNT_MALFORMED);
-		return EMPTCP_ACT_NEXT;
+		return 0;
 	}
-	if (n == 0 || !emptcp_mptcp_may_add_addr(o))
-		return EMPTCP_ACT_NEXT;
+	return n > 0 && emptcp_mptcp_may_add_addr(&s->opts);
+}
+
+/* Second half: removes every ADD_ADDR the receiving stack would act on, from the options
+ * emptcp_rm_add_addr_wanted() copied. The scan follows the kernel's option walk: options before a
+ * malformed one count (the kernel has taken them), an echo does not hide an announcement after
+ * it, and a second announcement is removed like the first. */
+static __always_inline int emptcp_rm_add_addr_act(emptcp_ctx *ctx, struct emptcp_scratch *s)
+{
+	struct emptcp_mptcp_scan *sc = &s->scan;
+	struct emptcp_opts *o = &s->opts;
+	__u8 dropped;
+
 	if (emptcp_mptcp_scan(o, sc) < 0)
 		emptcp_count(EMPTCP_CNT_BAD_OPTIONS); /* what precedes the bad option still counts */
 	if (!sc->add_addr_count)
@@ -135,6 +139,15 @@ static __always_inline int emptcp_rm_add_addr_body(emptcp_ctx *ctx, struct emptc
 	}
 	emptcp_count(EMPTCP_CNT_ADD_ADDR_NOPPED);
 	return EMPTCP_ACT_NEXT;
+}
+
+/* The whole actor (its own tail-called program). */
+static __always_inline int emptcp_rm_add_addr_body(emptcp_ctx *ctx, struct emptcp_scratch *s,
+						 const void *param)
+{
+	if (!emptcp_rm_add_addr_wanted(ctx, s))
+		return EMPTCP_ACT_NEXT;
+	return emptcp_rm_add_addr_act(ctx, s);
 }
 
 #endif /* EMPTCP_LIB_RM_ADD_ADDR_H */

@@ -53,49 +53,64 @@ static __always_inline __u8 emptcp_mptcp_subtype(const struct emptcp_opts *o,
 	return emptcp_opt_byte(o, opt->off + 2) >> 4;
 }
 
-/* State of one emptcp_mptcp_scan() walk inside bpf_loop: both point into the scratch. */
+/* Options the scan walks in an open-coded loop before it hands the rest to bpf_loop: the
+ * usual segment (timestamps with their two NOPs, DSS; a SYN's MSS, SACK_PERM, timestamps, NOP,
+ * window scale, MP_CAPABLE) fits, so it pays no call per option. Each open-coded step costs the
+ * verifier a few thousand instructions; a bpf_loop step is checked once. */
+#define EMPTCP_SCAN_INLINE_STEPS 8
+
+/* One option of the walk: 0 to go on, 1 when the walk is over (end of the options, or a
+ * malformed option: sc->err). The state lives only in `sc` (volatile accesses keep the compiler
+ * from moving it into registers): the verifier does not track map contents, so all paths through
+ * one step end in the same state and are pruned. */
+static __always_inline int emptcp_mptcp_step(const struct emptcp_opts *o,
+					     struct emptcp_mptcp_scan *sc)
+{
+	volatile struct emptcp_mptcp_scan *v = sc;
+	__u32 pos = v->pos, sub, seen, n;
+	struct emptcp_opt cur;
+	int r;
+
+	r = emptcp_opt_next(o, &pos, &cur);
+	if (r < 0) {
+		v->err = r;
+		return 1;
+	}
+	if (r == 0)
+		return 1;
+	v->pos = pos;
+	if (cur.kind != EMPTCP_TCPOPT_MPTCP || cur.len < 3)
+		return 0;
+	sub = (emptcp_opt_byte(o, cur.off + 2) >> 4) & (EMPTCP_MP_SUBTYPES - 1);
+	v->count = v->count + 1;
+	seen = v->seen;
+	if (!(seen & (1u << sub))) {
+		v->seen = seen | (1u << sub);
+		sc->first[sub] = cur;
+	}
+	if (sub == EMPTCP_MP_ADD_ADDR && !(emptcp_opt_byte(o, cur.off + 2) & EMPTCP_ADD_ADDR_ECHO)) {
+		n = v->add_addr_count;
+		if (n < EMPTCP_ADD_ADDR_MAX)
+			sc->add_addr[n] = cur;
+		v->add_addr_count = n + 1;
+		/* off + len <= 40: the shift stays inside 64 bits */
+		v->add_addr_bytes = v->add_addr_bytes |
+			((((__u64)1 << (cur.len & 63)) - 1) << (cur.off & 63));
+	}
+	return 0;
+}
+
+/* State of the bpf_loop part of emptcp_mptcp_scan(): both point into the scratch. */
 struct emptcp_mptcp_walk {
 	const struct emptcp_opts *o;
 	struct emptcp_mptcp_scan *sc;
 };
 
-/* One option per call of bpf_loop: the verifier checks this body once, however many options the
- * walk meets and however many actors of one program scan (an open-coded 40-step loop cost it
- * ~140k instructions per scanning actor). */
 static long emptcp_mptcp_scan_step(__u64 i, void *arg)
 {
 	struct emptcp_mptcp_walk *w = arg;
-	const struct emptcp_opts *o = w->o;
-	struct emptcp_mptcp_scan *sc = w->sc;
-	struct emptcp_opt cur;
-	__u32 pos = sc->pos, sub, n;
-	int r;
 
-	r = emptcp_opt_next(o, &pos, &cur);
-	if (r < 0) {
-		sc->err = r;
-		return 1;
-	}
-	if (r == 0)
-		return 1;
-	sc->pos = pos;
-	if (cur.kind != EMPTCP_TCPOPT_MPTCP || cur.len < 3)
-		return 0;
-	sub = (emptcp_opt_byte(o, cur.off + 2) >> 4) & (EMPTCP_MP_SUBTYPES - 1);
-	sc->count++;
-	if (!(sc->seen & (1u << sub))) {
-		sc->seen |= 1u << sub;
-		sc->first[sub] = cur;
-	}
-	if (sub == EMPTCP_MP_ADD_ADDR && !(emptcp_opt_byte(o, cur.off + 2) & EMPTCP_ADD_ADDR_ECHO)) {
-		n = sc->add_addr_count;
-		if (n < EMPTCP_ADD_ADDR_MAX)
-			sc->add_addr[n] = cur;
-		sc->add_addr_count = n + 1;
-		/* off + len <= 40: the shift stays inside 64 bits */
-		sc->add_addr_bytes |= (((__u64)1 << (cur.len & 63)) - 1) << (cur.off & 63);
-	}
-	return 0;
+	return emptcp_mptcp_step(w->o, w->sc);
 }
 
 /* Scans the options as the kernel does (net/mptcp/options.c walks them like tcp_parse_options):
@@ -105,23 +120,32 @@ static long emptcp_mptcp_scan_step(__u64 i, void *arg)
  * on, so does the scan. Every ADD_ADDR with the echo bit clear is recorded, not only the first:
  * the kernel takes each one it reads, and an echo before an announcement must not hide it.
  *
- * `o` and `sc` must be map memory (the scratch: &s->opts, &s->scan). The walk runs in bpf_loop,
- * which the verifier inlines into a plain loop calling the step: one BPF-to-BPF call per option
- * at run time, one check of the step at load time. */
+ * `o` and `sc` must be map memory (the scratch: &s->opts, &s->scan). The first
+ * EMPTCP_SCAN_INLINE_STEPS options are walked in a plain bounded loop (a few instructions per
+ * option at run time; a BPF-to-BPF call costs more than a whole step on a kernel with return
+ * thunks), the rest, rare, in bpf_loop (one check of the step at load time, whatever the count). */
 static __always_inline int emptcp_mptcp_scan(const struct emptcp_opts *o,
 					     struct emptcp_mptcp_scan *sc)
 {
+	volatile struct emptcp_mptcp_scan *v = sc;
 	struct emptcp_mptcp_walk w = { .o = o, .sc = sc };
+	int i;
 
-	sc->seen = 0;
-	sc->count = 0;
-	sc->add_addr_count = 0;
-	sc->add_addr_bytes = 0;
-	sc->pos = 0;
-	sc->err = 0;
-	if (bpf_loop(EMPTCP_OPT_MAX, emptcp_mptcp_scan_step, &w, 0) < 0)
+	v->seen = 0;
+	v->count = 0;
+	v->add_addr_count = 0;
+	v->add_addr_bytes = 0;
+	v->pos = 0;
+	v->err = 0;
+#pragma clang loop unroll(disable)
+	for (i = 0; i < EMPTCP_SCAN_INLINE_STEPS; i++) {
+		if (emptcp_mptcp_step(o, sc))
+			goto done;
+	}
+	if (bpf_loop(EMPTCP_OPT_MAX - EMPTCP_SCAN_INLINE_STEPS, emptcp_mptcp_scan_step, &w, 0) < 0)
 		return -EMPTCP_E_HELPER;
-	return sc->err ? sc->err : sc->count;
+done:
+	return v->err ? v->err : v->count;
 }
 
 /* Byte mask (0x80 in every byte of `x` equal to the matching byte of `pattern`): the exact
@@ -137,32 +161,32 @@ static __always_inline __u64 emptcp_bytes_eq(__u64 x, __u64 pattern)
 /* Whether the options may hold an ADD_ADDR: some byte is 30 (the MPTCP kind) and the byte two
  * further on has subtype 3 in its high nibble, at any offset, option boundary or not. A superset
  * of what emptcp_mptcp_scan() finds, computed over whole words without a branch per byte, so an
- * actor that only acts on ADD_ADDRs skips the scan for the usual segment (DSS, timestamps). */
+ * actor that only acts on ADD_ADDRs skips the scan for the usual segment (DSS, timestamps). The
+ * bytes past the options are zero (emptcp_opts_load), and zero matches neither test, so the last
+ * word needs no mask. */
 static __always_inline int emptcp_mptcp_may_add_addr(const struct emptcp_opts *o)
 {
 	const __u64 *w = (const __u64 *)o->buf;
-	__u64 m[EMPTCP_OPT_MAX / 8], h[EMPTCP_OPT_MAX / 8 + 1], hit = 0;
+	__u64 m, h, next, hit = 0;
 	__u32 n = o->len;
 	int i;
 
-	h[EMPTCP_OPT_MAX / 8] = 0;
+	/* word i's ADD_ADDR kind bytes meet subtype bytes two further on, in word i or i + 1; only
+	 * the words holding options are read (the zeroed tail matches nothing) */
+	h = emptcp_bytes_eq(w[0] & 0xf0f0f0f0f0f0f0f0ull, 0x3030303030303030ull);
 #pragma unroll
 	for (i = 0; i < EMPTCP_OPT_MAX / 8; i++) {
-		__u64 x = w[i], valid;
-
-		/* bytes at or past the option length are stale: mask them out */
-		if (n >= (__u32)(i + 1) * 8)
-			valid = ~0ull;
-		else if (n <= (__u32)i * 8)
-			valid = 0;
-		else
-			valid = (1ull << ((n - i * 8) * 8)) - 1;
-		m[i] = emptcp_bytes_eq(x, 0x1e1e1e1e1e1e1e1eull) & valid;
-		h[i] = emptcp_bytes_eq(x & 0xf0f0f0f0f0f0f0f0ull, 0x3030303030303030ull) & valid;
+		if ((__u32)i * 8 < n) {
+			next = 0;
+			if (i + 1 < EMPTCP_OPT_MAX / 8)
+				next = emptcp_bytes_eq(w[i + 1] & 0xf0f0f0f0f0f0f0f0ull,
+						       0x3030303030303030ull);
+			m = emptcp_bytes_eq(w[i], 0x1e1e1e1e1e1e1e1eull);
+			/* byte j of m meets byte j + 2 of h */
+			hit |= m & ((h >> 16) | (next << 48));
+			h = next;
+		}
 	}
-#pragma unroll
-	for (i = 0; i < EMPTCP_OPT_MAX / 8; i++)
-		hit |= m[i] & ((h[i] >> 16) | (h[i + 1] << 48)); /* byte j of m meets byte j + 2 of h */
 	return hit != 0;
 }
 
