@@ -42,8 +42,9 @@ EMPTCP_INLINE_ACTOR(set_flow_prio, emptcp_set_flow_prio_body)
 EMPTCP_INLINE_ACTOR(rm_add_addr, emptcp_rm_add_addr_act_param)
 
 /* set_recv_win is a few loads and stores: run straight in the chain loop, no call. rm_add_addr
- * runs its pre-check (options copied, a branch-free word test) there too and calls its global
- * function only for a segment that may carry an ADD_ADDR; the usual segment costs no call. */
+ * runs its pre-check (a word test of the options, read straight from the packet) there too and
+ * calls its global function only for a segment that may carry an ADD_ADDR; the usual segment
+ * costs no call. */
 static __always_inline int emptcp_inline_actor(emptcp_ctx *ctx, struct emptcp_scratch *s,
 					       __u32 slot, __u64 param)
 {

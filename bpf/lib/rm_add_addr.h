@@ -96,22 +96,22 @@ static __always_inline int emptcp_opts_nop(emptcp_ctx *ctx, const struct emptcp_
 	return emptcp_l4_csum_diff(ctx, emptcp_tcp_csum_off(p), (__u32)diff);
 }
 
-/* First half of the actor: copies the options into s->opts and says whether they may hold an
- * ADD_ADDR (1) or surely do not (0: the usual segment, nothing more to do). Cheap and branch-poor,
+/* First half of the actor: whether the options may hold an ADD_ADDR (1) or surely do not (0:
+ * the usual segment, nothing more to do), read straight from the packet. Cheap and branch-poor,
  * so the entry runs it in line and calls the second half only for a candidate. */
 static __always_inline int emptcp_rm_add_addr_wanted(emptcp_ctx *ctx, struct emptcp_scratch *s)
 {
-	int n = emptcp_opts_load(ctx, &s->pkt, &s->opts);
+	int r = emptcp_mptcp_may_add_addr(ctx, &s->pkt);
 
-	if (n < 0) {
+	if (r < 0) {
 		emptcp_count(EMPTCP_CNT_MALFORMED);
 		return 0;
 	}
-	return n > 0 && emptcp_mptcp_may_add_addr(&s->opts);
+	return r;
 }
 
-/* Second half: removes every ADD_ADDR the receiving stack would act on, from the options
- * emptcp_rm_add_addr_wanted() copied. The scan follows the kernel's option walk: options before a
+/* Second half: removes every ADD_ADDR the receiving stack would act on, from a copy of the
+ * options. The scan follows the kernel's option walk: options before a
  * malformed one count (the kernel has taken them), an echo does not hide an announcement after
  * it, and a second announcement is removed like the first. */
 static __always_inline int emptcp_rm_add_addr_act(emptcp_ctx *ctx, struct emptcp_scratch *s)
@@ -120,6 +120,10 @@ static __always_inline int emptcp_rm_add_addr_act(emptcp_ctx *ctx, struct emptcp
 	struct emptcp_opts *o = &s->opts;
 	__u8 dropped;
 
+	if (emptcp_opts_load(ctx, &s->pkt, o) <= 0) {
+		emptcp_count(EMPTCP_CNT_MALFORMED); /* the pre-check read these bytes: not reached */
+		return EMPTCP_ACT_NEXT;
+	}
 	if (emptcp_mptcp_scan(o, sc) < 0)
 		emptcp_count(EMPTCP_CNT_BAD_OPTIONS); /* what precedes the bad option still counts */
 	if (!sc->add_addr_count)

@@ -158,35 +158,57 @@ static __always_inline __u64 emptcp_bytes_eq(__u64 x, __u64 pattern)
 	return ~(((t & low7) + low7) | t | low7);
 }
 
-/* Whether the options may hold an ADD_ADDR: some byte is 30 (the MPTCP kind) and the byte two
- * further on has subtype 3 in its high nibble, at any offset, option boundary or not. A superset
- * of what emptcp_mptcp_scan() finds, computed over whole words without a branch per byte, so an
- * actor that only acts on ADD_ADDRs skips the scan for the usual segment (DSS, timestamps). The
- * bytes past the options are zero (emptcp_opts_load), and zero matches neither test, so the last
- * word needs no mask. */
-static __always_inline int emptcp_mptcp_may_add_addr(const struct emptcp_opts *o)
+/* Option word `w` (bytes 8w..8w+7) of the in-flight packet, read straight from the packet, its
+ * 32-bit halves past the `n` option bytes zero (n a multiple of 4); -1 when truncated. */
+static __always_inline int emptcp_opt_word(emptcp_ctx *ctx, const struct emptcp_pkt *p, __u32 n,
+					   __u32 w, __u64 *out)
 {
-	const __u64 *w = (const __u64 *)o->buf;
-	__u64 m, h, next, hit = 0;
-	__u32 n = o->len;
+	void *end = emptcp_data_end(ctx);
+	__u32 *src, lo = 0, hi = 0;
+
+	if (w * 8 < n) {
+		src = emptcp_data(ctx) + (emptcp_opt_pkt_off(p, w * 8) & 0x1ff);
+		if ((void *)(src + 1) > end)
+			return -1;
+		lo = *src;
+	}
+	if (w * 8 + 4 < n) {
+		src = emptcp_data(ctx) + (emptcp_opt_pkt_off(p, w * 8 + 4) & 0x1ff);
+		if ((void *)(src + 1) > end)
+			return -1;
+		hi = *src;
+	}
+	*out = (__u64)lo | ((__u64)hi << 32); /* little-endian: the first word holds bytes 0-3 */
+	return 0;
+}
+
+/* Whether the segment's options may hold an ADD_ADDR: some byte is 30 (the MPTCP kind) and the
+ * byte two further on has subtype 3 in its high nibble, at any offset, option boundary or not.
+ * A superset of what emptcp_mptcp_scan() finds, computed over whole words read straight from the
+ * packet (no copy) without a branch per byte, so an actor that only acts on ADD_ADDRs skips the
+ * copy and the scan for the usual segment (DSS, timestamps). Bytes past the options are taken as
+ * zero, which matches neither test. Returns 1, 0, or -EMPTCP_E_TRUNCATED. */
+static __always_inline int emptcp_mptcp_may_add_addr(emptcp_ctx *ctx, const struct emptcp_pkt *p)
+{
+	__u32 n = p->tcp_hlen - sizeof(struct tcphdr);
+	__u64 x, m = 0, h = 0, hn, hit = 0;
 	int i;
 
-	/* word i's ADD_ADDR kind bytes meet subtype bytes two further on, in word i or i + 1; only
-	 * the words holding options are read (the zeroed tail matches nothing) */
-	h = emptcp_bytes_eq(w[0] & 0xf0f0f0f0f0f0f0f0ull, 0x3030303030303030ull);
+	if (n > EMPTCP_OPT_MAX || (n & 3))
+		return -EMPTCP_E_TRUNCATED;
+	/* word i's kind bytes (m) meet subtype bytes (h) two further on, in word i or i + 1 */
 #pragma unroll
 	for (i = 0; i < EMPTCP_OPT_MAX / 8; i++) {
 		if ((__u32)i * 8 < n) {
-			next = 0;
-			if (i + 1 < EMPTCP_OPT_MAX / 8)
-				next = emptcp_bytes_eq(w[i + 1] & 0xf0f0f0f0f0f0f0f0ull,
-						       0x3030303030303030ull);
-			m = emptcp_bytes_eq(w[i], 0x1e1e1e1e1e1e1e1eull);
-			/* byte j of m meets byte j + 2 of h */
-			hit |= m & ((h >> 16) | (next << 48));
-			h = next;
+			if (emptcp_opt_word(ctx, p, n, i, &x))
+				return -EMPTCP_E_TRUNCATED;
+			hn = emptcp_bytes_eq(x & 0xf0f0f0f0f0f0f0f0ull, 0x3030303030303030ull);
+			hit |= m & ((h >> 16) | (hn << 48)); /* the previous word's kinds */
+			m = emptcp_bytes_eq(x, 0x1e1e1e1e1e1e1e1eull);
+			h = hn;
 		}
 	}
+	hit |= m & (h >> 16); /* the last word's kinds: nothing after it */
 	return hit != 0;
 }
 

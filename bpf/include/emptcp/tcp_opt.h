@@ -58,9 +58,10 @@ static __always_inline __u32 emptcp_opt_pkt_off(const struct emptcp_pkt *p, __u3
 }
 
 /* Copies the segment's options into `o`, the bytes after them up to EMPTCP_OPT_MAX zeroed (a
- * zero byte is EOL: a word-wise test reads no stale option). Returns the number of option bytes
- * (0..40) or -EMPTCP_E_TRUNCATED. Reads the packet directly, one 32-bit word at a time (option
- * space is a multiple of 4): no helper call. */
+ * zero byte is EOL; and a loop without an early exit, unrolled, costs the verifier less than one
+ * that breaks at the length). Returns the number of option bytes (0..40) or -EMPTCP_E_TRUNCATED.
+ * Reads the packet directly, one 32-bit word at a time (option space is a multiple of 4): no
+ * helper call. */
 static __always_inline int emptcp_opts_load(emptcp_ctx *ctx, const struct emptcp_pkt *p,
 					    struct emptcp_opts *o)
 {
