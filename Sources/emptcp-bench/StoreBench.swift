@@ -228,10 +228,15 @@ struct StoreBench: ParsableCommand {
         p.standardOutput = FileHandle.nullDevice
         let err = Pipe()
         p.standardError = err
+        // Not `waitUntilExit()`: on Linux it polls the run loop every 50 ms, which quantized every
+        // whole-process row (a 5 ms `emptcp --version` read as 55 ms). The termination handler
+        // runs as soon as Foundation reaps the child.
+        let exited = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in exited.signal() }
         let seconds = try time {
             try p.run()
             _ = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
+            exited.wait()
         }
         guard p.terminationStatus == 0 else { throw ValidationError("\(path) \(args.joined(separator: " ")) exited \(p.terminationStatus)") }
         let peak = (try? String(contentsOfFile: rssFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Yams
 @testable import EmptcpStore
 
 /// The policy file's fast path (libyaml events, no node tree) against the node-tree reader:
@@ -86,6 +87,48 @@ import Testing
         let (policy, map) = try PolicyFile.parse(text, file: "p.yaml")
         #expect(throws: StoreError.validation(file: "p.yaml", line: 5, key: "bindings[1].chain", message: "no chain named fast")) {
             try PolicyValidator.validate(policy, modules: [], map: map)
+        }
+    }
+    /// Plain scalars are typed without Yams' default resolver where the text decides it; each
+    /// decision must be the resolver's own, for the forms the decision takes and for their near
+    /// misses (which it must leave to the resolver or decide the same way).
+    @Test func plainScalarTypesAreTheDefaultResolversTypes() {
+        let texts = [
+            "tcp2", "or", "and", "slow", "set_recv_win", "window", "rm_add_addr", "xdp", "chain-1", "_x",
+            "yes", "Yes", "YES", "yEs", "no", "No", "NO", "true", "True", "TRUE", "tRue", "false", "False", "FALSE",
+            "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "nULL", "none", "None", "nope", "nulls", "y", "n",
+            "~", "", "0", "1", "7", "10", "1600", "65535", "65536", "99999999999999999999", "00", "01", "007", "08", "0x10",
+            "0b1", "0o7", "1_000", "1:30", "1.5", "1e3", "-1", "+1", ".5", ".inf", ".nan", "<<", "=",
+            "10.0.0.1", "10.0.0", "1.2.3.4.5", "10..1", "2001:db8::1", "::1", "fe80::1", "2001-01-01", "2001-01-01 10:00:00",
+        ]
+        for text in texts {
+            let resolved = Resolver.default.resolveTag(of: Node(text)).rawValue
+            if let decided = PlainScalar.type(text) {
+                #expect(decided == resolved, "\(text): decided \(decided), the resolver says \(resolved)")
+            }
+            #expect(NodeReader.scalarType(Node(text, Tag(.implicit, .basic), .plain)) == resolved, "\(text)")
+        }
+        // The forms the policy format uses are decided without the resolver.
+        for text in ["tcp2", "or", "window", "1600", "0", "true", "false", "null", "10.0.0.1"] {
+            #expect(PlainScalar.type(text) != nil, "\(text)")
+        }
+    }
+
+    /// A node tree parsed with the basic resolver (as the parsers do) reads types as YAML says:
+    /// a plain 1600 is an integer, a quoted one a string, an unknown tag an error with its line.
+    @Test func theNodeTreeReadsTypesWithoutTheDefaultResolver() throws {
+        let text = """
+            selectors: {xdp: [{tcp2: or}]}
+            chains: {slow: [{set_recv_win: {window: 1600}}], flag: [{set_flow_prio: {backup: true}}]}
+            bindings: []
+
+            """
+        let p = try PolicyFile.parseTree(text, file: "p.yaml").0
+        #expect(p.chains["slow"] == [.setRecvWin(window: 1600)])
+        #expect(p.chains["flag"] == [.setFlowPrio(backup: true, addrId: nil)])
+        #expect(throws: StoreError.self) { try PolicyFile.parseTree("chains: {slow: [{set_recv_win: {window: \"1600\"}}]}\n", file: "q.yaml") }
+        #expect(throws: StoreError.validation(file: "t.yaml", line: 2, key: "tag", message: "unknown tag !local")) {
+            try PolicyFile.parseTree("chains:\n  slow: [{set_recv_win: {window: !local 5}}]\n", file: "t.yaml")
         }
     }
 }

@@ -74,3 +74,45 @@ def test_echo_is_kept(rm):
     ret, out, _ = rm.run("xdp", pkt)
     assert ret == PASS["xdp"] and out == pkt
     assert rm.ring().records() == []
+
+
+def add_addr(flags_id, addr, hmac=b""):
+    """An announcing ADD_ADDR option (subtype 3, echo clear) for `addr`, with an optional HMAC."""
+    body = bytes([0x30, flags_id]) + addr + hmac
+    return bytes([30, len(body) + 2]) + body
+
+
+A4_ONE = add_addr(4, socket.inet_pton(socket.AF_INET, "10.0.2.2"))
+A4_TWO = add_addr(5, socket.inet_pton(socket.AF_INET, "10.0.3.2"))
+A6_ONE = add_addr(6, socket.inet_pton(socket.AF_INET6, "fd00:0:2::2"))
+A6_TWO = add_addr(7, socket.inet_pton(socket.AF_INET6, "fd00:0:3::2"))
+
+
+@pytest.mark.parametrize("kind, opts, reported, dropped", [
+    # only ADD_ADDRs: the segment is dropped, each option reported
+    ("v4", ADD_ADDR4 + A4_ONE + A4_TWO, [ADD_ADDR4, A4_ONE, A4_TWO], 1),
+    ("v6", A6_ONE + A6_TWO, [A6_ONE, A6_TWO], 1),
+    ("v6", A6_ONE + A4_ONE + A4_TWO, [A6_ONE, A4_ONE, A4_TWO], 1),
+    # another MPTCP option remains: NOPed in place, each reported; an echo is neither
+    ("v4", A4_ONE + ADD_ADDR4_ECHO + A4_TWO + DSS4, [A4_ONE, A4_TWO], 0),
+    ("v6", DSS4 + A4_TWO + A6_ONE, [A4_TWO, A6_ONE], 0),
+    ("v4", A4_TWO + DSS4 + A4_ONE + A4_ONE, [A4_TWO, A4_ONE, A4_ONE], 0),
+], ids=["v4-three-dropped", "v6-two-dropped", "v6-three-dropped", "v4-two-around-echo",
+        "v6-two-nopped", "v4-three-nopped"])
+def test_every_add_addr_of_a_segment_is_reported_in_order(rm, kind, opts, reported, dropped):
+    pkt = tcp_pkt(kind, opts=opts)
+    ret, out, _ = rm.run("xdp", pkt)
+    assert ret == (DROP["xdp"] if dropped else PASS["xdp"])
+    recs = rm.ring().records()
+    assert [parse_add_addr_event(r)["opt"] for r in recs] == reported
+    for r in recs:
+        check_event(parse_add_addr_event(r), kind, parse_add_addr_event(r)["opt"], dropped)
+    counter = "add_addr_dropped" if dropped else "add_addr_nopped"
+    assert rm.counters("xdp")[counter] == 1
+    if not dropped:
+        # every reported option, and nothing else, became NOPs
+        expect = opts
+        for opt in reported:
+            at = expect.index(opt)
+            expect = expect[:at] + bytes([1]) * len(opt) + expect[at + len(opt):]
+        assert out == tcp_pkt(kind, opts=expect)

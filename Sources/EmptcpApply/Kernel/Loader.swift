@@ -48,11 +48,18 @@ package struct Loader {
     /// Loads and pins every object not pinned yet, fills the program arrays, stamps the ABI.
     ///
     /// At boot (an empty bpffs) this is the fixed cost of a restore, almost all of it the
-    /// verifier's work on ~20 programs. The objects are independent once the maps exist, so
-    /// after the two entry objects — each declares every map of its hook and the shared ones,
-    /// so loading them first creates and pins all of them, one at a time — the rest load in
-    /// parallel, one open per object; each then only reuses pinned maps. An object whose
-    /// program is already pinned is not opened at all.
+    /// verifier's work: the two entry programs take most of it, each on one CPU (none of the
+    /// objects has a CO-RE relocation, so libbpf never reads the kernel's BTF). Steps, each
+    /// timed in the debug log:
+    /// 1. maps: when a hook's entry is to be loaded (or its maps are not pinned), its entry
+    ///    object is first loaded with no program, which creates and pins every map of that hook
+    ///    and the shared ones not pinned yet (no verifier work, a few milliseconds). Only the objects of `record` and
+    ///    `recover_add_addr` declare maps of their own, and no other object declares those.
+    /// 2. programs: every object not pinned yet, the entries first (the longest verifications
+    ///    start first), on as many threads as there are CPUs; each object only reuses pinned
+    ///    maps, so none races another to create one. An object whose program is already pinned
+    ///    is not opened at all.
+    /// 3. slots and ABI: the program arrays point at the pins, emptcp_meta holds the ABI.
     ///
     /// - Parameter only: per hook, the objects to load besides the entry (nil: every object with
     ///   a built-in slot). A boot restore loads the entries alone and lets the apply that follows
@@ -73,20 +80,42 @@ package struct Loader {
                 let wanted = try objectNames(hook).filter { name in name == Self.entry || only == nil || names.contains(name) }
                 pending += wanted.filter { !Sys.exists(layout.prog(hook, $0)) }.map { (hook, $0) }
             }
-            let entries = pending.filter { $0.name == Self.entry }
-            for object in entries { try load(object.hook, object.name) }
-            try loadInParallel(pending.filter { $0.name != Self.entry })
+            guard !pending.isEmpty else {
+                for hook in hooks { try fillProgramArrays(hook) }
+                try stampABI()
+                return
+            }
+            for hook in hooks where pending.contains(where: { $0.hook == hook && $0.name == Self.entry }) || !mapsPinned(hook) {
+                try createMaps(hook)
+            }
+            let mapsReady = clock.now
+            let ordered = pending.filter { $0.name == Self.entry } + pending.filter { $0.name != Self.entry }
+            try loadInParallel(ordered)
+            let programsReady = clock.now
             for hook in hooks { try fillProgramArrays(hook) }
             try stampABI()
-            if !pending.isEmpty {
-                logger.debug("objects loaded", metadata: [
-                    "bpf.objects": "\(pending.count)", "bpf.load_ms": "\(Applier.micros(clock.now - start) / 1000)",
-                ])
-            }
+            logger.debug("objects loaded", metadata: [
+                "bpf.objects": "\(pending.count)", "bpf.maps_us": "\(Applier.micros(mapsReady - start))",
+                "bpf.programs_us": "\(Applier.micros(programsReady - mapsReady))",
+                "bpf.slots_us": "\(Applier.micros(clock.now - programsReady))", "bpf.total_us": "\(Applier.micros(clock.now - start))",
+            ])
         } catch {
             if fresh { Unpinner(layout: layout).removeLoaded() }
             throw error
         }
+    }
+
+    /// True when the maps of `hook` are pinned (its program arrays and the shared bookkeeping
+    /// stand for all of them: its entry's load pinned them together).
+    private func mapsPinned(_ hook: Hook) -> Bool {
+        [MapNames.selectors(hook), MapNames.actions(hook), MapNames.meta].allSatisfy { Sys.exists(layout.map($0)) }
+    }
+
+    /// Step 1 of `ensureLoaded`: the maps of `hook` and the shared ones, from its entry object.
+    private func createMaps(_ hook: Hook) throws {
+        let path = "\(bpfDir)/\(hook.rawValue)/\(Self.entry).o"
+        let loader = ObjectLoader(mapPins: layout.maps, logDirectory: logDirectory, logger: logger)
+        try loader.createMaps(path, shown: "\(hook.rawValue)/\(Self.entry).o", logName: "\(hook.rawValue)-\(Self.entry)-maps")
     }
 
     /// Loads `objects` on as many threads as there are CPUs; the first failure (in the
@@ -108,21 +137,14 @@ package struct Loader {
     }
 
     private func load(_ hook: Hook, _ name: String) throws {
-        let clock = ContinuousClock()
-        let start = clock.now
         let path = "\(bpfDir)/\(hook.rawValue)/\(name).o"
         let loader = ObjectLoader(mapPins: layout.maps, logDirectory: logDirectory, logger: logger)
-        let program = try loader.load(path, shown: "\(hook.rawValue)/\(name).o", logName: "\(hook.rawValue)-\(name)") { programs in
+        try loader.load(path, shown: "\(hook.rawValue)/\(name).o", logName: "\(hook.rawValue)-\(name)") { programs in
             guard let program = programs.first else {
                 throw ApplyError.system(SystemError(operation: "bpf_object__next_program", object: path, code: 2 /* ENOENT */))
             }
             try Sys.pinBorrowed(fd: program.fd, layout.prog(hook, name))
-            return program
         }
-        logger.debug("loaded", metadata: [
-            "bpf.object": "\(hook.rawValue)/\(name).o", "bpf.program": "\(program.name)",
-            "bpf.load_ms": "\(Applier.micros(clock.now - start) / 1000)",
-        ])
     }
 
     /// Points every built-in slot at its pinned program (idempotent).

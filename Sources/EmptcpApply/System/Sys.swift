@@ -238,6 +238,21 @@ package enum Sys {
         }
     }
 
+    /// Marks every program of the object not loadable: its load then creates (or reuses) and
+    /// pins the maps only, with no verifier work.
+    static func loadNoProgram(_ object: OpaquePointer) {
+        for program in programHandles(object) { _ = bpf_program__set_autoload(program, false) }
+    }
+
+    /// How many instructions the verifier processed for the loaded program `fd` (borrowed, not
+    /// closed); nil when the kernel does not say.
+    static func verifiedInstructions(fd: Int32) -> UInt32? {
+        var info = bpf_prog_info()
+        var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+        let ret = withUnsafeMutableBytes(of: &info) { bpf_obj_get_info_by_fd(fd, $0.baseAddress, &length) }
+        return ret == 0 ? info.verified_insns : nil
+    }
+
     /// The one walk over an object's programs.
     private static func programHandles(_ object: OpaquePointer) -> [OpaquePointer] {
         var result: [OpaquePointer] = []

@@ -198,11 +198,14 @@ enum PolicyEventReader {
         // MARK: nodes, as Yams composes them
 
         /// The current scalar as Yams' composer builds it (no mark: the fast path records no lines).
+        /// Tags carry the basic resolver, as the parsers' nodes do: `NodeReader.scalarType`
+        /// resolves plain scalars itself, and Yams' default resolver compiles its regular
+        /// expressions (ICU) when first named, a cost every command that reads a policy paid.
         func scalar() throws -> Node.Scalar {
             let s = stream.event.data.scalar
             guard s.tag == nil, s.anchor == nil, let style = Node.Scalar.Style(rawValue: UInt32(s.style.rawValue)) else { throw Unsupported() }
             let text = String(decoding: bytes, as: UTF8.self)
-            return Node.Scalar(text, s.quoted_implicit == 1 ? Tag(.str) : Tag(.implicit), style)
+            return Node.Scalar(text, s.quoted_implicit == 1 ? Tag(.str, .basic) : Tag(.implicit, .basic), style)
         }
 
         /// The node starting at the current event, whole; on return the current event is its last.
@@ -215,7 +218,7 @@ enum PolicyEventReader {
                 var items: [Node] = []
                 while true {
                     try advance()
-                    if stream.type == YAML_SEQUENCE_END_EVENT { return .sequence(Node.Sequence(items)) }
+                    if stream.type == YAML_SEQUENCE_END_EVENT { return .sequence(Node.Sequence(items, Tag(.implicit, .basic))) }
                     items.append(try compose())
                 }
             case YAML_MAPPING_START_EVENT:
@@ -223,7 +226,7 @@ enum PolicyEventReader {
                 var pairs: [(Node, Node)] = []
                 while true {
                     try advance()
-                    if stream.type == YAML_MAPPING_END_EVENT { return .mapping(Node.Mapping(pairs)) }
+                    if stream.type == YAML_MAPPING_END_EVENT { return .mapping(Node.Mapping(pairs, Tag(.implicit, .basic))) }
                     let key = try compose()
                     try advance()
                     pairs.append((key, try compose()))
@@ -247,6 +250,22 @@ enum PlainScalar {
     /// The plain words the resolver reads as booleans or null, in lower case; each is also
     /// read so Capitalized and in UPPER case.
     static let words: [[UInt8]] = ["yes", "no", "true", "false", "on", "off", "null"].map { Array($0.utf8) }
+
+    /// The type the default resolver gives a plain scalar, where the text decides it without
+    /// the regular expressions: a name or dotted address (str), a boolean or null word, a
+    /// decimal integer without a leading zero (int; the int rule comes before float). nil: ask
+    /// the resolver.
+    static func type(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { b -> String? in
+            guard let first = b.first else { return nil }
+            if isString(b) == true { return Tag.Name.str.rawValue }
+            if isWord(b) { return first | 0x20 == 0x6e && b.count == 4 ? Tag.Name.null.rawValue : Tag.Name.bool.rawValue }
+            if b.count == 1 && first == 0x7e { return Tag.Name.null.rawValue }  // ~
+            guard first >= 0x31 && first <= 0x39 || b.count == 1 && first == 0x30 else { return nil }
+            return b.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? Tag.Name.int.rawValue : nil
+        }
+    }
 
     /// true: a string; nil: not decided here (ask the resolver).
     static func isString(_ b: UnsafeBufferPointer<UInt8>) -> Bool? {

@@ -27,7 +27,7 @@ public enum PolicyFile {
         var map = SourceMap(file: file)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw yamlError(error, file: file)
         }
@@ -69,17 +69,23 @@ public enum PolicyFile {
     static func checkTags(_ root: Node, map: SourceMap) throws {
         var pending = [root]
         while let node = pending.popLast() {
-            let name = node.tag.description
+            let name: String
             let fits: Bool
             switch node {
             case let .mapping(m):
+                name = node.tag.description
                 fits = name == Tag.Name.map.rawValue
                 for (k, v) in m { pending.append(k); pending.append(v) }
             case let .sequence(s):
+                name = node.tag.description
                 fits = name == Tag.Name.seq.rawValue
                 pending.append(contentsOf: s)
-            case .scalar:
-                fits = NodeReader.scalarTags.contains(name)
+            case let .scalar(s):
+                // The tag as written: a plain or `!` scalar always resolves to a scalar type, so
+                // only an explicit tag can be foreign. (`node.tag` would resolve it, and with the
+                // basic resolver the parser is given, resolve every plain scalar to a string.)
+                name = s.tag.description
+                fits = name == Tag.Name.implicit.rawValue || name == Tag.Name.nonSpecific.rawValue || NodeReader.scalarTags.contains(name)
             }
             guard fits else {
                 let known = NodeReader.scalarTags.contains(name) || name == Tag.Name.map.rawValue || name == Tag.Name.seq.rawValue
@@ -91,7 +97,7 @@ public enum PolicyFile {
 
     /// Decodes an action chain stored as canonical JSON (the `chain.actors` column).
     static func storedActors(_ json: String) throws -> [ActorCall] {
-        guard let node = try Yams.compose(yaml: json) else { return [] }
+        guard let node = try Yams.compose(yaml: json, .basic) else { return [] }
         let reader = NodeReader(map: SourceMap(file: "stored chain"))
         return try reader.items(node, key: "actors", allowEmpty: true).enumerated().map { try reader.actor($1, key: "actors[\($0)]") }
     }
@@ -99,7 +105,7 @@ public enum PolicyFile {
     /// Decodes a selector chain stored as canonical JSON (the `selector_chain.steps` column).
     static func storedSteps(_ json: String, hook: Hook) throws -> [SelectorStep] {
         var reader = NodeReader(map: SourceMap(file: "stored selectors"))
-        let node = try Yams.compose(yaml: "{\(hook.rawValue): \(json)}")!
+        let node = try Yams.compose(yaml: "{\(hook.rawValue): \(json)}", .basic)!
         return try reader.selectors(node)[hook] ?? []
     }
 
@@ -138,7 +144,8 @@ struct NodeReader {
         guard case let .scalar(s) = node else { return nil }
         let explicit = s.tag.description
         if explicit == Tag.Name.implicit.rawValue {
-            return s.style == .plain ? node.tag.description : Tag.Name.str.rawValue
+            guard s.style == .plain else { return Tag.Name.str.rawValue }
+            return PlainScalar.type(s.string) ?? Resolver.default.resolveTag(of: node).rawValue
         }
         if explicit == Tag.Name.nonSpecific.rawValue { return Tag.Name.str.rawValue }
         return explicit

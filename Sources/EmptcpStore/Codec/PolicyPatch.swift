@@ -13,7 +13,7 @@ public enum PolicyPatch {
         map.bindingsKey = "upsert"
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw PolicyFile.yamlError(error, file: file)
         }

@@ -78,12 +78,21 @@ public enum PolicyValidator {
         if keys == nil { seenKeys.reserveCapacity(p.bindings.count) } else { seenStrings.reserveCapacity(p.bindings.count) }
         // Chains already checked per hook (bit 0 xdp, bit 1 tc): checked once, not per binding.
         var checkedChains: [String: UInt8] = [:]
+        var previous: Binding?
         for (i, b) in p.bindings.enumerated() {
             // The error key is built only on failure: this loop runs once per binding.
             func fail(_ field: String, _ message: String) -> StoreError {
                 map.error("\(map.bindingsKey)[\(i)].\(field)", message, line: map.bindingLine(i))
             }
             try checkFlowKey(b, fail: fail)
+            let fresh = keys.map { seenStrings.insert($0[i]).inserted } ?? seenKeys.insert(b.key).inserted
+            // Bindings mostly repeat their neighbour's chain, hook and selector: the checks
+            // below depend on nothing else, so a repeat has passed them already.
+            if let prev = previous, prev.chain == b.chain, prev.key.hook == b.key.hook, prev.key.selector == b.key.selector {
+                guard fresh else { throw fail("selector", "duplicate binding (\(b.key))") }
+                continue
+            }
+            previous = b
             guard let actors = p.chains[b.chain] else { throw fail("chain", "no chain named \(b.chain)") }
             let steps = p.selectors[b.key.hook] ?? []
             guard steps.contains(where: { $0.name == b.key.selector.rawValue }) else {
@@ -99,7 +108,6 @@ public enum PolicyValidator {
                     }
                 }
             }
-            let fresh = keys.map { seenStrings.insert($0[i]).inserted } ?? seenKeys.insert(b.key).inserted
             guard fresh else { throw fail("selector", "duplicate binding (\(b.key))") }
         }
     }

@@ -34,7 +34,27 @@ public struct BindingSum: Equatable, Sendable {
 
     /// Adds (or subtracts) the digest of one binding's canonical line.
     mutating func combine(line: String, subtract: Bool) {
-        let d = SHA256.words(line)
+        combine(digest: SHA256.words(line), subtract: subtract)
+    }
+
+    /// The same for the line `key + " " + chain`, assembled on the stack: a commit hashes every
+    /// binding, and the joined string was one allocation per binding.
+    mutating func combine(key: String, chain: String, subtract: Bool) {
+        var key = key, chain = chain
+        let d = key.withUTF8 { k in
+            chain.withUTF8 { c in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: k.count + 1 + c.count) { line in
+                    _ = line.initialize(fromContentsOf: k)
+                    line[k.count] = 0x20
+                    _ = UnsafeMutableBufferPointer(rebasing: line[(k.count + 1)...]).initialize(fromContentsOf: c)
+                    return SHA256.words(UnsafeRawBufferPointer(line))
+                }
+            }
+        }
+        combine(digest: d, subtract: subtract)
+    }
+
+    private mutating func combine(digest d: [UInt32], subtract: Bool) {
         for i in 0..<4 {
             let v = UInt64(d[2 * i]) << 32 | UInt64(d[2 * i + 1])
             lanes[i] = subtract ? lanes[i] &- v : lanes[i] &+ v
@@ -65,7 +85,7 @@ enum ContentHash {
     /// `keys[i]` is `p.bindings[i].key.storageKey`, computed once by the caller.
     static func of(_ p: Policy, keys: [String]) -> (hash: String, sum: BindingSum) {
         var sum = BindingSum()
-        for (b, key) in zip(p.bindings, keys) { sum.combine(line: key + " " + b.chain, subtract: false) }
+        for (b, key) in zip(p.bindings, keys) { sum.combine(key: key, chain: b.chain, subtract: false) }
         return (of(selectors: p.selectors, chains: p.chains, bindings: sum, count: p.bindings.count), sum)
     }
 }

@@ -100,9 +100,10 @@ extension PolicyStore {
 
         func insert(_ b: Binding, key: String, revision: Int64) throws {
             open.reset()
-            open.setBindingRow(b, storageKey: key)
-            open.set(9, revision)
-            while try open.step() {}
+            try open.withBindingRow(b, storageKey: key) {
+                open.set(9, revision)
+                while try open.step() {}
+            }
         }
 
         func close(rowID: Int64, revision: Int64) throws { try close.run([.int(revision), .int(rowID)]) }
@@ -110,8 +111,48 @@ extension PolicyStore {
 }
 
 extension Statement {
-    /// Sets parameters 1–8 to a binding row in the order of the binding table: storage key,
-    /// hook, selector, local, local_port, remote, remote_port, chain.
+    /// Sets parameters 1–8 to a binding row in the order of the binding table (storage key,
+    /// hook, selector, local, local_port, remote, remote_port, chain) and runs `body` (the step)
+    /// while they are bound. The texts are lent, not copied (`setLent`): hook, selector and the
+    /// addresses are the storage key's own fields (`hook selector local local_port remote
+    /// remote_port`, `-` when absent), so a row formats no address a second time.
+    func withBindingRow<T>(_ b: Binding, storageKey: String, _ body: () throws -> T) throws -> T {
+        var key = storageKey, chain = b.chain
+        return try key.withUTF8 { k in
+            try chain.withUTF8 { c in
+                var space = (-1, -1, -1, -1, -1), n = 0
+                for i in 0..<k.count where k[i] == 0x20 {
+                    switch n {
+                    case 0: space.0 = i
+                    case 1: space.1 = i
+                    case 2: space.2 = i
+                    case 3: space.3 = i
+                    case 4: space.4 = i
+                    default: break
+                    }
+                    n += 1
+                }
+                guard n == 5, let base = k.baseAddress, let chainBase = c.baseAddress else {
+                    setBindingRow(b, storageKey: storageKey)  // not the storage key's shape: copy as before
+                    return try body()
+                }
+                func field(_ i: Int32, _ from: Int, _ to: Int, nullable: Bool) {
+                    if nullable && to - from == 1 && k[from] == 0x2d { set(i, nil as String?) } else { setLent(i, base + from, count: to - from) }
+                }
+                setLent(1, base, count: k.count)
+                field(2, 0, space.0, nullable: false)
+                field(3, space.0 + 1, space.1, nullable: false)
+                field(4, space.1 + 1, space.2, nullable: true)
+                set(5, b.key.localPort.map { Int64($0) })
+                field(6, space.3 + 1, space.4, nullable: true)
+                set(7, b.key.remotePort.map { Int64($0) })
+                setLent(8, chainBase, count: c.count)
+                return try body()
+            }
+        }
+    }
+
+    /// Sets parameters 1–8 to a binding row, copying each text.
     func setBindingRow(_ b: Binding, storageKey: String) {
         set(1, storageKey)
         set(2, b.key.hook.rawValue)

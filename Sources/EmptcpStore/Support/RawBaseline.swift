@@ -21,8 +21,7 @@ public final class RawBaseline {
         let insert = try db.prepare("INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)")
         for b in bindings {
             insert.reset()
-            insert.setBindingRow(b, storageKey: b.key.storageKey)
-            while try insert.step() {}
+            try insert.withBindingRow(b, storageKey: b.key.storageKey) { while try insert.step() {} }
         }
         try db.execute("COMMIT")
     }

@@ -223,7 +223,8 @@ static __always_inline int emptcp_tail_actors(emptcp_ctx *ctx, struct emptcp_scr
 #define EMPTCP_ACT_NOT_INLINE 0x201
 /* Runs built-in actor `slot` in line with its parameter block `param`: EMPTCP_ACT_NEXT, a
  * verdict, or EMPTCP_ACT_NOT_INLINE. Defined by the entry program (bpf/lib/inline_actors.h). */
-static __always_inline int emptcp_inline_actor(emptcp_ctx *ctx, __u32 slot, __u64 param);
+static __always_inline int emptcp_inline_actor(emptcp_ctx *ctx, struct emptcp_scratch *s,
+					       __u32 slot, __u64 param);
 #endif
 
 /* Takes action chain s->chain_idx of the packet's generation and runs its actors. */
@@ -252,7 +253,7 @@ static __always_inline int emptcp_run_chain(emptcp_ctx *ctx, struct emptcp_scrat
 		if (i >= c->len)
 			return EMPTCP_PASS;
 		a = &c->actors[i];
-		r = emptcp_inline_actor(ctx, a->slot, a->param.raw);
+		r = emptcp_inline_actor(ctx, s, a->slot, a->param.raw);
 		if (r == EMPTCP_ACT_NOT_INLINE)
 			break;
 		if (r != EMPTCP_ACT_NEXT)
@@ -333,7 +334,8 @@ static __always_inline int emptcp_entry(emptcp_ctx *ctx)
 		emptcp_count(err == -EMPTCP_E_NOT_TCP ? EMPTCP_CNT_NOT_TCP : EMPTCP_CNT_MALFORMED);
 		return EMPTCP_PASS;
 	}
-	__builtin_memcpy(&s->sel, sc, sizeof(*sc));
+	/* map values are 8-aligned: three loads and stores, not 18 single bytes */
+	__builtin_memcpy(&s->sel, __builtin_assume_aligned(sc, 8), sizeof(*sc));
 	s->pkt.key.gen = gen; /* the packet's generation from here on, through every tail call */
 	s->sel_idx = 0;
 	s->and_chain = 0;

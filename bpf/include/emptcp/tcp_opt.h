@@ -57,9 +57,11 @@ static __always_inline __u32 emptcp_opt_pkt_off(const struct emptcp_pkt *p, __u3
 	return p->l4_off + sizeof(struct tcphdr) + off;
 }
 
-/* Copies the segment's options into `o` (bytes past the returned length are stale). Returns
- * the number of option bytes (0..40) or -EMPTCP_E_TRUNCATED. Reads the packet directly, one
- * 32-bit word at a time (option space is a multiple of 4): no helper call. */
+/* Copies the segment's options into `o`, the bytes after them up to EMPTCP_OPT_MAX zeroed (a
+ * zero byte is EOL; and a loop without an early exit, unrolled, costs the verifier less than one
+ * that breaks at the length). Returns the number of option bytes (0..40) or -EMPTCP_E_TRUNCATED.
+ * Reads the packet directly, one 32-bit word at a time (option space is a multiple of 4): no
+ * helper call. */
 static __always_inline int emptcp_opts_load(emptcp_ctx *ctx, const struct emptcp_pkt *p,
 					    struct emptcp_opts *o)
 {
@@ -68,16 +70,18 @@ static __always_inline int emptcp_opts_load(emptcp_ctx *ctx, const struct emptcp
 
 	if (n > EMPTCP_OPT_MAX || (n & 3))
 		return -EMPTCP_E_TRUNCATED;
+#pragma unroll
 	for (w = 0; w < EMPTCP_OPT_MAX / 4; w++) {
 		void *end = emptcp_data_end(ctx);
-		__u32 *src;
+		__u32 *src, v = 0;
 
-		if (w * 4 >= n)
-			break;
-		src = emptcp_data(ctx) + (emptcp_opt_pkt_off(p, w * 4) & 0x1ff);
-		if ((void *)(src + 1) > end)
-			return -EMPTCP_E_TRUNCATED;
-		dst[w] = *src;
+		if (w * 4 < n) {
+			src = emptcp_data(ctx) + (emptcp_opt_pkt_off(p, w * 4) & 0x1ff);
+			if ((void *)(src + 1) > end)
+				return -EMPTCP_E_TRUNCATED;
+			v = *src;
+		}
+		dst[w] = v;
 	}
 	o->len = n;
 	return n;

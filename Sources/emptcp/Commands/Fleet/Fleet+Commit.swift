@@ -6,6 +6,7 @@ import Foundation
 extension Emptcp.Fleet {
     struct Commit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "commit",
             abstract: "Validate a policy file and store it as the next fleet revision; following hosts apply it.",
             discussion: """
                 Validation is a local commit's (PolicyValidator), against the built-in selectors and \

@@ -4,7 +4,7 @@ import EmptcpStore
 
 extension Emptcp.Fleet {
     struct Diff: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Differences from fleet revision A to B (default: the newest).")
+        static let configuration = CommandConfiguration(commandName: "diff", abstract: "Differences from fleet revision A to B (default: the newest).")
         @OptionGroup var fleet: FleetOptions
         @OptionGroup var output: OutputOptions
         @Argument(help: ArgumentHelp("From revision.", valueName: "a")) var from: Int64

@@ -10,6 +10,7 @@ extension Emptcp.Fleet {
     /// its store current, on a host that is not attached yet.
     struct Follow: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "follow",
             abstract: "Follow the fleet: commit each new fleet revision into the local store and apply it; report back.",
             discussion: """
                 Runs until SIGINT/SIGTERM. At start it re-applies the local current revision (when \

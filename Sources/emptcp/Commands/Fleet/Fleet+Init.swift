@@ -4,6 +4,7 @@ import EmptcpFleet
 extension Emptcp.Fleet {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create or upgrade the fleet schema and its two roles (run as the database owner).")
         @OptionGroup var fleet: FleetOptions
 

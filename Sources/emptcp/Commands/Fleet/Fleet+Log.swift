@@ -3,7 +3,7 @@ import EmptcpFleet
 
 extension Emptcp.Fleet {
     struct Log: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List fleet revisions, newest first.")
+        static let configuration = CommandConfiguration(commandName: "log", abstract: "List fleet revisions, newest first.")
         @OptionGroup var fleet: FleetOptions
         @OptionGroup var output: OutputOptions
         @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Show at most N revisions.", valueName: "n")) var limit: Int?

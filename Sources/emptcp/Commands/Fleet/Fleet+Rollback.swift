@@ -4,6 +4,7 @@ import EmptcpFleet
 extension Emptcp.Fleet {
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "New fleet revision equal to REV (default: the one before the newest); hosts follow.")
         @OptionGroup var fleet: FleetOptions
         @OptionGroup var output: OutputOptions

@@ -5,6 +5,7 @@ import Foundation
 extension Emptcp.Fleet {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Which host runs which fleet revision: in sync, drift (a forced local commit), failed, pending.")
         @OptionGroup var fleet: FleetOptions
         @OptionGroup var output: OutputOptions

@@ -3,6 +3,7 @@ import ArgumentParser
 extension Emptcp.Fleet {
     struct Unfollow: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "unfollow",
             abstract: "Stop following a fleet on this host: local commits are accepted again (stop `fleet follow` first).")
         @OptionGroup var global: GlobalOptions
 

@@ -5,6 +5,7 @@ import Foundation
 extension Emptcp.Fleet {
     struct Wait: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "wait",
             abstract: "Wait until every host runs fleet revision REV (or a later one).",
             discussion: """
                 Exits 0 when all hosts (at least --hosts of them) report REV or later; 1 when a host \

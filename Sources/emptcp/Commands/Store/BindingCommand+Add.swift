@@ -2,7 +2,7 @@ import ArgumentParser
 
 extension Emptcp.BindingCommand {
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a binding; refused when its key is bound already.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a binding; refused when its key is bound already.")
         @OptionGroup var upsert: BindingUpsertOptions
 
         func run() throws {

@@ -3,7 +3,7 @@ import EmptcpStore
 
 extension Emptcp.BindingCommand {
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a binding; refused when no binding has its key.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a binding; refused when no binding has its key.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var key: BindingKeyOptions
         @Option(name: .shortAndLong, help: ArgumentHelp("Commit message.", valueName: "text")) var message: String?

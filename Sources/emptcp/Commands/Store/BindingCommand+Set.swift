@@ -2,7 +2,7 @@ import ArgumentParser
 
 extension Emptcp.BindingCommand {
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Point an existing binding at another chain.")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Point an existing binding at another chain.")
         @OptionGroup var upsert: BindingUpsertOptions
 
         func run() throws {

@@ -5,6 +5,7 @@ import EmptcpStore
 extension Emptcp.Module {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Verify FILE.o and plug its program into a free slot >= 16 without detaching anything.",
             discussion: """
                 The object is loaded with the shared map pin directory (<pin root>/maps), so maps it \

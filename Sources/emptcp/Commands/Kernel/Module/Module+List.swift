@@ -4,7 +4,7 @@ import EmptcpStore
 
 extension Emptcp.Module {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Modules in the store and whether the kernel holds them.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Modules in the store and whether the kernel holds them.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
 

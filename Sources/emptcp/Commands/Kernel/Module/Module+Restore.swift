@@ -5,6 +5,7 @@ import EmptcpStore
 extension Emptcp.Module {
     struct Restore: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "restore",
             abstract: "Reload every recorded module the kernel does not hold into its recorded slot (after a reboot or detach).",
             discussion: "The same step `apply --boot` takes after re-attaching.")
         @OptionGroup var global: GlobalOptions

@@ -4,6 +4,7 @@ import EmptcpApply
 extension Emptcp.Daemon {
     struct Connections: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "connections",
             abstract: "List the MPTCP connections the running daemon tracks: token and subflows (JSON).")
         @OptionGroup var socket: DaemonSocketOptions
 

@@ -4,6 +4,7 @@ import EmptcpApply
 extension Emptcp.Daemon {
     struct Flows: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "flows",
             abstract: "List the flows the running daemon tracks (JSON).")
         @OptionGroup var socket: DaemonSocketOptions
 

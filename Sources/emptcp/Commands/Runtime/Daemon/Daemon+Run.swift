@@ -7,6 +7,7 @@ import Logging
 extension Emptcp.Daemon {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run the daemon until SIGINT/SIGTERM: consume events, track connections, repair them, serve requests.")
         @OptionGroup var global: GlobalOptions
         @OptionGroup var socket: DaemonSocketOptions
