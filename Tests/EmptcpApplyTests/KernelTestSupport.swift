@@ -60,6 +60,8 @@ final class ApplierFixture {
             _ = try? sh("umount \(pinRoot)")
             _ = try? sh("rmdir \(pinRoot)")
         }
+        // The data plane lock's file (a test that never detached leaves it behind).
+        try? Sys.unlinkFile(ApplyLock.path(pinRoot: pinRoot))
     }
 
     deinit { cleanup() }

@@ -136,6 +136,7 @@ public struct Applier: Sendable {
     ///   shortcut, since the verifier's work is its fixed cost).
     public func attach(interface: String, xdpMode: XDPMode = .auto, tcMode: TCMode = .auto, allPrograms: Bool = true) throws -> AttachResult {
         try requireRoot("attach")
+        guard Sys.interfaceIndex(interface) != nil else { throw ApplyError.unknownInterface(interface) }
         return try exclusively("attach") { try attachLocked(interface: interface, xdpMode: xdpMode, tcMode: tcMode, allPrograms: allPrograms) }
     }
 
@@ -153,6 +154,7 @@ public struct Applier: Sendable {
             if !wasLoaded && attacher.attachedInterfaces().isEmpty {
                 Unpinner(layout: layout).removeLoaded()
                 prepared.undo()
+                ApplyLock.removeFile(pinRoot: pinRoot)
             }
             throw error
         }
