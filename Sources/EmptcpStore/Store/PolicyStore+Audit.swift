@@ -3,6 +3,16 @@ import Foundation
 extension PolicyStore {
     /// Adds one audit row in its own transaction (for callers such as the applier).
     public func recordAudit(action: String, revision: Int64?, outcome: AuditOutcome, detail: String) throws {
+        try recordAudit(action: action, revision: revision, outcome: outcome, detail: detail, durable: true)
+    }
+
+    /// `durable: false` commits without waiting for the disk (synchronous NORMAL for this one
+    /// transaction): for a row that records no change of state, such as an apply that found the
+    /// kernel already holding the revision. A power cut may lose that row and nothing else; the
+    /// next durable commit syncs the WAL with it, so rows are never reordered.
+    public func recordAudit(action: String, revision: Int64?, outcome: AuditOutcome, detail: String, durable: Bool) throws {
+        if !durable { try db.execute("PRAGMA synchronous = NORMAL") }
+        defer { if !durable { try? db.execute("PRAGMA synchronous = FULL") } }
         try write("audit") { try insertAudit(action: action, revision: revision, outcome: outcome, detail: detail) }
     }
 

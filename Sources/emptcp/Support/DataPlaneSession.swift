@@ -79,7 +79,10 @@ struct DataPlaneSession {
             let report = try applier.apply(revision: revision.id, contentHash: revision.contentHash, modules: try moduleSlots(store),
                                            verify: verify, policy: policy)
             try StoreOwnership.claim(store, applier, global)
-            try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary)
+            // An apply that wrote nothing records its row without an fsync: the no-op apply's
+            // largest cost after process start was that one disk flush.
+            try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary,
+                                  durable: report.writes > 0)
             LiveRepairHook.afterApply(store, revision: revision.id, policy: policy, report: report)
             return (revision, report)
         } catch {
