@@ -31,6 +31,22 @@ def require(ok: bool, why: str) -> None:
     pytest.skip(why)
 
 
+def lock_path(pin_root) -> str:
+    """ApplyLock.path: the absolute pin root without empty components, `/` written `-`, every
+    byte outside [A-Za-z0-9._] written %xx."""
+    parts = [p for p in os.path.abspath(str(pin_root)).split("/") if p]
+    name = ""
+    for byte in "/".join(parts).encode():
+        c = chr(byte)
+        if c == "/":
+            name += "-"
+        elif c.isascii() and (c.isalnum() or c in "._"):
+            name += c
+        else:
+            name += f"%{byte:02x}"
+    return f"/run/emptcp/apply-{name}.lock"
+
+
 def emptcp_bin() -> str:
     """$EMPTCP_BIN, else the debug build in this checkout. A missing binary is a failure."""
     path = os.environ.get("EMPTCP_BIN") or str(REPO / ".build" / "debug" / "emptcp")
@@ -86,3 +102,9 @@ class Emptcp:
             run(["umount", "-l", str(self.pin_root)], check=False)
             self._mounted = False
         shutil.rmtree(self.workdir, ignore_errors=True)
+        # Detaching the last interface removes the data plane's lock file; a test that failed
+        # before attaching (or left the lock held) would otherwise leave it in /run/emptcp.
+        try:
+            os.unlink(lock_path(self.pin_root))
+        except FileNotFoundError:
+            pass

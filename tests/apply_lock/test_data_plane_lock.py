@@ -13,27 +13,12 @@ import time
 
 import pytest
 
-from lab import Emptcp, bpf, policy, tcp2
+from lab import bpf, policy, tcp2
+from lab.emptcp import lock_path
 
 pytestmark = [pytest.mark.kernel]
 
 META_GEN_REVISION, META_GEN_DIGEST = 2, 5  # abi.h enum emptcp_meta_key, + generation
-
-
-def lock_path(pin_root) -> str:
-    """ApplyLock.path: the absolute pin root without empty components, `/` written `-`, every
-    byte outside [A-Za-z0-9._] written %xx."""
-    parts = [p for p in os.path.abspath(str(pin_root)).split("/") if p]
-    name = ""
-    for byte in "/".join(parts).encode():
-        c = chr(byte)
-        if c == "/":
-            name += "-"
-        elif c.isascii() and (c.isalnum() or c in "._"):
-            name += c
-        else:
-            name += f"%{byte:02x}"
-    return f"/run/emptcp/apply-{name}.lock"
 
 
 def many_bindings(n: int, chain: str, window: int = 1600) -> dict:
@@ -66,24 +51,8 @@ def start(e, lab, *args: str, timeout: str | None = None) -> subprocess.Popen:
     return lab.client.popen([e.bin, *args], env=env)
 
 
-@pytest.fixture
-def locked_e(lab, request):
-    """emptcp in the client namespace (as client_emptcp). Closing it detaches everything, which
-    removes the lock file; it is removed here too in case a test failed before attaching."""
-    e = Emptcp(lab.client, lab.tmp / "emptcp")
-    yield e
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        print("\n".join(e.log))
-    e.close()
-    try:
-        os.unlink(lock_path(e.pin_root))
-    except FileNotFoundError:
-        pass
-
-
-def test_concurrent_commits_end_with_one_consistent_revision_in_force(lab, locked_e):
-    e = locked_e
+def test_concurrent_commits_end_with_one_consistent_revision_in_force(lab, client_emptcp):
+    e = client_emptcp
     e("attach", "c1")
     e.commit(many_bindings(4000, "slow"), "base")
     for round_ in range(4):
@@ -109,8 +78,8 @@ def test_concurrent_commits_end_with_one_consistent_revision_in_force(lab, locke
         assert report["standby_writes"] == 0, report
 
 
-def test_a_second_apply_gives_up_after_the_timeout_and_changes_nothing(lab, locked_e):
-    e = locked_e
+def test_a_second_apply_gives_up_after_the_timeout_and_changes_nothing(lab, client_emptcp):
+    e = client_emptcp
     e("attach", "c1")
     p1, f = lab.paths[0], lab.family
     e.commit(policy(xdp=[("tcp2", "or")], chains={"slow": [{"set_recv_win": {"window": 1600}}]},
@@ -151,8 +120,8 @@ def test_a_second_apply_gives_up_after_the_timeout_and_changes_nothing(lab, lock
     assert e("status", "--exit-code", check=False).returncode == 0
 
 
-def test_a_holder_killed_with_sigkill_does_not_block_the_next_apply(lab, locked_e):
-    e = locked_e
+def test_a_holder_killed_with_sigkill_does_not_block_the_next_apply(lab, client_emptcp):
+    e = client_emptcp
     e("attach", "c1")
     e.commit(many_bindings(4000, "slow"), "base")
     path = e.workdir / "fast.json"
