@@ -9,6 +9,7 @@ import os
 import signal
 import struct
 import subprocess
+from contextlib import closing
 
 import pytest
 
@@ -53,12 +54,17 @@ def in_sync(e) -> bool:
     return e("status", "--exit-code", check=False).returncode == 0
 
 
-def test_noop_apply_trusts_the_markers_verify_and_status_read_the_maps(lab, client_emptcp):
-    e = client_emptcp
-    e("attach", "c1")
-    e.commit(strip_add_addr(lab, bound=True))
-    meta = Meta(e.pin_root)
-    try:
+@pytest.fixture
+def stripping(lab, client_emptcp):
+    """client_emptcp attached on c1 with the ADD_ADDR-stripping policy committed (revision 1)."""
+    client_emptcp("attach", "c1")
+    client_emptcp.commit(strip_add_addr(lab, bound=True))
+    return client_emptcp
+
+
+def test_noop_apply_trusts_the_markers_verify_and_status_read_the_maps(lab, stripping):
+    e = stripping
+    with closing(Meta(e.pin_root)) as meta:
         (r0, d0), (r1, d1) = meta.markers()
         assert r0 == r1 == 1 and d0 == d1 != 0, meta.markers()
 
@@ -93,16 +99,11 @@ def test_noop_apply_trusts_the_markers_verify_and_status_read_the_maps(lab, clie
         assert verified["switched"] and verified["standby_writes"] == 1, verified
         assert in_sync(e) and e.status()["kernel"]["drift"] == []
         assert apply_json(e)["fast_path"]
-    finally:
-        meta.close()
 
 
-def test_a_marker_that_disagrees_with_the_store_forces_the_full_plan(lab, client_emptcp):
-    e = client_emptcp
-    e("attach", "c1")
-    e.commit(strip_add_addr(lab, bound=True))
-    meta = Meta(e.pin_root)
-    try:
+def test_a_marker_that_disagrees_with_the_store_forces_the_full_plan(lab, stripping):
+    e = stripping
+    with closing(Meta(e.pin_root)) as meta:
         stamped = meta.markers()
 
         # A digest that is not the store's revision's: the maps are read and compared.
@@ -124,8 +125,6 @@ def test_a_marker_that_disagrees_with_the_store_forces_the_full_plan(lab, client
         assert not switched["fast_path"] and switched["switched"] and switched["previous_revision"] == 1, switched
         assert switched["revision"] == 2 and [r for r, _ in meta.markers()] == [2, 2]
         assert in_sync(e) and apply_json(e)["fast_path"]
-    finally:
-        meta.close()
 
 
 def bindings(lab, n: int, chain: str) -> dict:
@@ -140,8 +139,7 @@ def test_kill_mid_apply_leaves_a_marker_that_forces_the_full_path(lab, client_em
     e = client_emptcp
     e("attach", "c1")
     e.commit(bindings(lab, 20_000, "slow"))
-    meta = Meta(e.pin_root)
-    try:
+    with closing(Meta(e.pin_root)) as meta:
         caught = False
         for attempt in range(10):
             # The next revision is committed to another pin root (store only); `apply` writes it.
@@ -173,5 +171,3 @@ def test_kill_mid_apply_leaves_a_marker_that_forces_the_full_path(lab, client_em
             assert apply_json(e)["fast_path"]
             break
         assert caught, "no kill landed while a generation was being written in 10 attempts"
-    finally:
-        meta.close()
