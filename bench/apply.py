@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 from bench import rawmap
-from bench.common import log, stats
+from bench.common import repetitions, summary
 from bench.scale import Scale, addresses, policy
 from lab import run as lab_run
 
 TIMES = ("apply", "raw", "noop", "start", "verify", "boot", "boot_fixed")
-RATIOS = {"apply_vs_raw": ("apply", "raw"), "noop_vs_start": ("noop", "start"),
-          "verify_vs_raw": ("verify", "raw"), "boot_vs_raw": ("boot", "raw")}
+RATIOS = (("apply_vs_raw", "apply", "raw"), ("noop_vs_start", "noop", "start"),
+          ("verify_vs_raw", "verify", "raw"), ("boot_vs_raw", "boot", "raw"))
 
 
 def process_start(sc: Scale, db: Path, pins: Path) -> float:
@@ -88,23 +88,12 @@ def run(emptcp_bin: str, bpf_dir: Path, workdir: Path, *, sizes: list[int], reps
                 reboot(sc, pins)
                 file.write_text(json.dumps(policy(n)))
                 sc.emptcp(db, d / "spare", "commit", str(file), "-m", f"{n} bindings")
-                runs = []
-                for rep in range(reps):
-                    try:
-                        r = one(sc, n, db, pins)
-                        runs.append(r)
-                        log(f"apply n={n} rep {rep + 1}: " + " ".join(f"{k}={r[k] * 1000:.1f}ms" for k in TIMES))
-                    except Exception as e:  # noqa: BLE001 - reported in the results, never hidden
-                        errors.append(f"n={n} rep {rep + 1}: {e}")
-                        log(f"apply n={n} rep {rep + 1}: {e}")
-                        reboot(sc, pins)
+                runs = repetitions("apply", n, reps, lambda _: one(sc, n, db, pins), TIMES, errors,
+                                   after_failure=lambda: reboot(sc, pins))
             finally:
                 lab_run(["umount", "-l", str(pins)], check=False)
                 shutil.rmtree(d, ignore_errors=True)
-            entry = {k: stats([r[k] for r in runs]) for k in TIMES}
-            for name, (num, floor) in RATIOS.items():
-                entry[name] = stats([r[num] / r[floor] for r in runs if r[floor] > 0])
-            results[str(n)] = entry
+            results[str(n)] = summary(runs, TIMES, RATIOS)
     finally:
         sc.close()
     return {"sizes": sizes, "reps": reps, "results": results, "errors": errors}

@@ -36,6 +36,33 @@ def stats(values: list[float]) -> dict:
             "n": len(values), "values": values}
 
 
+def repetitions(part: str, n: int, reps: int, measure, times: tuple[str, ...], errors: list[str],
+                after_failure=lambda: None) -> list[dict]:
+    """Runs `measure(rep)` `reps` times for size `n` and logs each run's `times` in ms. A failed
+    repetition is recorded in `errors` (reported with the results, never hidden), followed by
+    `after_failure()` to put the scene back."""
+    runs = []
+    for rep in range(reps):
+        try:
+            r = measure(rep)
+            runs.append(r)
+            log(f"{part} n={n} rep {rep + 1}: " + " ".join(f"{k}={r[k] * 1000:.1f}ms" for k in times))
+        except Exception as e:  # noqa: BLE001 - reported in the results, never hidden
+            errors.append(f"n={n} rep {rep + 1}: {e}")
+            log(f"{part} n={n} rep {rep + 1}: {e}")
+            after_failure()
+    return runs
+
+
+def summary(runs: list[dict], times: tuple[str, ...], ratios) -> dict:
+    """stats of every time over the runs, and of every ratio (name, numerator, floor) taken per
+    run, so that each repetition is divided by the floor measured in that repetition."""
+    entry = {k: stats([r[k] for r in runs]) for k in times}
+    for name, num, floor in ratios:
+        entry[name] = stats([r[num] / r[floor] for r in runs if r[floor] > 0])
+    return entry
+
+
 def slope(xs: list[float], ys: list[float]) -> tuple[float, float]:
     """Least-squares line through (xs, ys): (slope, intercept)."""
     n = len(xs)

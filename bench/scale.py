@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from bench import rawmap
-from bench.common import log, sh, stats
+from bench.common import repetitions, sh, stats, summary
 from lab import Lab, run as lab_run
 
 
@@ -198,18 +198,8 @@ def run(emptcp_bin: str, bpf_dir: Path, workdir: Path, *, sizes: list[int], reps
             files["base"].write_text(json.dumps(policy(n)))
             files["yaml"].write_text(policy_yaml(n))
             files["patch"].write_text(patch_yaml(n))
-            runs = []
-            for rep in range(reps):
-                try:
-                    r = sc.one(n, rep, files)
-                    runs.append(r)
-                    log(f"scale n={n} rep {rep + 1}: " + " ".join(f"{k}={r[k]*1000:.0f}ms" for k in METRICS))
-                except Exception as e:  # noqa: BLE001 - reported in the results, never hidden
-                    errors.append(f"n={n} rep {rep + 1}: {e}")
-                    log(f"scale n={n} rep {rep + 1}: {e}")
-            entry = {k: stats([r[k] for r in runs]) for k in METRICS}
-            for name, metric, floor in RATIOS:
-                entry[name] = stats([r[metric] / r[floor] for r in runs if r[floor] > 0])
+            runs = repetitions("scale", n, reps, lambda rep: sc.one(n, rep, files), METRICS, errors)
+            entry = summary(runs, METRICS, RATIOS)
             entry["rss_commit_kb"] = stats([r["rss_commit_kb"] for r in runs if r["rss_commit_kb"]])
             entry["rss_commit_yaml_kb"] = stats([r["rss_commit_yaml_kb"] for r in runs if r["rss_commit_yaml_kb"]])
             entry["rss_apply_kb"] = stats([r["rss_apply_kb"] for r in runs if r["rss_apply_kb"]])
