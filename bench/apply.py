@@ -91,8 +91,7 @@ def run(emptcp_bin: str, bpf_dir: Path, workdir: Path, *, sizes: list[int], reps
                 runs = repetitions("apply", n, reps, lambda _: one(sc, n, db, pins), TIMES, errors,
                                    after_failure=lambda: reboot(sc, pins))
             finally:
-                lab_run(["umount", "-l", str(pins)], check=False)
-                shutil.rmtree(d, ignore_errors=True)
+                Scale.drop(d, pins)
             results[str(n)] = summary(runs, TIMES, RATIOS)
     finally:
         sc.close()

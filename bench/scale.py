@@ -33,6 +33,7 @@ from pathlib import Path
 from bench import rawmap
 from bench.common import repetitions, sh, stats, summary
 from lab import Lab, run as lab_run
+from lab.emptcp import lock_path
 
 
 def addresses(n: int) -> list[tuple[str, str]]:
@@ -173,8 +174,18 @@ class Scale:
             self.emptcp(db, pins, "detach", "c1")
             return out
         finally:
-            lab_run(["umount", "-l", str(pins)], check=False)
-            shutil.rmtree(d, ignore_errors=True)
+            self.drop(d, pins)
+
+    @staticmethod
+    def drop(d: Path, pins: Path) -> None:
+        """Removes a repetition's directory with its bpffs and the data plane's lock file (left
+        in /run/emptcp when the bpffs is unmounted under emptcp instead of detached)."""
+        lab_run(["umount", "-l", str(pins)], check=False)
+        try:
+            os.unlink(lock_path(pins))
+        except FileNotFoundError:
+            pass
+        shutil.rmtree(d, ignore_errors=True)
 
     def close(self) -> None:
         self.lab.close()
