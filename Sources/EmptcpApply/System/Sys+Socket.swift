@@ -25,10 +25,7 @@ extension Sys {
         let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard lockFD >= 0 else { throw fail("open lock file", lockPath, errno) }
         let lock = Descriptor(lockFD)
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            let err = errno
-            throw fail(err == EWOULDBLOCK ? "another emptcp daemon holds" : "flock", lockPath, err)
-        }
+        guard try tryLockExclusive(lock, lockPath) else { throw fail("another emptcp daemon holds", lockPath, EWOULDBLOCK) }
         var st = stat()
         if lstat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFSOCK else { throw fail("refusing to replace what is not a socket at", path, EEXIST) }
