@@ -57,9 +57,12 @@ extension Applier {
                                expected: "bits 0x\(String($0.expected, radix: 16)) set", actual: "0x\(String($0.actual, radix: 16))")
                 }
             }
-            // The standby generation must hold the same, ready for the next switch.
+            // The standby generation may hold an older revision (the next switch writes it by
+            // its delta first); only a standby whose marker claims this content must hold it.
+            let claims = try kernel.marker(of: standby).digest
+                == GenerationDigest.of(contentHash: policy.contentHash, modules: modules, prefilter: prefilter)
             let lag = GenerationPlan(desired: desired, current: contents[Int(standby)], generation: standby)
-            for plan in lag.maps where !plan.isEmpty {
+            for plan in lag.maps where claims && !plan.isEmpty {
                 status.drift.append(DriftEntry(map: plan.map.name, key: "standby generation \(standby)", problem: .differs,
                                                expected: "the revision's entries",
                                                actual: "\(plan.add.count) missing, \(plan.change.count) differing, \(plan.remove.count) unexpected"))

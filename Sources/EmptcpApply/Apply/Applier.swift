@@ -218,8 +218,6 @@ public struct Applier: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let kernel = try PolicyMaps(layout: layout, prefilter: prefilter)
-        // A switch whose wait never finished: nothing may write the old generation before it has.
-        try kernel.finishInterruptedSwitch()
         let digest = GenerationDigest.of(contentHash: contentHash, modules: modules, prefilter: prefilter)
         let slots = ProgramSlots(layout: layout)
         let slotFindings = try slots.check(modules: modules)
@@ -229,11 +227,16 @@ public struct Applier: Sendable {
         let markers = [try kernel.marker(of: 0), try kernel.marker(of: 1)]
         let previous = markers[Int(live)].revision
 
-        if !verify && markers.allSatisfy({ $0.revision != nil && $0.digest == digest }) {
-            // Both generations hold this content, as written to the end by an apply: only the
-            // data path's slots and links may need putting back. (Another revision with the same
-            // content, e.g. a rollback to it, only renames the markers: content is what counts.)
-            for g in [standby, live] { try kernel.markComplete(g, revision: revision, digest: digest) }
+        let eager = Self.eagerStandby
+        let liveHolds = eager ? markers.allSatisfy({ $0.revision != nil && $0.digest == digest })
+            : (markers[Int(live)].revision != nil && markers[Int(live)].digest == digest)
+        if !verify && liveHolds {
+            // The live generation holds this content, as written to the end by an apply: only
+            // the data path's slots and links may need putting back. The standby generation may
+            // hold an older revision (its marker says which); the next apply that switches
+            // writes it by its delta first. (Another revision with the same content, e.g. a
+            // rollback to it, only renames the marker: content is what counts.)
+            for g in eager ? [standby, live] : [live] { try kernel.markComplete(g, revision: revision, digest: digest) }
             var report = ApplyReport(revision: revision, previousRevision: previous, maps: Self.unchangedMaps(prefilter: prefilter))
             report.fastPath = true
             report.generation = Int(live)
@@ -266,21 +269,43 @@ public struct Applier: Sendable {
         var switched = false
         var switchTime = Duration.zero, flipTime = Duration.zero, inForce = Duration.zero
         var standbyWrites = 0
+        // A switch whose wait never finished (or was left to this apply): no packet of the
+        // generation about to be written may still be running.
+        let needsStandbyWrite = !livePlan.isEmpty || !standbyPlan.isEmpty
+        if needsStandbyWrite { try kernel.finishInterruptedSwitch() }
         if !livePlan.isEmpty {
             // Not in force: write the standby generation (never read by a packet now), flip.
             try kernel.markIncomplete(standby)
             try kernel.write(standbyPlan)
             try kernel.markComplete(standby, revision: revision, digest: digest)
             let flip = clock.now
-            flipTime = try kernel.switchTo(standby, revision: revision)
+            flipTime = try kernel.switchTo(standby, revision: revision, wait: eager)
             inForce = flip - start + flipTime
             switchTime = clock.now - flip
             switched = true
-            // The old generation is read by no packet any more: bring it up to date by its delta.
-            try kernel.markIncomplete(live)
-            try kernel.write(livePlan)
+            if eager {
+                // The old generation is read by no packet any more: bring it up to date by its delta.
+                try kernel.markIncomplete(live)
+                try kernel.write(livePlan)
+                try kernel.markComplete(live, revision: revision, digest: digest)
+                standbyWrites = livePlan.entries
+            }
+            // Otherwise the old generation keeps the previous revision, and its marker says so:
+            // the next apply that switches writes it by its delta (after the wait for packets
+            // still running on it, left to that apply by the switching marker), and a rollback
+            // to that revision finds it already written.
+        } else if !eager {
+            // In force already (a verify, lost markers, one after a crash past the switch): the
+            // live generation was just compared whole with the revision, so its marker may say
+            // so. The standby generation is left to the next switch, unless its marker claims
+            // this content: then it must hold it (a marker with a digest is trusted).
+            if markers[Int(standby)].digest == digest && !standbyPlan.isEmpty {
+                try kernel.markIncomplete(standby)
+                try kernel.write(standbyPlan)
+                standbyWrites = standbyPlan.entries
+                try kernel.markComplete(standby, revision: revision, digest: digest)
+            }
             try kernel.markComplete(live, revision: revision, digest: digest)
-            standbyWrites = livePlan.entries
         } else {
             // In force already (a second apply, one after a crash past the switch, or a verify):
             // only the standby generation may lag behind. The live one was just compared whole
@@ -319,6 +344,10 @@ public struct Applier: Sendable {
         ])
         return report
     }
+
+    /// PROTOTYPE switch (applyfloor): EMPTCP_APPLY_EAGER_STANDBY=1 brings the old generation up
+    /// to date after every switch, as before, so one binary measures both protocols.
+    static var eagerStandby: Bool { Sys.environment()["EMPTCP_APPLY_EAGER_STANDBY"] == "1" }
 
     /// Loads (and puts in their slots) the built-in programs `needed` names that are not pinned
     /// yet — after a boot restore that loaded only the entries — before any map names their slots.

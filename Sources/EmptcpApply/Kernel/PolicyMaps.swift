@@ -72,11 +72,14 @@ struct PolicyMaps {
     /// set (the previous one died in between) waits before writing anything.
     /// Returns how long the flip itself took.
     @discardableResult
-    func switchTo(_ g: UInt8, revision: Int64) throws -> Duration {
+    /// With `wait: false` the switching marker stays set: the wait is left to the next apply
+    /// that writes a generation (`finishInterruptedSwitch`), since this one writes no more.
+    func switchTo(_ g: UInt8, revision: Int64, wait: Bool = true) throws -> Duration {
         try meta.writeInteger(1, at: MapNames.metaSwitching)
         let clock = ContinuousClock()
         let flip = try clock.measure { try live.writeInteger(UInt64(g), at: 0) }
         try meta.writeInteger(UInt64(bitPattern: revision), at: MapNames.metaRevision)
+        guard wait else { return flip }
         Sys.waitForRunningPrograms()
         try meta.writeInteger(0, at: MapNames.metaSwitching)
         return flip
