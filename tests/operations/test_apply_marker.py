@@ -65,8 +65,10 @@ def stripping(lab, client_emptcp):
 def test_noop_apply_trusts_the_markers_verify_and_status_read_the_maps(lab, stripping):
     e = stripping
     with closing(Meta(e.pin_root)) as meta:
-        (r0, d0), (r1, d1) = meta.markers()
-        assert r0 == r1 == 1 and d0 == d1 != 0, meta.markers()
+        # Only the live generation's marker proves what is in force; the standby one was never
+        # written (an apply writes the standby generation and flips, nothing more).
+        r, d = meta.markers()[meta.live()]
+        assert r == 1 and d != 0, meta.markers()
 
         # Nothing to do: the markers prove it, nothing is written, the report says so.
         noop = apply_json(e)
@@ -93,10 +95,11 @@ def test_noop_apply_trusts_the_markers_verify_and_status_read_the_maps(lab, stri
         # `apply --verify` reads everything and repairs it; then the fast path again.
         verified = apply_json(e, "--verify")
         assert verified["verified"] and not verified["fast_path"], verified
-        # The live generation is never written in place: the intact standby goes live, then the
-        # drifted one is repaired.
+        # The live generation is never written in place: the standby is written and goes live;
+        # the drifted one keeps its entries but loses its marker, so the next switch rewrites it.
         assert [(m["map"], m["changed"]) for m in verified["maps"] if m["added"] + m["removed"] + m["changed"]] == [("emptcp_x_tcp2", 1)], verified
-        assert verified["switched"] and verified["standby_writes"] == 1, verified
+        assert verified["switched"] and verified["standby_writes"] == 0, verified
+        assert meta.markers()[1 - meta.live()] == (0, 0), meta.markers()
         assert in_sync(e) and e.status()["kernel"]["drift"] == []
         assert apply_json(e)["fast_path"]
 
@@ -106,9 +109,8 @@ def test_a_marker_that_disagrees_with_the_store_forces_the_full_plan(lab, stripp
     with closing(Meta(e.pin_root)) as meta:
         stamped = meta.markers()
 
-        # A digest that is not the store's revision's: the maps are read and compared.
-        for g in (0, 1):
-            meta.set(META_GEN_DIGEST + g, 0x1234)
+        # A live digest that is not the store's revision's: the maps are read and compared.
+        meta.set(META_GEN_DIGEST + meta.live(), 0x1234)
         full = apply_json(e)
         assert not full["fast_path"] and not full["switched"], full
         assert meta.markers() == stamped
@@ -123,7 +125,10 @@ def test_a_marker_that_disagrees_with_the_store_forces_the_full_plan(lab, stripp
         lab.client.run([e.bin, "commit", str(path), "-m", "elsewhere"], env=dict(e.env(), EMPTCP_PIN_ROOT=str(e.workdir / "spare")))
         switched = apply_json(e)
         assert not switched["fast_path"] and switched["switched"] and switched["previous_revision"] == 1, switched
-        assert switched["revision"] == 2 and [r for r, _ in meta.markers()] == [2, 2]
+        # The new revision is live; the old generation keeps revision 1, ready for a rollback.
+        live = meta.live()
+        assert switched["revision"] == 2 and meta.markers()[live][0] == 2 and meta.markers()[1 - live][0] == 1, meta.markers()
+        assert switched["standby_writes"] == 0, switched
         assert in_sync(e) and apply_json(e)["fast_path"]
 
 
@@ -138,12 +143,15 @@ def bindings(lab, n: int, chain: str) -> dict:
 def test_kill_mid_apply_leaves_a_marker_that_forces_the_full_path(lab, client_emptcp):
     e = client_emptcp
     e("attach", "c1")
+    # Two revisions, so both generations are complete (the standby one holds the first).
+    e.commit(bindings(lab, 20_000, "fast"))
     e.commit(bindings(lab, 20_000, "slow"))
     with closing(Meta(e.pin_root)) as meta:
         caught = False
         for attempt in range(10):
             # The next revision is committed to another pin root (store only); `apply` writes it.
-            chain = "fast" if attempt % 2 == 0 else "slow"
+            # Three chains in turn: the standby generation (two revisions back) differs in every entry.
+            chain = ("strip", "fast", "slow")[attempt % 3]
             path = e.workdir / f"kill{attempt}.json"
             path.write_text(json.dumps(bindings(lab, 20_000, chain)))
             lab.client.run([e.bin, "commit", str(path), "-m", "to kill"], env=dict(e.env(), EMPTCP_PIN_ROOT=str(e.workdir / "spare")))
@@ -166,8 +174,8 @@ def test_kill_mid_apply_leaves_a_marker_that_forces_the_full_path(lab, client_em
             nxt = apply_json(e)
             assert not nxt["fast_path"], (meta.markers(), nxt)
             assert in_sync(e) and e.status()["kernel"]["drift"] == []
-            (r0, d0), (r1, d1) = meta.markers()
-            assert r0 == r1 == nxt["revision"] and d0 == d1 != 0
+            r, d = meta.markers()[meta.live()]
+            assert r == nxt["revision"] and d != 0 and nxt["switched"], (meta.markers(), nxt)
             assert apply_json(e)["fast_path"]
             break
         assert caught, "no kill landed while a generation was being written in 10 attempts"

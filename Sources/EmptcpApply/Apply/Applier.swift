@@ -271,12 +271,15 @@ public struct Applier: Sendable {
         var standbyWrites = 0
         // A switch whose wait never finished (or was left to this apply): no packet of the
         // generation about to be written may still be running.
-        let needsStandbyWrite = !livePlan.isEmpty || !standbyPlan.isEmpty
-        if needsStandbyWrite { try kernel.finishInterruptedSwitch() }
+        if !standbyPlan.isEmpty || (eager && !livePlan.isEmpty) { try kernel.finishInterruptedSwitch() }
         if !livePlan.isEmpty {
-            // Not in force: write the standby generation (never read by a packet now), flip.
-            try kernel.markIncomplete(standby)
-            try kernel.write(standbyPlan)
+            // Not in force: write the standby generation (never read by a packet now), flip. A
+            // standby that holds the revision already (a rollback to the previous one) is only
+            // stamped.
+            if !standbyPlan.isEmpty || eager {
+                try kernel.markIncomplete(standby)
+                try kernel.write(standbyPlan)
+            }
             try kernel.markComplete(standby, revision: revision, digest: digest)
             let flip = clock.now
             flipTime = try kernel.switchTo(standby, revision: revision, wait: eager)
@@ -289,6 +292,11 @@ public struct Applier: Sendable {
                 try kernel.write(livePlan)
                 try kernel.markComplete(live, revision: revision, digest: digest)
                 standbyWrites = livePlan.entries
+            }
+            else if markers[Int(live)].digest == digest {
+                // Its marker claimed this content, yet it differed (drift, found by a verify or
+                // a full read): it no longer claims anything, so the next switch rewrites it.
+                try kernel.markIncomplete(live)
             }
             // Otherwise the old generation keeps the previous revision, and its marker says so:
             // the next apply that switches writes it by its delta (after the wait for packets
