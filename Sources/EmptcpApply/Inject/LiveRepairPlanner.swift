@@ -12,21 +12,25 @@ public enum LiveRepairPlanner {
     public static func repairs(from old: Policy?, to new: Policy) -> [LiveRepair] {
         guard let old else { return [] }
         let before = effects(old), after = effects(new)
+        // Only the few keys that need a repair are sorted (into key order, the same for every
+        // run): a key's order compares its text, far too dear for 100k bindings.
         var result: [LiveRepair] = []
-        for (key, was) in before.sorted(by: { $0.key < $1.key }) {
-            let now = after[key] ?? Effects()
-            if (was.stripsAddAddr && !now.stripsAddAddr) || (now.recoversAddAddr && !was.recoversAddAddr) {
-                result.append(LiveRepair(kind: .redeliverAddAddr, match: key))
-            }
-            if was.marksBackup && !now.marksBackup {
-                result.append(LiveRepair(kind: .clearBackup, match: key))
-            }
+        for key in before.compactMap({ key, was in Self.repairs(was: was, now: after[key] ?? Effects()).isEmpty ? nil : key }).sorted() {
+            result += Self.repairs(was: before[key]!, now: after[key] ?? Effects()).map { LiveRepair(kind: $0, match: key) }
         }
         // recover_add_addr newly bound where nothing was bound before.
-        for (key, now) in after.sorted(by: { $0.key < $1.key }) where before[key] == nil && now.recoversAddAddr {
+        for key in after.compactMap({ key, now in before[key] == nil && now.recoversAddAddr ? key : nil }).sorted() {
             result.append(LiveRepair(kind: .redeliverAddAddr, match: key))
         }
         return result
+    }
+
+    /// What one binding key needs when its effects go from `was` to `now`, in a fixed order.
+    static func repairs(was: Effects, now: Effects) -> [LiveRepair.Kind] {
+        var kinds: [LiveRepair.Kind] = []
+        if (was.stripsAddAddr && !now.stripsAddAddr) || (now.recoversAddAddr && !was.recoversAddAddr) { kinds.append(.redeliverAddAddr) }
+        if was.marksBackup && !now.marksBackup { kinds.append(.clearBackup) }
+        return kinds
     }
 
     struct Effects {
