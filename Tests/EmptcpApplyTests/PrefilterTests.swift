@@ -89,7 +89,7 @@ import Testing
 
     /// Per hook, the words the live generation's prefilter holds.
     static func words(_ applier: Applier) throws -> [Hook: PrefilterWords] {
-        try applier.liveContents().prefilter
+        try applier.liveContents().prefilter ?? [:]
     }
 
     static func live(_ applier: Applier) throws -> UInt8 { try applier.policyMaps().liveGeneration() }

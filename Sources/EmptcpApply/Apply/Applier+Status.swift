@@ -22,7 +22,7 @@ extension Applier {
         status.liveGeneration = Int(live)
         status.kernelRevision = try kernel.revision(of: live)
         status.standbyRevision = try kernel.revision(of: standby)
-        let contents = try kernel.read(prefilter: prefilter)
+        let contents = try kernel.read()
         let current = contents[Int(live)].maps
         for id in MapID.all {
             let entries = current[id] ?? [:]
@@ -51,7 +51,7 @@ extension Applier {
             // binding); extra bits only cost a lookup.
             for hook in Hook.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
                 guard let words = desired.prefilter?[hook]?[Int(live)] else { continue }
-                let missing = Prefilter.missing(desired: words, current: contents[Int(live)].prefilter[hook] ?? [:])
+                let missing = Prefilter.missing(desired: words, current: contents[Int(live)].prefilter?[hook] ?? [:])
                 status.drift += missing.map {
                     DriftEntry(map: Prefilter.mapName(hook), key: "word \($0.word)", problem: .differs,
                                expected: "bits 0x\(String($0.expected, radix: 16)) set", actual: "0x\(String($0.actual, radix: 16))")

@@ -20,8 +20,9 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var previousRevision: Int64?
     /// Every managed map, in a fixed order, with its counts (zero counts included): how the
     /// generation now in force differs from the one that was (all zero when no switch was
-    /// needed). With the prefilter on, `emptcp_<h>_prefil` last, its differing words counted as
-    /// changed.
+    /// needed). With the prefilter on, `emptcp_<h>_prefil` last, its words counted as changed:
+    /// those of the old live generation that differed, when they were read (a verify, or its
+    /// maps held the revision already), else those written into the generation switched to.
     public var maps: [MapCounts]
     /// Whether the live generation was switched (docs/architecture.md "Atomic switch").
     public var switched: Bool = false
@@ -194,16 +195,16 @@ public struct Applier: Sendable {
 
     /// Makes the kernel hold revision `revision` (whose content hash in the store is
     /// `contentHash`), switching both hooks to it at once: the generation that is not live is
-    /// brought to the policy (only its differences are written), `emptcp_live` flips to it, and
-    /// once no packet of the old generation is still running, the old generation is brought up
-    /// to date too (again only its differences). Also puts back program-array slots and links
-    /// that differ from what emptcp made.
+    /// brought to the policy (only its differences from what it holds are written), then
+    /// `emptcp_live` flips to it. The old generation keeps the previous revision, so a rollback
+    /// to it is a flip alone, and the next switch writes it by its delta. Also puts back
+    /// program-array slots and links that differ from what emptcp made.
     ///
-    /// When both generations' markers (emptcp_meta) say they hold this revision with this
-    /// content's digest, the kernel provably holds it: `policy` is not even called, no policy
-    /// map is read or written (the fast path). Otherwise, or with `verify`, the maps are read
-    /// and compared entry by entry, and whatever differs — drift included — is rewritten. A
-    /// second call writes nothing; a call after an apply killed at any point converges.
+    /// When the live generation's marker (emptcp_meta) says it holds this content's digest,
+    /// the kernel provably holds the revision: `policy` is not even called, no policy map is
+    /// read or written (the fast path). Otherwise, or with `verify`, the maps are read and
+    /// compared entry by entry, and whatever differs — drift included — is rewritten. A second
+    /// call writes nothing; a call after an apply killed at any point converges.
     public func apply(
         revision: Int64, contentHash: String, modules: ModuleSlots = ModuleSlots(), verify: Bool = false,
         policy: () throws -> Policy
@@ -227,16 +228,14 @@ public struct Applier: Sendable {
         let markers = [try kernel.marker(of: 0), try kernel.marker(of: 1)]
         let previous = markers[Int(live)].revision
 
-        let eager = Self.eagerStandby
-        let liveHolds = eager ? markers.allSatisfy({ $0.revision != nil && $0.digest == digest })
-            : (markers[Int(live)].revision != nil && markers[Int(live)].digest == digest)
-        if !verify && liveHolds {
+        let liveMarker = markers[Int(live)]
+        if !verify && liveMarker.revision != nil && liveMarker.digest == digest {
             // The live generation holds this content, as written to the end by an apply: only
             // the data path's slots and links may need putting back. The standby generation may
-            // hold an older revision (its marker says which); the next apply that switches
+            // hold an older revision (its marker says which): the next apply that switches
             // writes it by its delta first. (Another revision with the same content, e.g. a
             // rollback to it, only renames the marker: content is what counts.)
-            for g in eager ? [standby, live] : [live] { try kernel.markComplete(g, revision: revision, digest: digest) }
+            try kernel.markComplete(live, revision: revision, digest: digest)
             var report = ApplyReport(revision: revision, previousRevision: previous, maps: Self.unchangedMaps(prefilter: prefilter))
             report.fastPath = true
             report.generation = Int(live)
@@ -255,11 +254,18 @@ public struct Applier: Sendable {
         // are equal, so one is read and planned, and its plan serves the other too. `--verify`
         // and any other state read both.
         let twins = !verify && markers[0].digest != nil && markers[0] == markers[1]
-        let contents = try kernel.read(prefilter: prefilter, only: twins ? standby : nil)
+        // The prefilter words are read for the standby, which may be written; the live
+        // generation's only when its maps hold the revision (then they decide whether it is in
+        // force), or for a verify. Each generation's words are half of a 2^15-word array.
+        var contents = try kernel.read(only: twins ? standby : nil, prefilterOf: verify ? [0, 1] : [standby])
         let standbyPlan = GenerationPlan(desired: desired, current: contents[Int(standby)], generation: standby)
         // Read both and equal (e.g. both empty after a boot): one plan serves both as well.
         let same = twins || contents[0].maps == contents[1].maps
-        let livePlan = GenerationPlan(desired: desired, current: contents[Int(live)], generation: live, twin: same ? standbyPlan : nil)
+        var livePlan = GenerationPlan(desired: desired, current: contents[Int(live)], generation: live, twin: same ? standbyPlan : nil)
+        if contents[Int(live)].prefilter == nil && livePlan.isEmpty {
+            contents[Int(live)].prefilter = try kernel.prefilterWords(of: live)
+            livePlan = GenerationPlan(desired: desired, current: contents[Int(live)], generation: live, twin: livePlan)
+        }
         let planned = clock.now
 
         // The data path first: slots and links that differ are put back.
@@ -269,61 +275,43 @@ public struct Applier: Sendable {
         var switched = false
         var switchTime = Duration.zero, flipTime = Duration.zero, inForce = Duration.zero
         var standbyWrites = 0
-        // A switch whose wait never finished (or was left to this apply): no packet of the
-        // generation about to be written may still be running.
-        if !standbyPlan.isEmpty || (eager && !livePlan.isEmpty) { try kernel.finishInterruptedSwitch() }
+        // A switch whose wait was left to this apply (or never finished): no packet of the
+        // generation about to be written may still be running on it.
+        if !standbyPlan.isEmpty { try kernel.finishInterruptedSwitch() }
         if !livePlan.isEmpty {
-            // Not in force: write the standby generation (never read by a packet now), flip. A
-            // standby that holds the revision already (a rollback to the previous one) is only
-            // stamped.
-            if !standbyPlan.isEmpty || eager {
+            // Not in force: write the standby generation (read by no packet now) by its delta,
+            // then flip. A standby that holds the revision already (a rollback to the previous
+            // one) is only stamped.
+            if !standbyPlan.isEmpty {
                 try kernel.markIncomplete(standby)
                 try kernel.write(standbyPlan)
             }
             try kernel.markComplete(standby, revision: revision, digest: digest)
             let flip = clock.now
-            flipTime = try kernel.switchTo(standby, revision: revision, wait: eager)
+            flipTime = try kernel.switchTo(standby, revision: revision)
             inForce = flip - start + flipTime
             switchTime = clock.now - flip
             switched = true
-            if eager {
-                // The old generation is read by no packet any more: bring it up to date by its delta.
-                try kernel.markIncomplete(live)
-                try kernel.write(livePlan)
-                try kernel.markComplete(live, revision: revision, digest: digest)
-                standbyWrites = livePlan.entries
-            }
-            else if markers[Int(live)].digest == digest {
+            if liveMarker.digest == digest {
                 // Its marker claimed this content, yet it differed (drift, found by a verify or
                 // a full read): it no longer claims anything, so the next switch rewrites it.
                 try kernel.markIncomplete(live)
             }
             // Otherwise the old generation keeps the previous revision, and its marker says so:
             // the next apply that switches writes it by its delta (after the wait for packets
-            // still running on it, left to that apply by the switching marker), and a rollback
-            // to that revision finds it already written.
-        } else if !eager {
-            // In force already (a verify, lost markers, one after a crash past the switch): the
-            // live generation was just compared whole with the revision, so its marker may say
-            // so. The standby generation is left to the next switch, unless its marker claims
-            // this content: then it must hold it (a marker with a digest is trusted).
+            // still running on it, which the switching marker leaves to that apply), and a
+            // rollback to that revision finds it written already.
+        } else {
+            // In force already (a verify, lost markers, an apply after a crash past the switch):
+            // the live generation was just compared whole with the revision, so its marker may
+            // say so. The standby generation is left to the next switch, unless its marker
+            // claims this content: a marker with a digest is trusted, so it must be true.
             if markers[Int(standby)].digest == digest && !standbyPlan.isEmpty {
                 try kernel.markIncomplete(standby)
                 try kernel.write(standbyPlan)
                 standbyWrites = standbyPlan.entries
                 try kernel.markComplete(standby, revision: revision, digest: digest)
             }
-            try kernel.markComplete(live, revision: revision, digest: digest)
-        } else {
-            // In force already (a second apply, one after a crash past the switch, or a verify):
-            // only the standby generation may lag behind. The live one was just compared whole
-            // with the revision, so its marker may say so.
-            if !standbyPlan.isEmpty || !markers[Int(standby)].holds(revision, digest: digest) {
-                try kernel.markIncomplete(standby)
-                try kernel.write(standbyPlan)
-                standbyWrites = standbyPlan.entries
-            }
-            try kernel.markComplete(standby, revision: revision, digest: digest)
             try kernel.markComplete(live, revision: revision, digest: digest)
         }
         try kernel.writeMeta(UInt64(bitPattern: revision), at: MapNames.metaRevision)
@@ -332,7 +320,7 @@ public struct Applier: Sendable {
         // What changed for packets: the differences between the generation that was in force and
         // the one in force now (none when no switch was needed).
         var report = ApplyReport(
-            revision: revision, previousRevision: previous, maps: Self.counts(livePlan),
+            revision: revision, previousRevision: previous, maps: Self.counts(livePlan, prefilter: contents[Int(live)].prefilter == nil ? standbyPlan : livePlan),
             encodeMicros: Self.micros(encoded - start), readMicros: Self.micros(planned - encoded),
             writeMicros: Self.micros(written - planned))
         report.switched = switched
@@ -353,10 +341,6 @@ public struct Applier: Sendable {
         return report
     }
 
-    /// PROTOTYPE switch (applyfloor): EMPTCP_APPLY_EAGER_STANDBY=1 brings the old generation up
-    /// to date after every switch, as before, so one binary measures both protocols.
-    static var eagerStandby: Bool { Sys.environment()["EMPTCP_APPLY_EAGER_STANDBY"] == "1" }
-
     /// Loads (and puts in their slots) the built-in programs `needed` names that are not pinned
     /// yet — after a boot restore that loaded only the entries — before any map names their slots.
     func ensurePrograms(_ needed: [Hook: Set<String>]) throws {
@@ -365,11 +349,14 @@ public struct Applier: Sendable {
         try Loader(layout: layout, bpfDir: directory, logDirectory: logDirectory, logger: logger).ensureLoaded(only: needed)
     }
 
-    /// Per managed map, the counts of `plan`, in the report's order (prefilter maps last).
-    static func counts(_ plan: GenerationPlan) -> [MapCounts] {
+    /// Per managed map, the counts of `plan`, in the report's order; then, with the prefilter
+    /// on, the word counts of `words`: the live generation's own plan when its words were read,
+    /// else the plan of the generation switched to (a key's bit depends on its generation, so
+    /// the words of two generations do not compare).
+    static func counts(_ plan: GenerationPlan, prefilter words: GenerationPlan) -> [MapCounts] {
         let hooks = Hook.allCases.sorted { $0.rawValue > $1.rawValue }
         return plan.maps.map { MapCounts(map: $0.map.name, added: $0.add.count, removed: $0.remove.count, changed: $0.change.count) }
-            + hooks.compactMap { hook in plan.prefilter[hook].map { MapCounts(map: Prefilter.mapName(hook), added: 0, removed: 0, changed: $0.count) } }
+            + hooks.compactMap { hook in words.prefilter[hook].map { MapCounts(map: Prefilter.mapName(hook), added: 0, removed: 0, changed: $0.count) } }
     }
 
     /// Every managed map with zero counts (the fast path's report).
@@ -403,6 +390,7 @@ public struct Applier: Sendable {
     /// What the live generation holds (neutral keys), and which generation that is.
     func liveContents() throws -> GenerationContents {
         let maps = try policyMaps()
-        return try maps.read(prefilter: prefilter)[Int(try maps.liveGeneration())]
+        let live = try maps.liveGeneration()
+        return try maps.read(prefilterOf: [live])[Int(live)]
     }
 }

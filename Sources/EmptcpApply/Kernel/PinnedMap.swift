@@ -72,23 +72,29 @@ package struct PinnedMap {
         return batched ? result : try iterate().filter { entry in entry.value.withUnsafeBytes { keep($0) } }
     }
 
-    /// Reads the whole map with batch lookups of up to `chunk` entries, handing each step's packed
-    /// keys and values to `body`. False, having read nothing, when the kernel has no batch lookup
-    /// for this map type.
+    /// Reads the map with batch lookups of up to `chunk` entries, handing each step's packed
+    /// keys and values to `body`: the whole map, or with `after` (a key of the map) and `limit`,
+    /// at most `limit` entries that follow that key in the map's order. False, having read
+    /// nothing, when the kernel has no batch lookup for this map type.
     private func forEachBatch(
-        chunk: Int, _ body: (_ keys: UnsafeRawBufferPointer, _ values: UnsafeRawBufferPointer, _ count: Int) -> Void
+        chunk: Int, after: Bytes? = nil, limit: Int = .max,
+        _ body: (_ keys: UnsafeRawBufferPointer, _ values: UnsafeRawBufferPointer, _ count: Int) -> Void
     ) throws -> Bool {
-        var token = Bytes(repeating: 0, count: max(keySize, 8))
+        // The kernel resumes a batch after the key in the token, so a start key is a token.
+        var token = after ?? Bytes(repeating: 0, count: max(keySize, 8))
         var keys = Bytes(repeating: 0, count: chunk * keySize)
         var values = Bytes(repeating: 0, count: chunk * valueSize)
-        var first = true
-        while true {
-            guard let step = try Sys.mapLookupBatch(fd, object, token: &token, first: first, keys: &keys, values: &values, count: chunk)
+        var first = after == nil
+        var left = limit
+        while left > 0 {
+            guard let step = try Sys.mapLookupBatch(fd, object, token: &token, first: first, keys: &keys, values: &values, count: min(chunk, left))
             else { return false }
             first = false
+            left -= step.count
             keys.withUnsafeBytes { k in values.withUnsafeBytes { v in body(k, v, step.count) } }
             if step.done || step.count == 0 { return true }
         }
+        return true
     }
 
     private func iterate() throws -> [MapKey: Bytes] {
@@ -136,18 +142,21 @@ package struct PinnedMap {
         }
     }
 
-    /// The nonzero values of an ARRAY map of u64 (a prefilter), by index: batch lookup where
-    /// the kernel has it, else one lookup per index.
-    func nonzeroWords() throws -> [UInt32: UInt64] {
+    /// The nonzero values of an ARRAY map of u64 (a prefilter) at the indexes of `range`, by
+    /// index: batch lookup where the kernel has it, else one lookup per index.
+    func nonzeroWords(in range: Range<UInt32>) throws -> [UInt32: UInt64] {
         var result: [UInt32: UInt64] = [:]
-        let batched = try forEachBatch(chunk: max(1, maxEntries)) { keys, values, count in
+        let indexes = range.clamped(to: 0..<UInt32(maxEntries))
+        guard !indexes.isEmpty else { return result }
+        let batched = try forEachBatch(chunk: indexes.count, after: indexes.lowerBound == 0 ? nil : MapEncoder.u32(indexes.lowerBound - 1),
+                                       limit: indexes.count) { keys, values, count in
             for i in 0..<count {
                 let word = values.loadUnaligned(fromByteOffset: i * valueSize, as: UInt64.self)
                 if word != 0 { result[keys.loadUnaligned(fromByteOffset: i * keySize, as: UInt32.self)] = word }
             }
         }
         if batched { return result }
-        for index in 0..<UInt32(maxEntries) {
+        for index in indexes {
             let word = try readInteger(at: index)
             if word != 0 { result[index] = word }
         }

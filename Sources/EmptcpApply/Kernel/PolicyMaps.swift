@@ -66,26 +66,22 @@ struct PolicyMaps {
         if try meta.readInteger(at: index) != value { try meta.writeInteger(value, at: index) }
     }
 
-    /// Makes `g` live for both hooks with one 4-byte write, then waits until no packet that
-    /// began under the old generation is still running, so the old generation may be rewritten.
-    /// The switching marker in emptcp_meta spans the flip and the wait: an apply that finds it
-    /// set (the previous one died in between) waits before writing anything.
+    /// Makes `g` live for both hooks with one 4-byte write. The switching marker in emptcp_meta
+    /// is set before the flip and stays set: the old generation may be rewritten only once no
+    /// packet that began under it is still running, and that wait is left to the next apply
+    /// that writes a generation (`finishInterruptedSwitch`), since this one writes no more.
     /// Returns how long the flip itself took.
     @discardableResult
-    /// With `wait: false` the switching marker stays set: the wait is left to the next apply
-    /// that writes a generation (`finishInterruptedSwitch`), since this one writes no more.
-    func switchTo(_ g: UInt8, revision: Int64, wait: Bool = true) throws -> Duration {
+    func switchTo(_ g: UInt8, revision: Int64) throws -> Duration {
         try meta.writeInteger(1, at: MapNames.metaSwitching)
         let clock = ContinuousClock()
         let flip = try clock.measure { try live.writeInteger(UInt64(g), at: 0) }
         try meta.writeInteger(UInt64(bitPattern: revision), at: MapNames.metaRevision)
-        guard wait else { return flip }
-        Sys.waitForRunningPrograms()
-        try meta.writeInteger(0, at: MapNames.metaSwitching)
         return flip
     }
 
-    /// Completes the wait of a switch that an earlier apply began but did not finish.
+    /// Completes the wait of the last switch, which the apply that flipped left to the next
+    /// one to write a generation (or an apply killed in between never finished).
     func finishInterruptedSwitch() throws {
         guard try meta.readInteger(at: MapNames.metaSwitching) != 0 else { return }
         Sys.waitForRunningPrograms()
@@ -96,11 +92,11 @@ struct PolicyMaps {
 
     /// What each generation holds (index = generation), keys in neutral form. Hash map entries
     /// of other generation numbers are ignored (nothing reads them), and so are the chain
-    /// indexes that hold no chain. With `only`, just that
-    /// generation's policy maps are collected (the other's come back empty; the hash maps are
-    /// still read whole, a generation being a key byte, but building the other's contents is
-    /// saved); the prefilter words of both are always read.
-    func read(prefilter: Bool, only: UInt8? = nil) throws -> [GenerationContents] {
+    /// indexes that hold no chain. With `only`, just that generation's policy maps are collected
+    /// (the other's come back empty; the hash maps are still read whole, a generation being a
+    /// key byte, but building the other's contents is saved). The prefilter words are read for
+    /// the generations of `prefilterOf` (each its own half of the array); the others' stay nil.
+    func read(only: UInt8? = nil, prefilterOf: [UInt8] = [0, 1]) throws -> [GenerationContents] {
         let wanted = { (g: Int) in only.map { Int($0) == g } ?? true }
         var result = [GenerationContents](repeating: GenerationContents(), count: Generation.count)
         for (id, map) in maps {
@@ -124,15 +120,19 @@ struct PolicyMaps {
                 for g in 0..<Generation.count { result[g].maps[id] = split[g] }
             }
         }
-        if prefilter {
-            for (hook, map) in prefilters {
-                for (index, bits) in try map.nonzeroWords() {
-                    let g = Int(index / Generation.prefilterWords)
-                    if g < Generation.count { result[g].prefilter[hook, default: [:]][index % Generation.prefilterWords] = bits }
-                }
-            }
-        }
+        for g in prefilterOf { result[Int(g)].prefilter = try prefilterWords(of: g) }
         return result
+    }
+
+    /// Generation `g`'s prefilter words per hook (word index within the generation); empty when
+    /// the prefilter maps were not opened. Only g's half of each array is read.
+    func prefilterWords(of g: UInt8) throws -> [Hook: PrefilterWords] {
+        var words: [Hook: PrefilterWords] = [:]
+        let half = Generation.prefilterIndex(0, g)..<Generation.prefilterIndex(Generation.prefilterWords, g)
+        for (hook, map) in prefilters {
+            words[hook] = try map.nonzeroWords(in: half).reduce(into: [:]) { $0[$1.key - half.lowerBound] = $1.value }
+        }
+        return words
     }
 
     // MARK: writing

@@ -49,8 +49,9 @@ enum Generation {
     }
 }
 
-/// What one generation of the policy maps holds (neutral keys), per map, and its prefilter words.
+/// What one generation of the policy maps holds (neutral keys), per map, and its prefilter words
+/// (nil: not read).
 struct GenerationContents: Sendable {
     var maps: [MapID: [MapKey: Bytes]] = [:]
-    var prefilter: [Hook: PrefilterWords] = [:]
+    var prefilter: [Hook: PrefilterWords]?
 }

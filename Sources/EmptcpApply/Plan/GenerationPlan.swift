@@ -12,13 +12,14 @@ struct GenerationPlan: Sendable {
 
     /// - Parameter twin: the map plan of the other generation, when both are known to hold the
     ///   same entries (their markers carry one digest): reused instead of planning again. The
-    ///   prefilter words are planned per generation (a key's bit depends on its generation).
+    ///   prefilter words are planned per generation (a key's bit depends on its generation), and
+    ///   only when `current` has them (read): otherwise the plan has no prefilter writes.
     init(desired: DesiredState, current: GenerationContents, generation: UInt8, twin: GenerationPlan? = nil) {
         self.generation = generation
         maps = twin?.maps ?? Planner.plan(desired: desired, current: current.maps)
-        if let words = desired.prefilter {
+        if let words = desired.prefilter, let current = current.prefilter {
             for hook in Hook.allCases {
-                prefilter[hook] = Prefilter.writes(desired: words[hook]?[Int(generation)] ?? [:], current: current.prefilter[hook] ?? [:])
+                prefilter[hook] = Prefilter.writes(desired: words[hook]?[Int(generation)] ?? [:], current: current[hook] ?? [:])
             }
         }
     }
