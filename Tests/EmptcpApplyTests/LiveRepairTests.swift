@@ -100,7 +100,7 @@ private func xdp(_ local: IPAddress, _ remote: IPAddress, _ chain: String) -> Bi
     @Test func messagesSplitAndErrorsDecoded() {
         let a = NetlinkMessage.encode(type: 30, flags: 0, sequence: 5, payload: [1, 2, 3])
         let padded = a + [0]  // messages are 4-byte aligned
-        var err = NetlinkMessage.encode(type: NetlinkMessage.typeError, flags: 0, sequence: 6, payload: le32(UInt32(bitPattern: -22)) + [UInt8](repeating: 0, count: 16))
+        let err = NetlinkMessage.encode(type: NetlinkMessage.typeError, flags: 0, sequence: 6, payload: le32(UInt32(bitPattern: -22)) + [UInt8](repeating: 0, count: 16))
         let messages = NetlinkMessage.split((padded + err)[...])
         #expect(messages.count == 2)
         #expect(messages[0].type == 30 && messages[0].sequence == 5 && Array(messages[0].payload) == [1, 2, 3])

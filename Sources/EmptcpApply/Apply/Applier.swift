@@ -34,8 +34,9 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var programSlots: Int = 0
     /// Links attached again ("iface/hook").
     public var links: [String] = []
-    /// Wall time of the phases, in microseconds: encoding the policy, reading the maps (and
-    /// planning), writing the differences; `switchMicros`: the flip and the wait for packets of
+    /// Wall time of the phases, in microseconds: encoding the policy (and reading the maps,
+    /// which overlaps it), planning (and reading the live prefilter words when they decide),
+    /// writing the differences; `switchMicros`: the flip and the wait for packets of
     /// the old generation to finish.
     public var encodeMicros: Int64 = 0
     public var readMicros: Int64 = 0
@@ -247,17 +248,21 @@ public struct Applier: Sendable {
             return report
         }
 
-        let desired = try MapEncoder.encode(try policy(), modules: modules, prefilter: prefilter)
-        try ensurePrograms(desired.programs)
-        let encoded = clock.now
-        // Both generations complete with one content (the usual state between applies): they
-        // are equal, so one is read and planned, and its plan serves the other too. `--verify`
-        // and any other state read both.
+        // Both generations complete with one content: they are equal, so one is read and
+        // planned, and its plan serves the other too. `--verify` and any other state read both.
         let twins = !verify && markers[0].digest != nil && markers[0] == markers[1]
         // The prefilter words are read for the standby, which may be written; the live
         // generation's only when its maps hold the revision (then they decide whether it is in
         // force), or for a verify. Each generation's words are half of a 2^15-word array.
-        var contents = try kernel.read(only: twins ? standby : nil, prefilterOf: verify ? [0, 1] : [standby])
+        // The maps are read on another thread while the policy is encoded on this one.
+        let only = twins ? standby : nil, prefilterOf: [UInt8] = verify ? [0, 1] : [standby]
+        var (desired, contents) = try overlapped({
+            try MapEncoder.encode(try policy(), modules: modules, prefilter: prefilter)
+        }, background: { [kernel] in
+            try kernel.read(only: only, prefilterOf: prefilterOf)
+        })
+        try ensurePrograms(desired.programs)
+        let encoded = clock.now
         let standbyPlan = GenerationPlan(desired: desired, current: contents[Int(standby)], generation: standby)
         // Read both and equal (e.g. both empty after a boot): one plan serves both as well.
         let same = twins || contents[0].maps == contents[1].maps

@@ -1,7 +1,7 @@
 import CLibbpf
 
 /// A map opened from its pin, with the sizes the kernel reports.
-package struct PinnedMap {
+package struct PinnedMap: Sendable {
     let name: String
     package let fd: Descriptor
     let type: UInt32

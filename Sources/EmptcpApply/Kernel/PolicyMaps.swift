@@ -3,7 +3,7 @@ import EmptcpStore
 
 /// The policy maps of both hooks in both generations, `emptcp_live` and `emptcp_meta`: reading
 /// a generation, writing a plan into one, and switching the live generation.
-struct PolicyMaps {
+struct PolicyMaps: Sendable {
     let maps: [MapID: PinnedMap]
     let prefilters: [Hook: PinnedMap]
     let live: PinnedMap
