@@ -5,7 +5,7 @@ Per size, one database records c1 as attached under the pin root and holds an N-
 revision (committed while nothing was attached, so nothing was applied). Per repetition, on a
 fresh bpffs at that pin root with c1 attached from an empty database (programs loaded, policy
 maps empty):
-  apply         `emptcp apply`: all N bindings into both generations
+  apply         `emptcp apply`: all N bindings into the standby generation, then the flip
   raw           one BPF_MAP_UPDATE_BATCH of the same N entries into a fresh map (bench/rawmap.py):
                 the floor of apply, apply --verify and boot
   noop          `emptcp apply` again: the markers prove the kernel holds the revision

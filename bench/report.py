@@ -259,8 +259,9 @@ def table(doc: dict) -> str:
     if "switch" in p:
         s = p["switch"]
         out += [f"### `emptcp-bench switch` (generation switch and boot restore; exit {s['rc']})", "",
-                "Ratios: boot restore and a no-op apply to one raw `bpf_map_update_batch` of the same entries; "
-                "the flip and a one-binding apply to one raw `bpf_map_update_elem` "
+                "Ratios: boot restore, the first change after it (which fills the standby generation) and a no-op "
+                "apply to one raw `bpf_map_update_batch` of the same entries; the flip, a one-binding apply and a "
+                "rollback to the previous revision (a flip alone) to one raw `bpf_map_update_elem` "
                 "([architecture.md](docs/architecture.md#atomic-switch)).", "",
                 (s["stdout"] or s["stderr"] or "(no output)")[:8000], ""]
     if "live" in p:

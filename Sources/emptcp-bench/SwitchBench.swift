@@ -8,10 +8,11 @@ import Logging
 /// `emptcp-bench switch`: the generation switch and boot restore at several policy sizes.
 ///
 /// Per size N (tcp4 bindings on XDP): boot restore, from an empty bpffs to the policy in force
-/// (load + attach, then the apply that fills both generations), and the apply of a one-binding
-/// change with its flip (one 4-byte write) and its wait for the old generation's packets. The
-/// baselines, measured in the same run: one `bpf_map_update_batch` of the same N entries into a
-/// fresh hash map of the same layout, and one `bpf_map_update_elem`.
+/// (load + attach, then the apply that fills one generation); the first change after it, which
+/// fills the other generation; a one-binding change once both are written, with its flip (one
+/// 4-byte write); a rollback to the previous revision, which the standby holds already (a flip
+/// alone). The baselines, measured in the same run: one `bpf_map_update_batch` of the same N
+/// entries into a fresh hash map of the same layout, and one `bpf_map_update_elem`.
 ///
 /// Runs itself inside a private network namespace (a veth pair to attach to) and a private mount
 /// namespace (`ip netns exec`), so its bpffs and links disappear with it.
@@ -89,13 +90,14 @@ struct SwitchBench: ParsableCommand {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func policy(_ n: Int, window: UInt16, extra: Bool = false) -> Policy {
+    /// N tcp4 bindings to chain `slow`; with `moved`, binding `moved` goes to `fast` instead.
+    static func policy(_ n: Int, window: UInt16, moved: Int? = nil) -> Policy {
         let local = IPAddress("10.0.1.1")!, remote = IPAddress("10.0.1.2")!
         var bindings = (0..<n).map { i in
             Binding(BindingKey(hook: .xdp, selector: .tcp4, local: local, localPort: UInt16(1024 + i % 60000),
                     remote: IPAddress(bytes: [10, 1, UInt8(i / 60000), 2]) ?? remote, remotePort: 40000), chain: "slow")
         }
-        if extra { bindings[n / 2].chain = "fast" }
+        if let moved { bindings[moved].chain = "fast" }
         return Policy(selectors: [.xdp: [SelectorStep(name: "tcp4", op: .or)]],
                       chains: ["slow": [.setRecvWin(window: window)], "fast": [.setRecvWin(window: 3200)]],
                       bindings: bindings)
@@ -109,7 +111,8 @@ struct SwitchBench: ParsableCommand {
         var rows: [Row] = []
         for n in counts {
             var samples: [String: [Double]] = [:]
-            let base = Self.policy(n, window: 1600), changed = Self.policy(n, window: 1600, extra: true)
+            let base = Self.policy(n, window: 1600)
+            let changed = Self.policy(n, window: 1600, moved: n / 2), again = Self.policy(n, window: 1600, moved: n / 3)
             for rep in 0..<reps {
                 let root = "/run/emptcp-bench-switch-\(getpid())-\(n)-\(rep)"
                 try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -127,24 +130,29 @@ struct SwitchBench: ParsableCommand {
                 samples["boot: load + attach", default: []].append(Self.us(load))
                 var report: ApplyReport?
                 let restore = try clock.measure { report = try applier.apply(policy: base, revision: 1) }
-                samples["boot: restore apply (both generations)", default: []].append(Self.us(restore))
+                samples["boot: restore apply", default: []].append(Self.us(restore))
                 samples["boot: restore until in force", default: []].append(Double(report!.inForceMicros))
-                let one = try clock.measure { report = try applier.apply(policy: changed, revision: 2) }
+                let fill = try clock.measure { report = try applier.apply(policy: changed, revision: 2) }
+                samples["first change after a restore (fills the standby)", default: []].append(Self.us(fill))
+                let one = try clock.measure { report = try applier.apply(policy: again, revision: 3) }
                 samples["one-binding apply", default: []].append(Self.us(one))
                 samples["one-binding apply until in force", default: []].append(Double(report!.inForceMicros))
                 samples["flip (emptcp_live write)", default: []].append(Double(report!.flipMicros))
-                samples["flip + wait for old packets", default: []].append(Double(report!.switchMicros))
-                let again = try clock.measure { report = try applier.apply(policy: changed, revision: 2) }
-                samples["apply again (no changes)", default: []].append(Self.us(again))
+                let back = try clock.measure { report = try applier.apply(policy: changed, revision: 2) }
+                samples["rollback to the previous revision (a flip alone)", default: []].append(Self.us(back))
+                let noop = try clock.measure { report = try applier.apply(policy: changed, revision: 2) }
+                samples["apply again (no changes)", default: []].append(Self.us(noop))
             }
             let batch = Self.median(samples["baseline: raw batch update"]!)
             let single = Self.median(samples["baseline: raw single update"]!)
             let order: [(String, String?)] = [
                 ("baseline: raw batch update", nil), ("baseline: raw single update", nil),
                 ("boot: load + attach", nil),
-                ("boot: restore apply (both generations)", "raw batch"), ("boot: restore until in force", "raw batch"),
+                ("boot: restore apply", "raw batch"), ("boot: restore until in force", "raw batch"),
+                ("first change after a restore (fills the standby)", "raw batch"),
                 ("one-binding apply", "raw single"), ("one-binding apply until in force", "raw single"),
-                ("flip (emptcp_live write)", "raw single"), ("flip + wait for old packets", "raw single"),
+                ("flip (emptcp_live write)", "raw single"),
+                ("rollback to the previous revision (a flip alone)", "raw single"),
                 ("apply again (no changes)", "raw batch"),
             ]
             for (op, against) in order {

@@ -1,9 +1,12 @@
 import EmptcpStore
 
 /// Writes a controller's runtime binding into the policy maps: the tcp4 entry (key → chain index)
-/// in both generations of the hook, and its bit in both generations' prefilter, so the binding
-/// holds whichever generation is live and survives the next flip. A key the committed policy
-/// binds is never written (a committed rule always wins). Verified by reading both entries back.
+/// and its prefilter bit in the live generation of the hook, and in the standby one too when its
+/// marker says it holds the same content. A standby holding the previous revision (what an apply
+/// that switched leaves) is not written: this revision's chain could replace another one there,
+/// under a packet that began before the flip, and the next switch rewrites that generation from
+/// its revision anyway. A key the committed policy binds is never written (a committed rule
+/// always wins). Verified by reading the entries back.
 ///
 /// An apply plans each generation from the revision alone and so removes runtime entries from
 /// the generation it writes; the daemon installs them again when the apply hands over
@@ -46,14 +49,15 @@ struct RuntimeBindingWriter {
         let index = try Self.chainIndex(key, chain: chain, policy: policy)
         let chainValue = try MapEncoder.actionChainValue(policy.chains[chain] ?? [], hook: key.hook, chain: chain, modules: ModuleSlots())
         let chains = maps.maps[MapID(hook: key.hook, kind: .chains)]!
-        for g in UInt8(0)..<UInt8(Generation.count) {
+        let generations = try Self.generations(maps)
+        for g in generations {
             let k = Generation.key(MapEncoder.chainKey(index), .chains, g)
             if try chains.lookup(k.bytes) != chainValue { try chains.update(k.bytes, chainValue) }
         }
         let neutral = try MapEncoder.tcp4Key(Binding(key, chain: chain))
         let value = MapEncoder.u32(index)
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
-        for g in UInt8(0)..<UInt8(Generation.count) {
+        for g in generations {
             let k = Generation.key(neutral, .tcp4, g)
             try table.update(k.bytes, value)
             if let prefilter = maps.prefilters[key.hook] {
@@ -67,6 +71,15 @@ struct RuntimeBindingWriter {
         guard try holds(key, index: index, in: maps) else {
             throw ApplyError.invalidBinding(binding: key.description, reason: "the kernel does not hold the runtime binding after writing it")
         }
+    }
+
+    /// The generations a runtime binding goes into: the live one, and the standby one when the
+    /// two markers carry one digest (both hold the same content, written to the end).
+    static func generations(_ maps: PolicyMaps) throws -> [UInt8] {
+        let live = try maps.liveGeneration()
+        let standby = Generation.other(live)
+        let (held, ready) = (try maps.marker(of: live), try maps.marker(of: standby))
+        return ready.digest != nil && ready.digest == held.digest ? [live, standby] : [live]
     }
 
     /// The chain's index under `policy`, nil without a policy or when it names no such chain.
@@ -90,8 +103,8 @@ struct RuntimeBindingWriter {
         }
     }
 
-    /// True when both generations map the key to the chain (its index under `policy`; when that
-    /// is unknown, when either generation maps the key at all).
+    /// True when the generations it goes into (`generations`) map the key to the chain (its
+    /// index under `policy`; when that is unknown, when either generation maps the key at all).
     func holds(_ key: BindingKey, chain: String, policy: Policy?) throws -> Bool {
         let maps = try PolicyMaps(layout: layout, prefilter: false)
         if let index = Self.knownIndex(key, chain: chain, policy: policy) { return try holds(key, index: index, in: maps) }
@@ -107,7 +120,7 @@ struct RuntimeBindingWriter {
         let neutral = try MapEncoder.tcp4Key(Binding(key, chain: ""))
         let value = MapEncoder.u32(index)
         let table = maps.maps[MapID(hook: key.hook, kind: .tcp4)]!
-        for g in UInt8(0)..<UInt8(Generation.count) where try table.lookup(Generation.key(neutral, .tcp4, g).bytes) != value {
+        for g in try Self.generations(maps) where try table.lookup(Generation.key(neutral, .tcp4, g).bytes) != value {
             return false
         }
         return true
