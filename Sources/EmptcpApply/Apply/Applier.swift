@@ -187,33 +187,42 @@ public struct Applier: Sendable {
     }
 
     /// Makes the kernel hold exactly `policy` as revision `revision`; see
-    /// `apply(revision:contentHash:modules:verify:policy:)`. The content hash is computed here.
+    /// `apply(revision:contentHash:from:modules:verify:)`. The content hash is computed here.
     public func apply(policy: Policy, revision: Int64, modules: ModuleSlots = ModuleSlots(), verify: Bool = false) throws -> ApplyReport {
-        try apply(revision: revision, contentHash: policy.contentHash, modules: modules, verify: verify) { policy }
+        try requireRoot("apply")
+        return try exclusively("apply") {
+            try applyLocked(revision: revision, contentHash: policy.contentHash, modules: modules, verify: verify) {
+                try MapEncoder.encode(policy, modules: modules, prefilter: prefilter)
+            }
+        }
     }
 
-    /// Makes the kernel hold revision `revision` (whose content hash in the store is
+    /// Makes the kernel hold revision `revision` of `store` (whose content hash in the store is
     /// `contentHash`), switching both hooks to it at once: the generation that is not live is
-    /// brought to the policy (only its differences are written), `emptcp_live` flips to it, and
-    /// once no packet of the old generation is still running, the old generation is brought up
-    /// to date too (again only its differences). Also puts back program-array slots and links
-    /// that differ from what emptcp made.
+    /// brought to the policy (only its differences are written) and `emptcp_live` flips to it.
+    /// Also puts back program-array slots and links that differ from what emptcp made.
     ///
-    /// When both generations' markers (emptcp_meta) say they hold this revision with this
-    /// content's digest, the kernel provably holds it: `policy` is not even called, no policy
-    /// map is read or written (the fast path). Otherwise, or with `verify`, the maps are read
-    /// and compared entry by entry, and whatever differs — drift included — is rewritten. A
-    /// second call writes nothing; a call after an apply killed at any point converges.
+    /// When the live generation's marker (emptcp_meta) says it holds this content's digest, the
+    /// kernel provably holds it: the revision's content is not even read, no policy map is
+    /// read or written (the fast path). Otherwise, or with `verify`, the revision is encoded
+    /// straight from the store's rows (`MapEncoder.encode(revision:in:)`, no `Policy` built),
+    /// the maps are read and compared entry by entry, and whatever differs — drift included —
+    /// is rewritten. A second call writes nothing; a call after an apply killed at any point
+    /// converges.
     public func apply(
-        revision: Int64, contentHash: String, modules: ModuleSlots = ModuleSlots(), verify: Bool = false,
-        policy: () throws -> Policy
+        revision: Int64, contentHash: String, from store: PolicyStore, modules: ModuleSlots = ModuleSlots(), verify: Bool = false
     ) throws -> ApplyReport {
         try requireRoot("apply")
-        return try exclusively("apply") { try applyLocked(revision: revision, contentHash: contentHash, modules: modules, verify: verify, policy: policy) }
+        return try exclusively("apply") {
+            try applyLocked(revision: revision, contentHash: contentHash, modules: modules, verify: verify) {
+                try MapEncoder.encode(revision: revision, in: store, modules: modules, prefilter: prefilter)
+            }
+        }
     }
 
+    /// - Parameter encode: what the maps must hold; called only off the fast path.
     private func applyLocked(
-        revision: Int64, contentHash: String, modules: ModuleSlots, verify: Bool, policy: () throws -> Policy
+        revision: Int64, contentHash: String, modules: ModuleSlots, verify: Bool, encode: () throws -> DesiredState
     ) throws -> ApplyReport {
         let clock = ContinuousClock()
         let start = clock.now
@@ -248,7 +257,7 @@ public struct Applier: Sendable {
             return report
         }
 
-        let desired = try MapEncoder.encode(try policy(), modules: modules, prefilter: prefilter)
+        let desired = try encode()
         try ensurePrograms(desired.programs)
         let encoded = clock.now
         // Both generations complete with one content (the usual state between applies): they
