@@ -47,12 +47,12 @@ extension PolicyStore {
         var chain = "", chainBytes: [UInt8] = []
         try statement.forEachRow(args) { s in
             let row = s.int64(0)
-            guard let hook: Hook = Self.named(s.lentText(1)) else { throw Self.corrupt(row, "hook", s.lentText(1)) }
-            guard let selector: SelectorKind = Self.named(s.lentText(2)) else { throw Self.corrupt(row, "selector", s.lentText(2)) }
+            guard let hook = Self.named(s.lentText(1), Self.hookNames) else { throw Self.corrupt(row, "hook", s.lentText(1)) }
+            guard let selector = Self.named(s.lentText(2), Self.selectorNames) else { throw Self.corrupt(row, "selector", s.lentText(2)) }
             let local = try Self.address(s, 3, "local", row: row), remote = try Self.address(s, 5, "remote", row: row)
             let localPort = try Self.port(s, 4, "local_port", row: row), remotePort = try Self.port(s, 6, "remote_port", row: row)
             guard let name = s.lentText(7) else { throw Self.corrupt(row, "chain", nil) }
-            if !name.elementsEqual(chainBytes) {
+            if !Self.same(name, chainBytes) {
                 chain = String(decoding: name, as: UTF8.self)
                 chainBytes = Array(name)
             }
@@ -61,10 +61,20 @@ extension PolicyStore {
         }
     }
 
-    /// The case whose raw value is `bytes` (the schema's checks allow no other text).
-    private static func named<E: CaseIterable & RawRepresentable>(_ bytes: UnsafeBufferPointer<UInt8>?) -> E? where E.RawValue == String {
+    private static let hookNames = Hook.allCases.map { ($0, Array($0.rawValue.utf8)) }
+    private static let selectorNames = SelectorKind.allCases.map { ($0, Array($0.rawValue.utf8)) }
+
+    /// The value whose name is `bytes` (the schema's checks allow no other text).
+    private static func named<E>(_ bytes: UnsafeBufferPointer<UInt8>?, _ names: [(E, [UInt8])]) -> E? {
         guard let bytes else { return nil }
-        return E.allCases.first { $0.rawValue.utf8.elementsEqual(bytes) }
+        for (value, name) in names where same(bytes, name) { return value }
+        return nil
+    }
+
+    private static func same(_ bytes: UnsafeBufferPointer<UInt8>, _ other: [UInt8]) -> Bool {
+        guard bytes.count == other.count else { return false }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return true }
+        return other.withUnsafeBufferPointer { memcmp($0.baseAddress!, base, bytes.count) == 0 }
     }
 
     private static func address(_ s: Statement, _ column: Int32, _ field: String, row: Int64) throws -> InlineAddress? {
