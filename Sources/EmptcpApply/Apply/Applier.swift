@@ -189,33 +189,44 @@ public struct Applier: Sendable {
     }
 
     /// Makes the kernel hold exactly `policy` as revision `revision`; see
-    /// `apply(revision:contentHash:modules:verify:policy:)`. The content hash is computed here.
+    /// `apply(revision:contentHash:from:modules:verify:)`. The content hash is computed here.
     public func apply(policy: Policy, revision: Int64, modules: ModuleSlots = ModuleSlots(), verify: Bool = false) throws -> ApplyReport {
-        try apply(revision: revision, contentHash: policy.contentHash, modules: modules, verify: verify) { policy }
+        try requireRoot("apply")
+        return try exclusively("apply") {
+            try applyLocked(revision: revision, contentHash: policy.contentHash, modules: modules, verify: verify) {
+                try MapEncoder.encode(policy, modules: modules, prefilter: prefilter)
+            }
+        }
     }
 
-    /// Makes the kernel hold revision `revision` (whose content hash in the store is
+    /// Makes the kernel hold revision `revision` of `store` (whose content hash in the store is
     /// `contentHash`), switching both hooks to it at once: the generation that is not live is
     /// brought to the policy (only its differences from what it holds are written), then
     /// `emptcp_live` flips to it. The old generation keeps the previous revision, so a rollback
     /// to it is a flip alone, and the next switch writes it by its delta. Also puts back
     /// program-array slots and links that differ from what emptcp made.
     ///
-    /// When the live generation's marker (emptcp_meta) says it holds this content's digest,
-    /// the kernel provably holds the revision: `policy` is not even called, no policy map is
-    /// read or written (the fast path). Otherwise, or with `verify`, the maps are read and
-    /// compared entry by entry, and whatever differs — drift included — is rewritten. A second
-    /// call writes nothing; a call after an apply killed at any point converges.
+    /// When the live generation's marker (emptcp_meta) says it holds this content's digest, the
+    /// kernel provably holds it: the revision's content is not even read, no policy map is
+    /// read or written (the fast path). Otherwise, or with `verify`, the revision is encoded
+    /// straight from the store's rows (`MapEncoder.encode(revision:in:)`, no `Policy` built)
+    /// while the maps are read, they are compared entry by entry, and whatever differs — drift
+    /// included — is rewritten. A second call writes nothing; a call after an apply killed at
+    /// any point converges.
     public func apply(
-        revision: Int64, contentHash: String, modules: ModuleSlots = ModuleSlots(), verify: Bool = false,
-        policy: () throws -> Policy
+        revision: Int64, contentHash: String, from store: PolicyStore, modules: ModuleSlots = ModuleSlots(), verify: Bool = false
     ) throws -> ApplyReport {
         try requireRoot("apply")
-        return try exclusively("apply") { try applyLocked(revision: revision, contentHash: contentHash, modules: modules, verify: verify, policy: policy) }
+        return try exclusively("apply") {
+            try applyLocked(revision: revision, contentHash: contentHash, modules: modules, verify: verify) {
+                try MapEncoder.encode(revision: revision, in: store, modules: modules, prefilter: prefilter)
+            }
+        }
     }
 
+    /// - Parameter encode: what the maps must hold; called only off the fast path.
     private func applyLocked(
-        revision: Int64, contentHash: String, modules: ModuleSlots, verify: Bool, policy: () throws -> Policy
+        revision: Int64, contentHash: String, modules: ModuleSlots, verify: Bool, encode: () throws -> DesiredState
     ) throws -> ApplyReport {
         let clock = ContinuousClock()
         let start = clock.now
@@ -257,7 +268,7 @@ public struct Applier: Sendable {
         // The maps are read on another thread while the policy is encoded on this one.
         let only = twins ? standby : nil, prefilterOf: [UInt8] = verify ? [0, 1] : [standby]
         var (desired, contents) = try overlapped({
-            try MapEncoder.encode(try policy(), modules: modules, prefilter: prefilter)
+            try encode()
         }, background: { [kernel] in
             try kernel.read(only: only, prefilterOf: prefilterOf)
         })

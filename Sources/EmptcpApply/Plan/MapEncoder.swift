@@ -83,7 +83,8 @@ struct DesiredState: Sendable {
     var prefilter: [Hook: [PrefilterWords]]? = nil
 }
 
-/// Turns a `Policy` into map contents. Pure: no kernel access.
+/// Turns a policy (a `Policy`, or a revision's rows in the store) into map contents. Pure but for
+/// the store read: no kernel access.
 enum MapEncoder {
     static let zeroKey = MapKey([0, 0, 0, 0])
 
@@ -101,12 +102,18 @@ enum MapEncoder {
     static let chainSlots = UInt32(EMPTCP_CHAIN_SLOTS) - 1
 
     /// The chain index (the `emptcp_<h>_chains` slot within a generation, the bindings' value) of
-    /// every chain of `policy` on `hook`. Each name starts at its home slot, `chainID % 4095 + 1`,
-    /// and takes the next free one when an earlier name (in name order) holds it: a function of
-    /// the policy's chain names alone, so both generations, the runtime bindings and every apply
-    /// agree, and adding or removing a chain moves no other chain unless their slots collide.
+    /// every chain of `policy` on `hook`; see `chainIndexes(hook:names:)`.
     static func chainIndexes(hook: Hook, _ policy: Policy) throws -> [String: UInt32] {
-        let names = policy.chains.keys.sorted()
+        try chainIndexes(hook: hook, names: policy.chains.keys)
+    }
+
+    /// The chain index of every chain name on `hook`. Each name starts at its home slot,
+    /// `chainID % 4095 + 1`, and takes the next free one when an earlier name (in name order)
+    /// holds it: a function of the policy's chain names alone, so both generations, the runtime
+    /// bindings and every apply agree, and adding or removing a chain moves no other chain
+    /// unless their slots collide.
+    static func chainIndexes<Names: Collection<String>>(hook: Hook, names: Names) throws -> [String: UInt32] {
+        let names = names.sorted()
         guard names.count <= Int(chainSlots) else {
             throw ApplyError.tooLong(what: "chain list", count: names.count, limit: Int(chainSlots))
         }
@@ -144,97 +151,25 @@ enum MapEncoder {
     /// - Parameter prefilter: also compute the prefilter words of the tcp2/tcp4 keys and set
     ///   EMPTCP_SEL_F_PREFILTER in every non-empty selector chain.
     static func encode(_ policy: Policy, modules: ModuleSlots = ModuleSlots(), prefilter: Bool = true) throws -> DesiredState {
-        var state = DesiredState()
-        if prefilter { state.prefilter = [:] }
-        for hook in Hook.allCases {
-            try encodeHook(hook, policy, modules, prefilter: prefilter, into: &state)
-        }
-        return state
+        var encoder = try DesiredStateEncoder(
+            selectors: policy.selectors, chains: policy.chains, modules: modules, prefilter: prefilter,
+            expectedBindings: policy.bindings.count)
+        // Read in place, by index: a Binding is not copied out of the array.
+        let all = policy.bindings
+        for i in all.indices { try encoder.add(BindingRow(all[i])) }
+        return try encoder.finish()
     }
 
-    private static func encodeHook(_ hook: Hook, _ policy: Policy, _ modules: ModuleSlots, prefilter: Bool, into state: inout DesiredState) throws {
-        // Selector chain, one value.
-        let steps = policy.selectors[hook] ?? []
-        guard steps.count <= Int(EMPTCP_MAX_SELECTORS) else {
-            throw ApplyError.tooLong(what: "selector chain of \(hook.rawValue)", count: steps.count, limit: Int(EMPTCP_MAX_SELECTORS))
-        }
-        var slots: [(UInt8, UInt8)] = []
-        for step in steps {
-            let slot: UInt8
-            if let builtin = step.builtin {
-                slot = selectorSlot(builtin)
-                state.programs[hook, default: []].insert("sel_" + builtin.rawValue)
-            } else if let module = modules.selectors[hook]?[step.name] {
-                slot = module
-            } else {
-                throw ApplyError.unknownSelector(hook: hook.rawValue, name: step.name)
-            }
-            slots.append((slot, step.op == .and ? UInt8(EMPTCP_OP_AND.rawValue) : UInt8(EMPTCP_OP_OR.rawValue)))
-        }
-        let flags = prefilter && !slots.isEmpty ? UInt8(EMPTCP_SEL_F_PREFILTER) : 0
-        state.maps[MapID(hook: hook, kind: .selectorChain)] = [zeroKey: selectorChainValue(slots, flags: flags)]
-
-        // Bindings, in one pass: keys are built on the stack, every binding of one chain shares
-        // one value array, and a chain name equal to the previous binding's is not looked up
-        // again (bindings come grouped by chain more often than not). Bindings are read in
-        // place, by index, not copied out of the array.
-        let indexes = try chainIndexes(hook: hook, policy)
-        let all = policy.bindings
-        var used = Set<String>()
-        var values: [UInt32: Bytes] = [:]
-        var last: (chain: String, index: UInt32, value: Bytes)?
-        var tcpDefault: UInt32 = 0
-        var tcp2: [MapKey: Bytes] = [:]
-        var tcp4: [MapKey: Bytes] = [:]
-        for i in all.indices where all[i].key.hook == hook {
-            if last == nil || last!.chain != all[i].chain {
-                let chain = all[i].chain
-                guard let index = indexes[chain] else {
-                    throw ApplyError.unknownChain(binding: all[i].key.description, chain: chain)
-                }
-                used.insert(chain)
-                let value = values[index] ?? u32(index)
-                values[index] = value
-                last = (chain, index, value)
-            }
-            switch all[i].key.selector {
-            case .tcp:
-                tcpDefault = last!.index
-            case .tcp2:
-                // Room for every binding left at the first one (a hook without tcp2 bindings reserves none).
-                if tcp2.isEmpty { tcp2.reserveCapacity(all.count - i) }
-                tcp2[try tcp2Key(all[i])] = last!.value
-            case .tcp4:
-                if tcp4.isEmpty { tcp4.reserveCapacity(all.count - i) }
-                tcp4[try tcp4Key(all[i])] = last!.value
-            }
-        }
-
-        // Action chains referenced by this hook's bindings, at their indexes.
-        var names: [UInt32: String] = [:]
-        var chains: [MapKey: Bytes] = [:]
-        for name in used.sorted() {
-            let (actors, index) = (policy.chains[name]!, indexes[name]!)
-            names[index] = name
-            chains[chainKey(index)] = try actionChainValue(actors, hook: hook, chain: name, modules: modules)
-            for actor in actors {
-                if let slot = actorSlot(actor), let object = Loader.actorSlots.first(where: { $0.value == UInt32(slot) })?.key {
-                    state.programs[hook, default: []].insert(object)
-                }
-            }
-        }
-        state.maps[MapID(hook: hook, kind: .chains)] = chains
-        state.chainNames[hook] = names
-        state.maps[MapID(hook: hook, kind: .tcpDefault)] = [zeroKey: u32(tcpDefault)]
-        state.maps[MapID(hook: hook, kind: .tcp2)] = tcp2
-        state.maps[MapID(hook: hook, kind: .tcp4)] = tcp4
-        if prefilter {
-            state.prefilter?[hook] = (0..<UInt8(Generation.count)).map { gen in
-                var bits = Prefilter.BitSet()
-                for key in tcp2.keys { bits.insert(Generation.key(key, .tcp2, gen)) }
-                for key in tcp4.keys { bits.insert(Generation.key(key, .tcp4, gen)) }
-                return bits.words
-            }
+    /// Revision `revision` of `store`, encoded straight from its rows (`PolicyStore.withContent`):
+    /// no `Policy`, `Binding` or `IPAddress` per binding in between, the same keys and errors as
+    /// `encode(_:modules:prefilter:)` of `store.policy(at: revision)`.
+    static func encode(revision: Int64, in store: PolicyStore, modules: ModuleSlots = ModuleSlots(), prefilter: Bool = true) throws -> DesiredState {
+        try store.withContent(at: revision) { content in
+            var encoder = try DesiredStateEncoder(
+                selectors: content.selectors, chains: content.chains, modules: modules, prefilter: prefilter,
+                expectedBindings: content.revision.bindingCount)
+            try content.forEachBinding { try encoder.add($0) }
+            return try encoder.finish()
         }
     }
 
@@ -317,36 +252,41 @@ enum MapEncoder {
         return block
     }
 
-    static func addressPair(_ binding: Binding) throws -> (family: UInt8, local: IPAddress, remote: IPAddress) {
-        guard let local = binding.key.local, let remote = binding.key.remote else {
-            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote addresses")
+    static func addressPair(_ row: BindingRow) throws -> (family: UInt8, local: InlineAddress, remote: InlineAddress) {
+        guard let local = row.local, let remote = row.remote else {
+            throw ApplyError.invalidBinding(binding: row.key.description, reason: "needs local and remote addresses")
         }
         guard local.isIPv4 == remote.isIPv4 else {
-            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "local and remote address families differ")
+            throw ApplyError.invalidBinding(binding: row.key.description, reason: "local and remote address families differ")
         }
         return (UInt8(local.isIPv4 ? EMPTCP_AF_INET : EMPTCP_AF_INET6), local, remote)
     }
 
-    static func tcp2Key(_ binding: Binding) throws -> MapKey {
-        let (family, local, remote) = try addressPair(binding)
+    static func tcp2Key(_ binding: Binding) throws -> MapKey { try tcp2Key(BindingRow(binding)) }
+    static func tcp4Key(_ binding: Binding) throws -> MapKey { try tcp4Key(BindingRow(binding)) }
+
+    /// The neutral `emptcp_tcp2_key` of a tcp2 binding.
+    static func tcp2Key(_ row: BindingRow) throws -> MapKey {
+        let (family, local, remote) = try addressPair(row)
         var key = emptcp_tcp2_key()
         key.family = family
-        withUnsafeMutableBytes(of: &key.local) { $0.copyBytes(from: local.bytes) }
-        withUnsafeMutableBytes(of: &key.remote) { $0.copyBytes(from: remote.bytes) }
+        local.withUnsafeBytes { src in withUnsafeMutableBytes(of: &key.local) { $0.copyMemory(from: src) } }
+        remote.withUnsafeBytes { src in withUnsafeMutableBytes(of: &key.remote) { $0.copyMemory(from: src) } }
         return withUnsafeBytes(of: key) { MapKey(raw: $0) }
     }
 
-    static func tcp4Key(_ binding: Binding) throws -> MapKey {
-        let (family, local, remote) = try addressPair(binding)
-        guard let localPort = binding.key.localPort, let remotePort = binding.key.remotePort else {
-            throw ApplyError.invalidBinding(binding: binding.key.description, reason: "needs local and remote ports")
+    /// The neutral `emptcp_tcp4_key` of a tcp4 binding (ports in network order).
+    static func tcp4Key(_ row: BindingRow) throws -> MapKey {
+        let (family, local, remote) = try addressPair(row)
+        guard let localPort = row.localPort, let remotePort = row.remotePort else {
+            throw ApplyError.invalidBinding(binding: row.key.description, reason: "needs local and remote ports")
         }
         var key = emptcp_tcp4_key()
         key.family = family
         key.local_port = localPort.bigEndian
         key.remote_port = remotePort.bigEndian
-        withUnsafeMutableBytes(of: &key.local) { $0.copyBytes(from: local.bytes) }
-        withUnsafeMutableBytes(of: &key.remote) { $0.copyBytes(from: remote.bytes) }
+        local.withUnsafeBytes { src in withUnsafeMutableBytes(of: &key.local) { $0.copyMemory(from: src) } }
+        remote.withUnsafeBytes { src in withUnsafeMutableBytes(of: &key.remote) { $0.copyMemory(from: src) } }
         return withUnsafeBytes(of: key) { MapKey(raw: $0) }
     }
 }

@@ -172,6 +172,13 @@ final class Statement {
         while try step() {}
     }
 
+    /// Binds, then hands every row to `body` in turn (no array of results: the row path of
+    /// a large read, whose columns `body` reads in place).
+    func forEachRow(_ values: [SQLValue?] = [], _ body: (Statement) throws -> Void) throws {
+        bind(values)
+        while try step() { try body(self) }
+    }
+
     /// Binds, then maps every row.
     func rows<T>(_ values: [SQLValue?] = [], _ map: (Statement) throws -> T) throws -> [T] {
         bind(values)
@@ -189,6 +196,14 @@ final class Statement {
         return String(cString: p)
     }
     func textOrNil(_ i: Int32) -> String? { isNull(i) ? nil : text(i) }
+
+    /// The UTF-8 bytes of text column `i` in SQLite's own buffer, NUL-terminated after `count`
+    /// bytes; nil when NULL. Lent, not copied: valid until the next step or reset, so callers
+    /// decode them before they step again.
+    func lentText(_ i: Int32) -> UnsafeBufferPointer<UInt8>? {
+        guard let p = sqlite3_column_text(stmt, i) else { return nil }
+        return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, i)))
+    }
 }
 
 enum SQLValue {

@@ -25,20 +25,85 @@ extension PolicyStore {
         return out
     }
 
+    /// A binding row's content columns, in the order `forEachBinding` reads them after `id`.
     static let bindingColumns = "hook, selector, local, local_port, remote, remote_port, chain"
 
-    static func decodeBinding(_ s: Statement, from c: Int32 = 0) -> Binding {
-        Binding(
-            BindingKey(
-                hook: Hook(rawValue: s.text(c)) ?? .xdp, selector: SelectorKind(rawValue: s.text(c + 1)) ?? .tcp,
-                local: s.textOrNil(c + 2).flatMap(IPAddress.init), localPort: s.int64OrNil(c + 3).map { UInt16($0) },
-                remote: s.textOrNil(c + 4).flatMap(IPAddress.init), remotePort: s.int64OrNil(c + 5).map { UInt16($0) }),
-            chain: s.text(c + 6))
+    func bindings(at id: Int64?) throws -> [Binding] {
+        var out: [Binding] = []
+        try forEachBinding(at: id) { out.append($0.binding) }
+        return out
     }
 
-    func bindings(at id: Int64?) throws -> [Binding] {
+    /// Hands every binding of revision `id` (nil: the current rows) to `body`, in row order,
+    /// decoded in place from SQLite's buffers: hook and selector by their bytes, addresses
+    /// parsed from the column text without a String, and one chain String shared by
+    /// consecutive rows of one chain (they come grouped as a policy lists them). A row that no
+    /// commit writes (a hook, selector, address or port the model cannot hold) fails with
+    /// `StoreError.corruptRow` rather than being read as something else.
+    func forEachBinding(at id: Int64?, _ body: (BindingRow) throws -> Void) throws {
         let (cond, args): (String, [SQLValue?]) = id.map { (Self.aliveAt, [.int($0)]) } ?? ("removed_in IS NULL", [])
-        return try db.prepare("SELECT \(Self.bindingColumns) FROM binding WHERE \(cond)").rows(args) { Self.decodeBinding($0) }
+        let statement = try db.prepare(
+            "SELECT id, \(Self.bindingColumns) FROM binding WHERE \(cond)")
+        var chain = "", chainBytes: [UInt8] = []
+        try statement.forEachRow(args) { s in
+            let row = s.int64(0)
+            guard let hook = Self.named(s.lentText(1), Self.hookNames) else { throw Self.corrupt(row, "hook", s.lentText(1)) }
+            guard let selector = Self.named(s.lentText(2), Self.selectorNames) else { throw Self.corrupt(row, "selector", s.lentText(2)) }
+            let local = try Self.address(s, 3, "local", row: row), remote = try Self.address(s, 5, "remote", row: row)
+            let localPort = try Self.port(s, 4, "local_port", row: row), remotePort = try Self.port(s, 6, "remote_port", row: row)
+            guard let name = s.lentText(7) else { throw Self.corrupt(row, "chain", nil) }
+            if !Self.same(name, chainBytes) {
+                chain = String(decoding: name, as: UTF8.self)
+                chainBytes = Array(name)
+            }
+            try body(BindingRow(hook: hook, selector: selector, local: local, localPort: localPort,
+                                remote: remote, remotePort: remotePort, chain: chain))
+        }
+    }
+
+    private static let hookNames = Hook.allCases.map { ($0, Array($0.rawValue.utf8)) }
+    private static let selectorNames = SelectorKind.allCases.map { ($0, Array($0.rawValue.utf8)) }
+
+    /// The value whose name is `bytes` (the schema's checks allow no other text).
+    private static func named<E>(_ bytes: UnsafeBufferPointer<UInt8>?, _ names: [(E, [UInt8])]) -> E? {
+        guard let bytes else { return nil }
+        for (value, name) in names where same(bytes, name) { return value }
+        return nil
+    }
+
+    private static func same(_ bytes: UnsafeBufferPointer<UInt8>, _ other: [UInt8]) -> Bool {
+        guard bytes.count == other.count else { return false }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return true }
+        return other.withUnsafeBufferPointer { memcmp($0.baseAddress!, base, bytes.count) == 0 }
+    }
+
+    private static func address(_ s: Statement, _ column: Int32, _ field: String, row: Int64) throws -> InlineAddress? {
+        guard let text = s.lentText(column) else { return nil }
+        guard let base = text.baseAddress,
+              let address = UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: text.count + 1, { InlineAddress(cString: $0) })
+        else { throw corrupt(row, field, text, "is not an IP address") }
+        return address
+    }
+
+    private static func port(_ s: Statement, _ column: Int32, _ field: String, row: Int64) throws -> UInt16? {
+        guard let value = s.int64OrNil(column) else { return nil }
+        guard let port = UInt16(exactly: value) else { throw StoreError.corruptRow(table: "binding", row: row, message: "\(field) \(value) is not a port") }
+        return port
+    }
+
+    private static func corrupt(_ row: Int64, _ field: String, _ text: UnsafeBufferPointer<UInt8>?, _ problem: String = "is not valid") -> StoreError {
+        let value = text.map { "'\(String(decoding: $0, as: UTF8.self))'" } ?? "NULL"
+        return StoreError.corruptRow(table: "binding", row: row, message: "\(field) \(value) \(problem)")
+    }
+
+    /// Revision `id`'s content for an encoder that streams its bindings: `body` gets the
+    /// selector and action chains as values and reads the bindings with
+    /// `RevisionContent.forEachBinding`, all inside one read transaction, so the three are of
+    /// one revision even while a commit runs.
+    public func withContent<T>(at id: Int64, _ body: (RevisionContent) throws -> T) throws -> T {
+        try read {
+            try body(RevisionContent(revision: try revision(id), selectors: try selectors(at: id), chains: try chains(at: id), store: self))
+        }
     }
 
     /// The full content of revision `id`.

@@ -20,6 +20,10 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
     case moduleExists(String)
     case noPendingConfirmation
     case io(path: String, message: String)
+    /// A stored row no commit writes (a field the schema's checks let through but the model
+    /// cannot hold, e.g. an address that does not parse): the database was edited by hand or
+    /// damaged. `row` is the row's id in `table`.
+    case corruptRow(table: String, row: Int64, message: String)
 
     public var description: String {
         switch self {
@@ -50,6 +54,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
             return "confirm: no commit is waiting for confirmation"
         case let .io(path, message):
             return "\(path): \(message)"
+        case let .corruptRow(table, row, message):
+            return "\(table) row \(row): \(message) (the database holds a row no commit writes)"
         }
     }
 

@@ -52,8 +52,8 @@ struct DataPlaneSession {
     /// Applies the store's current revision and audits the outcome; nil when no revision exists yet.
     /// Refused when another store owns the pin root, unless `force`; a successful apply claims
     /// the pin root for this store (StoreOwnership).
-    /// The policy is read from the store only when the kernel does not provably hold the
-    /// revision already (Applier.apply's fast path); `verify` compares every map entry anyway.
+    /// The revision's rows are read from the store only when the kernel does not provably hold
+    /// it already (Applier.apply's fast path); `verify` compares every map entry anyway.
     @discardableResult
     func applyCurrent(_ applier: Applier, _ store: PolicyStore, force: Bool = false, verify: Bool = false) throws -> (Revision, ApplyReport)? {
         // Under the data plane's lock, so the revision read here is still the newest when applied.
@@ -69,21 +69,17 @@ struct DataPlaneSession {
             if try !store.modules().isEmpty {
                 _ = try moduleManager().restore(catalog: store)
             }
-            var loaded: Policy?
-            let policy = { () throws -> Policy in
-                if let loaded { return loaded }
-                let read = try store.policy(at: revision.id)
-                loaded = read
-                return read
-            }
-            let report = try applier.apply(revision: revision.id, contentHash: revision.contentHash, modules: try moduleSlots(store),
-                                           verify: verify, policy: policy)
+            // The applier encodes the revision straight from the store's rows (when the
+            // kernel does not hold it already); a `Policy` is built only for the live repairs
+            // below, and only when the revision in force changed.
+            let report = try applier.apply(revision: revision.id, contentHash: revision.contentHash, from: store,
+                                           modules: try moduleSlots(store), verify: verify)
             try StoreOwnership.claim(store, applier, global)
             // An apply that wrote nothing records its row without an fsync: the no-op apply's
             // largest cost after process start was that one disk flush.
             try store.recordAudit(action: "apply", revision: revision.id, outcome: .ok, detail: report.summary,
                                   durable: report.writes > 0)
-            LiveRepairHook.afterApply(store, revision: revision.id, policy: policy, report: report)
+            LiveRepairHook.afterApply(store, revision: revision.id, policy: { try store.policy(at: revision.id) }, report: report)
             return (revision, report)
         } catch {
             try? store.recordAudit(action: "apply", revision: revision.id, outcome: .failed, detail: "\(error)")
