@@ -41,7 +41,7 @@ import Testing
             #expect(report.maps.first { $0.map == "emptcp_x_tcp2" } == MapCounts(map: "emptcp_x_tcp2", added: 1, removed: 0, changed: 0))
             let desired = try MapEncoder.encode(Self.policy)
             let current = try applier.liveContents().maps
-            for id in MapID.all { #expect(current[id] ?? [:] == desired.maps[id] ?? [:], "map \(id.name)") }
+            for id in MapID.all { #expect(current[id] ?? [:] == desired.table(id), "map \(id.name)") }
 
             // A second apply writes nothing.
             let second = try applier.apply(policy: Self.policy, revision: 7)

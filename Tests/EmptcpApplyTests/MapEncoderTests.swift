@@ -90,7 +90,7 @@ import Testing
         #expect(chain[24] == UInt8(EMPTCP_ACT_RM_ADD_ADDR.rawValue))
         let tcChain = state.maps[MapID(hook: .tc, kind: .chains)]![MapEncoder.chainKey(try MapEncoder.chainIndexes(hook: .tc, Self.policy)["backup"]!)]!
         #expect(tcChain[8] == UInt8(EMPTCP_ACT_SET_FLOW_PRIO.rawValue) && Array(tcChain[16..<19]) == [1, 0, 0])
-        #expect(state.maps[MapID(hook: .xdp, kind: .tcp2)]!.values.allSatisfy { $0 == MapEncoder.u32(id) })
+        #expect(state.bindings[MapID(hook: .xdp, kind: .tcp2)]!.allSatisfy { $0.value == MapEncoder.u32(id) })
         #expect(state.maps[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey]! == [0, 0, 0, 0])
     }
 
@@ -112,7 +112,7 @@ import Testing
     @Test func plansOnlyTheDifferences() throws {
         let desired = try MapEncoder.encode(Self.policy)
         // Same contents: nothing to do.
-        #expect(Planner.plan(desired: desired, current: desired.maps).allSatisfy { $0.isEmpty })
+        #expect(Planner.plan(desired: desired, current: desired.tables).allSatisfy { $0.isEmpty })
         // From empty maps: hash entries are added, array entries changed.
         let fresh = Planner.plan(desired: desired, current: [:])
         let tcp2 = fresh.first { $0.map == MapID(hook: .xdp, kind: .tcp2) }!
@@ -120,12 +120,12 @@ import Testing
         let sel = fresh.first { $0.map == MapID(hook: .xdp, kind: .selectorChain) }!
         #expect(sel.change.count == 1 && sel.add.isEmpty)
         // A stray and a changed binding.
-        var current = desired.maps
+        var current = desired.tables
         let map = MapID(hook: .xdp, kind: .tcp2)
         let key = current[map]!.keys.first!
         current[map]![key] = MapEncoder.u32(7)
         current[map]![MapKey(Bytes(repeating: 9, count: 36))] = MapEncoder.u32(7)
-        let plan = Planner.plan(map, desired: desired.maps[map]!, current: current[map]!)
+        let plan = Planner.plan(map, desired: desired.bindings[map]!, current: current[map]!)
         #expect(plan.add.isEmpty && plan.change.count == 1 && plan.remove == [MapKey(Bytes(repeating: 9, count: 36))])
         let drift = Applier.drift(desired: desired, current: current)
         #expect(drift.map(\.problem).sorted { $0.rawValue < $1.rawValue } == [.differs, .unexpected])

@@ -35,8 +35,7 @@ import Testing
 
     @Test func eachGenerationHashesItsOwnKeys() throws {
         let on = try MapEncoder.encode(MapEncoderTests.policy, prefilter: true)
-        let words = try #require(on.prefilter?[.xdp])
-        #expect(words.count == 2)
+        let words = try [UInt8(0), 1].map { try #require(on.prefilter(.xdp, generation: $0)) }
         for binding in MapEncoderTests.policy.bindings where binding.key.hook == .xdp && binding.key.selector != .tcp {
             let kind: MapID.Kind = binding.key.selector == .tcp4 ? .tcp4 : .tcp2
             for gen in [UInt8(0), 1] {
@@ -50,9 +49,9 @@ import Testing
         let off = try MapEncoder.encode(MapEncoderTests.policy, prefilter: false)
         let on = try MapEncoder.encode(MapEncoderTests.policy, prefilter: true)
         let sel = MapID(hook: .xdp, kind: .selectorChain)
-        #expect(off.maps[sel]![MapEncoder.zeroKey]![1] == 0 && off.prefilter == nil)
+        #expect(off.maps[sel]![MapEncoder.zeroKey]![1] == 0 && off.prefilter(.xdp, generation: 0) == nil)
         #expect(on.maps[sel]![MapEncoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
-        #expect(on.prefilter?[.xdp]?[0].values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
+        #expect(on.prefilter(.xdp, generation: 0)?.values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
         var empty = MapEncoderTests.policy
         empty.selectors[.tc] = []
         empty.bindings.removeAll { $0.key.hook == .tc }
@@ -163,7 +162,7 @@ import Testing
             words = try Self.words(applier)
             let desired = try MapEncoder.encode(smaller, prefilter: true)
             gen = try Self.live(applier)
-            #expect(words[.xdp] == desired.prefilter?[.xdp]?[Int(gen)] && words[.tc] == desired.prefilter?[.tc]?[Int(gen)])
+            #expect(words[.xdp] == desired.prefilter(.xdp, generation: gen) && words[.tc] == desired.prefilter(.tc, generation: gen))
             let after = try testRun(progPath: entry, packet: Self.packet(remotePort: 40000), repeat: 1)
             #expect(Self.window(after.output) == 5000)
             #expect(try applier.apply(policy: smaller, revision: 2).writes == 0)

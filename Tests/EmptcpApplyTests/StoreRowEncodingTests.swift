@@ -45,10 +45,12 @@ import Testing
     }
 
     static func expectEqual(_ a: DesiredState, _ b: DesiredState) {
-        #expect(a.maps == b.maps)
+        for id in MapID.all { #expect(a.table(id) == b.table(id), "\(id.name)") }
+        for id in MapID.all where a.bindings[id] != nil { #expect(a.bindings[id]!.count == b.bindings[id]?.count, "\(id.name)") }
         #expect(a.chainNames == b.chainNames)
         #expect(a.programs == b.programs)
-        #expect(a.prefilter == b.prefilter)
+        #expect(a.prefilterOn == b.prefilterOn)
+        for hook in Hook.allCases { for g in [UInt8(0), 1] { #expect(a.prefilter(hook, generation: g) == b.prefilter(hook, generation: g)) } }
     }
 
     @Test(arguments: [true, false]) func rowsAndPolicyEncodeTheSame(prefilter: Bool) throws {
@@ -69,7 +71,7 @@ import Testing
                 Self.expectEqual(rows, try MapEncoder.encode(expected, prefilter: prefilter))
                 // Not vacuous: every binding made a key.
                 let keys = [Hook.xdp, .tc].reduce(0) { n, hook in
-                    n + rows.maps[MapID(hook: hook, kind: .tcp2)]!.count + rows.maps[MapID(hook: hook, kind: .tcp4)]!.count
+                    n + rows.bindings[MapID(hook: hook, kind: .tcp2)]!.count + rows.bindings[MapID(hook: hook, kind: .tcp4)]!.count
                 }
                 #expect(keys == expected.bindings.count - 2)
                 #expect(rows.maps[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey] != MapEncoder.u32(0))

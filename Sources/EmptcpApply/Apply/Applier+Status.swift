@@ -50,7 +50,7 @@ extension Applier {
             // Prefilter of the live generation: only a missing bit is drift (it would hide a
             // binding); extra bits only cost a lookup.
             for hook in Hook.allCases.sorted(by: { $0.rawValue > $1.rawValue }) {
-                guard let words = desired.prefilter?[hook]?[Int(live)] else { continue }
+                guard let words = desired.prefilter(hook, generation: live) else { continue }
                 let missing = Prefilter.missing(desired: words, current: contents[Int(live)].prefilter?[hook] ?? [:])
                 status.drift += missing.map {
                     DriftEntry(map: Prefilter.mapName(hook), key: "word \($0.word)", problem: .differs,

@@ -41,7 +41,7 @@ struct DesiredStateEncoder {
     /// The maps of both hooks, with the action chains their bindings name.
     func finish() throws -> DesiredState {
         var state = DesiredState()
-        if prefilter { state.prefilter = [:] }
+        state.prefilterOn = prefilter
         try xdp.finish(into: &state, chains: chains, modules: modules)
         try tc.finish(into: &state, chains: chains, modules: modules)
         return state

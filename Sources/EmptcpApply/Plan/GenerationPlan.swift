@@ -17,9 +17,9 @@ struct GenerationPlan: Sendable {
     init(desired: DesiredState, current: GenerationContents, generation: UInt8, twin: GenerationPlan? = nil) {
         self.generation = generation
         maps = twin?.maps ?? Planner.plan(desired: desired, current: current.maps)
-        if let words = desired.prefilter, let current = current.prefilter {
+        if desired.prefilterOn, let current = current.prefilter {
             for hook in Hook.allCases {
-                prefilter[hook] = Prefilter.writes(desired: words[hook]?[Int(generation)] ?? [:], current: current[hook] ?? [:])
+                prefilter[hook] = Prefilter.writes(desired: desired.prefilter(hook, generation: generation) ?? [:], current: current[hook] ?? [:])
             }
         }
     }

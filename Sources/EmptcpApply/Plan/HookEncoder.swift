@@ -2,11 +2,10 @@ import CLibbpf
 import EmptcpStore
 
 /// One hook's share of a `DesiredState` while its bindings arrive (DesiredStateEncoder): the
-/// selector chain value, the tcp2/tcp4 keys with their chain index values, the `tcp` default,
-/// and the prefilter bits of every key for both generations.
+/// selector chain value, the tcp2/tcp4 keys with their chain index values and the `tcp`
+/// default (the prefilter words are computed from the keys when asked, `DesiredState.prefilter`).
 struct HookEncoder {
     let hook: Hook
-    private let prefilter: Bool
     private let selectorChain: Bytes
     /// Chain name → index on this hook (`MapEncoder.chainIndexes`).
     private let indexes: [String: UInt32]
@@ -20,15 +19,11 @@ struct HookEncoder {
     /// an equal name (one String compared, often the very same one) is not looked up again.
     private var last: (chain: String, index: UInt32, value: Bytes)?
     private var tcpDefault: UInt32 = 0
-    private var tcp2: [MapKey: Bytes] = [:]
-    private var tcp4: [MapKey: Bytes] = [:]
-    /// Per generation, the prefilter bits of the keys so far (a generation's byte is part of
-    /// the hashed key); empty until the first key.
-    private var bits: [Prefilter.BitSet] = []
+    private var tcp2: [(key: MapKey, value: Bytes)] = []
+    private var tcp4: [(key: MapKey, value: Bytes)] = []
 
     init(_ hook: Hook, steps: [SelectorStep], chains: [String: [ActorCall]], modules: ModuleSlots, prefilter: Bool) throws {
         self.hook = hook
-        self.prefilter = prefilter
         guard steps.count <= Int(EMPTCP_MAX_SELECTORS) else {
             throw ApplyError.tooLong(what: "selector chain of \(hook.rawValue)", count: steps.count, limit: Int(EMPTCP_MAX_SELECTORS))
         }
@@ -68,22 +63,12 @@ struct HookEncoder {
         case .tcp2:
             let key = try MapEncoder.tcp2Key(row)
             if tcp2.isEmpty { tcp2.reserveCapacity(room) }
-            tcp2[key] = last!.value
-            insertBits(key, .tcp2)
+            tcp2.append((key, last!.value))
         case .tcp4:
             let key = try MapEncoder.tcp4Key(row)
             if tcp4.isEmpty { tcp4.reserveCapacity(room) }
-            tcp4[key] = last!.value
-            insertBits(key, .tcp4)
+            tcp4.append((key, last!.value))
         }
-    }
-
-    /// The key's bit in every generation, computed while the key is at hand (walking the
-    /// finished tables again costs more than the hashing).
-    private mutating func insertBits(_ key: MapKey, _ kind: MapID.Kind) {
-        guard prefilter else { return }
-        if bits.isEmpty { bits = (0..<Generation.count).map { _ in Prefilter.BitSet() } }
-        for g in 0..<Generation.count { bits[g].insert(Generation.key(key, kind, UInt8(g))) }
     }
 
     /// Writes this hook's maps into `state`, with the action chains its bindings name.
@@ -106,12 +91,7 @@ struct HookEncoder {
         state.maps[MapID(hook: hook, kind: .chains)] = chainValues
         state.chainNames[hook] = names
         state.maps[MapID(hook: hook, kind: .tcpDefault)] = [MapEncoder.zeroKey: MapEncoder.u32(tcpDefault)]
-        state.maps[MapID(hook: hook, kind: .tcp2)] = tcp2
-        state.maps[MapID(hook: hook, kind: .tcp4)] = tcp4
-        if prefilter {
-            state.prefilter?[hook] = bits.isEmpty
-                ? Array(repeating: PrefilterWords(), count: Generation.count)
-                : bits.map(\.words)
-        }
+        state.bindings[MapID(hook: hook, kind: .tcp2)] = tcp2
+        state.bindings[MapID(hook: hook, kind: .tcp4)] = tcp4
     }
 }

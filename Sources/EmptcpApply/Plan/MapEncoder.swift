@@ -72,15 +72,43 @@ public struct ModuleSlots: Sendable, Hashable {
 /// in the ABI layouts of abi.h, with generation 0 in every key (`Generation` stamps the one
 /// written).
 struct DesiredState: Sendable {
+    /// The selector chain, `tcp` default and action chains, by key.
     var maps: [MapID: [MapKey: Bytes]] = [:]
+    /// The tcp2/tcp4 bindings, in the order they were encoded, each key once (the store's
+    /// index and the policy validator make keys unique). A list, not a table: building a
+    /// 100k-entry dictionary cost as much as reading the rows, and an apply into empty maps
+    /// needs no lookup at all.
+    var bindings: [MapID: [(key: MapKey, value: Bytes)]] = [:]
     /// Chain id → name per hook, to describe entries in reports.
     var chainNames: [Hook: [UInt32: String]] = [:]
     /// Per hook, the built-in selector and actor objects (`sel_tcp2`, `set_recv_win`, ...) the
     /// encoded chains name: they must be loaded before the maps name their slots.
     var programs: [Hook: Set<String>] = [:]
-    /// Per hook and generation (index), the prefilter words of its tcp2/tcp4 keys as that
-    /// generation's keys hash (the generation byte is part of the key); nil when the prefilter is off.
-    var prefilter: [Hook: [PrefilterWords]]? = nil
+    /// Whether the prefilter is on (EMPTCP_SEL_F_PREFILTER is set in the selector chains).
+    var prefilterOn = false
+
+    /// Hook `hook`'s prefilter words in `generation`: the bits of its tcp2/tcp4 keys as that
+    /// generation's keys hash (the generation byte is part of the key); nil when the prefilter
+    /// is off. Computed when asked: an apply needs the standby generation's words alone.
+    func prefilter(_ hook: Hook, generation: UInt8) -> PrefilterWords? {
+        guard prefilterOn else { return nil }
+        var bits = Prefilter.BitSet()
+        for kind in [MapID.Kind.tcp2, .tcp4] {
+            for entry in bindings[MapID(hook: hook, kind: kind)] ?? [] { bits.insert(Generation.key(entry.key, kind, generation)) }
+        }
+        return bits.words
+    }
+
+    /// Map `id`'s entries by key, whichever field holds them.
+    func table(_ id: MapID) -> [MapKey: Bytes] {
+        if let list = bindings[id] { return Dictionary(list, uniquingKeysWith: { _, last in last }) }
+        return maps[id] ?? [:]
+    }
+
+    /// Every map's entries by key: what a generation holding this state reads back as.
+    var tables: [MapID: [MapKey: Bytes]] {
+        Dictionary(uniqueKeysWithValues: MapID.all.map { ($0, table($0)) })
+    }
 }
 
 /// Turns a policy (a `Policy`, or a revision's rows in the store) into map contents. Pure but for

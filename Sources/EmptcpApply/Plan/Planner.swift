@@ -36,7 +36,33 @@ enum Planner {
         return plan
     }
 
+    /// A hash map's plan from a list of desired entries with unique keys (the bindings).
+    static func plan(_ map: MapID, desired: [(key: MapKey, value: Bytes)], current: [MapKey: Bytes]) -> MapPlan {
+        var plan = MapPlan(map: map)
+        // Into an empty map (after attach or a reboot) every entry is an addition: the list
+        // itself, shared, not copied.
+        guard !current.isEmpty else {
+            plan.add = desired
+            return plan
+        }
+        for (key, value) in desired {
+            switch current[key] {
+            case nil: plan.add.append((key, value))
+            case let old? where old != value: plan.change.append((key, value))
+            default: break
+            }
+        }
+        if current.count + plan.add.count != desired.count {
+            let wanted = Set(desired.lazy.map(\.key))
+            plan.remove = current.keys.filter { !wanted.contains($0) }
+        }
+        return plan
+    }
+
     static func plan(desired: DesiredState, current: [MapID: [MapKey: Bytes]]) -> [MapPlan] {
-        MapID.all.map { plan($0, desired: desired.maps[$0] ?? [:], current: current[$0] ?? [:]) }
+        MapID.all.map { id in
+            if let list = desired.bindings[id] { return plan(id, desired: list, current: current[id] ?? [:]) }
+            return plan(id, desired: desired.maps[id] ?? [:], current: current[id] ?? [:])
+        }
     }
 }
