@@ -28,7 +28,8 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var switched: Bool = false
     /// The live generation after the apply (0 or 1).
     public var generation: Int = 0
-    /// Entries written into the other generation after the switch, to bring it up to date.
+    /// Entries written into a standby generation that was not switched to: one whose marker
+    /// claimed this content but whose entries differed.
     public var standbyWrites: Int = 0
     /// Program-array slots put back to the pinned programs.
     public var programSlots: Int = 0
@@ -36,8 +37,8 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     public var links: [String] = []
     /// Wall time of the phases, in microseconds: encoding the policy (and reading the maps,
     /// which overlaps it), planning (and reading the live prefilter words when they decide),
-    /// writing the differences; `switchMicros`: the flip and the wait for packets of
-    /// the old generation to finish.
+    /// writing the differences; `switchMicros`: the flip and its marker writes (the wait for
+    /// packets of the old generation is left to the next apply that writes a generation).
     public var encodeMicros: Int64 = 0
     public var readMicros: Int64 = 0
     public var writeMicros: Int64 = 0
@@ -46,7 +47,7 @@ public struct ApplyReport: Codable, Sendable, Equatable {
     /// apply until the new revision was in force (0 without a switch).
     public var flipMicros: Int64 = 0
     public var inForceMicros: Int64 = 0
-    /// True when both generations' markers proved the kernel already holds the revision, so no
+    /// True when the live generation's marker proved the kernel already holds the revision, so no
     /// policy map was read or written (only program slots and links were checked).
     public var fastPath: Bool = false
     /// True for `apply --verify`: every policy map was read and compared, whatever the markers said.
