@@ -78,9 +78,9 @@ import Testing
 
     @Test func encodesChainsAndSelectorChain() throws {
         let state = try MapEncoder.encode(Self.policy)
-        let selectors = state.maps[MapID(hook: .xdp, kind: .selectorChain)]![MapEncoder.zeroKey]!
+        let selectors = state.arrays[MapID(hook: .xdp, kind: .selectorChain)]![MapEncoder.zeroKey]!
         #expect(Array(selectors.prefix(8)) == [3, 1, 3, 0, 2, 0, 1, 1]) // len 3, prefilter flag; tcp4 or, tcp2 or, tcp and
-        let chains = state.maps[MapID(hook: .xdp, kind: .chains)]!
+        let chains = state.arrays[MapID(hook: .xdp, kind: .chains)]!
         #expect(chains.count == 1)
         let id = try MapEncoder.chainIndexes(hook: .xdp, Self.policy)["slow"]!
         let chain = chains[MapEncoder.chainKey(id)]!
@@ -88,10 +88,10 @@ import Testing
         #expect(chain[8] == UInt8(EMPTCP_ACT_SET_RECV_WIN.rawValue))
         #expect(chain[16] == 0x40 && chain[17] == 0x06) // 1600 host order (little endian here)
         #expect(chain[24] == UInt8(EMPTCP_ACT_RM_ADD_ADDR.rawValue))
-        let tcChain = state.maps[MapID(hook: .tc, kind: .chains)]![MapEncoder.chainKey(try MapEncoder.chainIndexes(hook: .tc, Self.policy)["backup"]!)]!
+        let tcChain = state.arrays[MapID(hook: .tc, kind: .chains)]![MapEncoder.chainKey(try MapEncoder.chainIndexes(hook: .tc, Self.policy)["backup"]!)]!
         #expect(tcChain[8] == UInt8(EMPTCP_ACT_SET_FLOW_PRIO.rawValue) && Array(tcChain[16..<19]) == [1, 0, 0])
         #expect(state.bindings[MapID(hook: .xdp, kind: .tcp2)]!.allSatisfy { $0.value == MapEncoder.u32(id) })
-        #expect(state.maps[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey]! == [0, 0, 0, 0])
+        #expect(state.arrays[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey]! == [0, 0, 0, 0])
     }
 
     @Test func refusesActorsMissingOnTheHook() {
@@ -106,7 +106,7 @@ import Testing
         policy.selectors[.tc] = [SelectorStep(name: "mysel", op: .and)]
         #expect(throws: ApplyError.self) { try MapEncoder.encode(policy) }
         let state = try MapEncoder.encode(policy, modules: ModuleSlots(selectors: [.tc: ["mysel": 17]]))
-        #expect(Array(state.maps[MapID(hook: .tc, kind: .selectorChain)]![MapEncoder.zeroKey]!.prefix(4)) == [1, 1, 17, 1])
+        #expect(Array(state.arrays[MapID(hook: .tc, kind: .selectorChain)]![MapEncoder.zeroKey]!.prefix(4)) == [1, 1, 17, 1])
     }
 
     @Test func plansOnlyTheDifferences() throws {

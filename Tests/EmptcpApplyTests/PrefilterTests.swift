@@ -49,13 +49,13 @@ import Testing
         let off = try MapEncoder.encode(MapEncoderTests.policy, prefilter: false)
         let on = try MapEncoder.encode(MapEncoderTests.policy, prefilter: true)
         let sel = MapID(hook: .xdp, kind: .selectorChain)
-        #expect(off.maps[sel]![MapEncoder.zeroKey]![1] == 0 && off.prefilter(.xdp, generation: 0) == nil)
-        #expect(on.maps[sel]![MapEncoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
+        #expect(off.arrays[sel]![MapEncoder.zeroKey]![1] == 0 && off.prefilter(.xdp, generation: 0) == nil)
+        #expect(on.arrays[sel]![MapEncoder.zeroKey]![1] == UInt8(EMPTCP_SEL_F_PREFILTER))
         #expect(on.prefilter(.xdp, generation: 0)?.values.reduce(0) { $0 + $1.nonzeroBitCount } ?? 0 >= 1)
         var empty = MapEncoderTests.policy
         empty.selectors[.tc] = []
         empty.bindings.removeAll { $0.key.hook == .tc }
-        #expect(try MapEncoder.encode(empty, prefilter: true).maps[MapID(hook: .tc, kind: .selectorChain)]![MapEncoder.zeroKey]![1] == 0)
+        #expect(try MapEncoder.encode(empty, prefilter: true).arrays[MapID(hook: .tc, kind: .selectorChain)]![MapEncoder.zeroKey]![1] == 0)
     }
 }
 

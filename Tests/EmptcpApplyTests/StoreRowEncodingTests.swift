@@ -74,7 +74,7 @@ import Testing
                     n + rows.bindings[MapID(hook: hook, kind: .tcp2)]!.count + rows.bindings[MapID(hook: hook, kind: .tcp4)]!.count
                 }
                 #expect(keys == expected.bindings.count - 2)
-                #expect(rows.maps[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey] != MapEncoder.u32(0))
+                #expect(rows.arrays[MapID(hook: .tc, kind: .tcpDefault)]![MapEncoder.zeroKey] != MapEncoder.u32(0))
             }
         }
     }

@@ -38,7 +38,7 @@ extension Applier {
             }
         }
         // An unencodable base (a module no longer recorded) plans against empty maps.
-        let assumed = (try? MapEncoder.encode(base, modules: modules, prefilter: prefilter).maps) ?? [:]
+        let assumed = (try? MapEncoder.encode(base, modules: modules, prefilter: prefilter).tables) ?? [:]
         return PlannedChanges(against: "revision", note: note, maps: Self.counts(Planner.plan(desired: desired, current: assumed)))
     }
 

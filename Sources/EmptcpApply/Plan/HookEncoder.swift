@@ -87,10 +87,10 @@ struct HookEncoder {
             }
         }
         if !programs.isEmpty { state.programs[hook] = programs }
-        state.maps[MapID(hook: hook, kind: .selectorChain)] = [MapEncoder.zeroKey: selectorChain]
-        state.maps[MapID(hook: hook, kind: .chains)] = chainValues
+        state.arrays[MapID(hook: hook, kind: .selectorChain)] = [MapEncoder.zeroKey: selectorChain]
+        state.arrays[MapID(hook: hook, kind: .chains)] = chainValues
         state.chainNames[hook] = names
-        state.maps[MapID(hook: hook, kind: .tcpDefault)] = [MapEncoder.zeroKey: MapEncoder.u32(tcpDefault)]
+        state.arrays[MapID(hook: hook, kind: .tcpDefault)] = [MapEncoder.zeroKey: MapEncoder.u32(tcpDefault)]
         state.bindings[MapID(hook: hook, kind: .tcp2)] = tcp2
         state.bindings[MapID(hook: hook, kind: .tcp4)] = tcp4
     }

@@ -72,8 +72,8 @@ public struct ModuleSlots: Sendable, Hashable {
 /// in the ABI layouts of abi.h, with generation 0 in every key (`Generation` stamps the one
 /// written).
 struct DesiredState: Sendable {
-    /// The selector chain, `tcp` default and action chains, by key.
-    var maps: [MapID: [MapKey: Bytes]] = [:]
+    /// The array maps — selector chain, `tcp` default and action chains — by key.
+    var arrays: [MapID: [MapKey: Bytes]] = [:]
     /// The tcp2/tcp4 bindings, in the order they were encoded, each key once (the store's
     /// index and the policy validator make keys unique). A list, not a table: building a
     /// 100k-entry dictionary cost as much as reading the rows, and an apply into empty maps
@@ -102,7 +102,7 @@ struct DesiredState: Sendable {
     /// Map `id`'s entries by key, whichever field holds them.
     func table(_ id: MapID) -> [MapKey: Bytes] {
         if let list = bindings[id] { return Dictionary(list, uniquingKeysWith: { _, last in last }) }
-        return maps[id] ?? [:]
+        return arrays[id] ?? [:]
     }
 
     /// Every map's entries by key: what a generation holding this state reads back as.

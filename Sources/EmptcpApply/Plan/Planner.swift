@@ -62,7 +62,7 @@ enum Planner {
     static func plan(desired: DesiredState, current: [MapID: [MapKey: Bytes]]) -> [MapPlan] {
         MapID.all.map { id in
             if let list = desired.bindings[id] { return plan(id, desired: list, current: current[id] ?? [:]) }
-            return plan(id, desired: desired.maps[id] ?? [:], current: current[id] ?? [:])
+            return plan(id, desired: desired.arrays[id] ?? [:], current: current[id] ?? [:])
         }
     }
 }
