@@ -132,6 +132,27 @@ def test_a_marker_that_disagrees_with_the_store_forces_the_full_plan(lab, stripp
         assert in_sync(e) and apply_json(e)["fast_path"]
 
 
+def test_a_rollback_to_the_previous_revision_goes_live_from_the_standby(lab, stripping):
+    """The old generation keeps the revision it held: rolling back to it switches to that
+    generation, and the generation left keeps the revision rolled back from."""
+    e = stripping
+    with closing(Meta(e.pin_root)) as meta:
+        first = meta.markers()[meta.live()]
+        e.commit(bindings(lab, 100, "slow"))          # revision 2, applied: it goes live
+        second_gen = meta.live()
+        second = meta.markers()[second_gen]
+        assert second[0] == 2 and meta.markers()[1 - second_gen] == first, meta.markers()
+
+        e("rollback", "1", "-m", "back")                # revision 3 = revision 1's content
+        live = meta.live()
+        assert live == 1 - second_gen, meta.markers()
+        # Same content as revision 1, so the same digest; only the revision is renamed.
+        assert meta.markers()[live] == (3, first[1]), meta.markers()
+        assert meta.markers()[second_gen] == second, meta.markers()
+        assert in_sync(e) and e.status()["kernel"]["drift"] == []
+        assert apply_json(e)["fast_path"]
+
+
 def bindings(lab, n: int, chain: str) -> dict:
     p1, f = lab.paths[0], lab.family
     binds = [tcp2("xdp", f"10.{100 + i // 65536}.{(i // 256) % 256}.{i % 256}", "10.255.0.1", chain) for i in range(n)]
