@@ -6,7 +6,4 @@
 struct GenerationMarker: Equatable, Sendable {
     var revision: Int64?
     var digest: UInt64?
-
-    /// True when the generation holds `revision` encoded as `digest` says.
-    func holds(_ revision: Int64, digest: UInt64) -> Bool { self.revision == revision && self.digest == digest }
 }
