@@ -92,11 +92,9 @@ struct DesiredState: Sendable {
     /// is off. Computed when asked: an apply needs the standby generation's words alone.
     func prefilter(_ hook: Hook, generation: UInt8) -> PrefilterWords? {
         guard prefilterOn else { return nil }
-        var bits = Prefilter.BitSet()
-        for kind in [MapID.Kind.tcp2, .tcp4] {
-            for entry in bindings[MapID(hook: hook, kind: kind)] ?? [] { bits.insert(Generation.key(entry.key, kind, generation)) }
-        }
-        return bits.words
+        return Prefilter.words(of: [MapID.Kind.tcp2, .tcp4].lazy.flatMap { kind in
+            (bindings[MapID(hook: hook, kind: kind)] ?? []).lazy.map { Generation.key($0.key, kind, generation) }
+        })
     }
 
     /// Map `id`'s entries by key, whichever field holds them.
